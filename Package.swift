@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One library target per concern; `vmdb` is a thin executable over VMDBCommands.
+// Data flows one way: commands -> (migrations | store | repair | snapshots) -> GRDB -> system SQLite.
+let package = Package(
+    name: "vmdb",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vmdb", targets: ["vmdb"]),
+        .library(name: "VMStore", targets: ["VMStore"]),
+        .library(name: "MigrationKit", targets: ["MigrationKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // Generic migration framework: knows SQLite and SQL files, nothing about VMs.
+        .target(
+            name: "MigrationKit",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // The deployer's migrations (migrations/*.sql), embedded so the built tool carries them.
+        .target(name: "ShippedMigrations", dependencies: ["MigrationKit"]),
+        // The VM records keyed on (network, vm_id).
+        .target(
+            name: "VMStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // Orphans, ghosts and drift between daemon inventories and the store.
+        .target(name: "VMRepair", dependencies: ["VMStore", "MigrationKit"]),
+        // Fixture snapshots: load, migrate, compare, capture.
+        .target(name: "VMSnapshots", dependencies: ["MigrationKit", "ShippedMigrations"]),
+        // Argument parsing, output formats and exit codes for every command.
+        .target(
+            name: "VMDBCommands",
+            dependencies: [
+                "MigrationKit", "ShippedMigrations", "VMStore", "VMRepair", "VMSnapshots",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
+        // Temporary folders, fixture databases, helpers shared by the test targets.
+        .target(
+            name: "VMDBTestSupport",
+            dependencies: ["MigrationKit", "ShippedMigrations", "VMStore"]),
+        .testTarget(
+            name: "MigrationKitTests",
+            dependencies: ["MigrationKit", "ShippedMigrations", "VMDBTestSupport"]),
+        .testTarget(
+            name: "VMStoreTests",
+            dependencies: [
+                "VMStore", "VMDBTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "VMDBCommandsTests",
+            dependencies: ["VMDBCommands", "VMDBTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

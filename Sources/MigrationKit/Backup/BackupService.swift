@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Online backups and restores through SQLite's backup API.
+///
+/// The copy runs inside one read transaction of the source, so in WAL mode it
+/// is a consistent snapshot and the deployer keeps writing meanwhile.
+public enum BackupService {
+    /// Copies `source` to a new file at `destination` (mode 0600, never
+    /// overwriting), checks it with `quick_check`, and returns its SHA-256.
+    public static func backup(_ source: DatabaseQueue, sourcePath: String, to destination: String,
+                              progress: ProgressHandler? = nil) throws -> BackupRecord {
+        let watch = Stopwatch()
+        try createPrivateFile(destination)
+        do {
+            let pageCount = try source.read { try Int.fetchOne($0, sql: "PRAGMA page_count") } ?? 0
+            if let needed = Optional(Int64(pageCount) * Int64(try source.read { try Int.fetchOne($0, sql: "PRAGMA page_size") } ?? 4096)),
+               let free = DiskSpace.available(inFolderOf: destination), free < needed + needed / 10 {
+                throw MigrationError(.diskFull, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free. Free space, choose another --backup-dir, or pass --no-backup at your own risk; nothing was changed")
+            }
+            var configuration = Configuration()
+            configuration.label = "vmdb-backup"
+            let target = try DatabaseQueue(path: destination, configuration: configuration)
+            progress?(.started(phase: "backup", total: pageCount))
+            try source.backup(to: target, pagesPerStep: 4096) { step in
+                progress?(.advanced(phase: "backup", done: step.completedPageCount, total: step.totalPageCount))
+            }
+            let check = try target.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+            try target.close()
+            guard check == ["ok"] else {
+                throw MigrationError(.diskFull, "the backup at \(destination) failed its check (\(check.prefix(3).joined(separator: "; "))); nothing was changed")
+            }
+            progress?(.finished(phase: "backup", seconds: watch.elapsedSeconds))
+            return BackupRecord(path: destination, bytes: DiskSpace.fileSize(destination),
+                                sha256: try sha256(ofFile: destination), seconds: watch.elapsedSeconds)
+        } catch {
+            removeDatabaseFiles(destination)
+            throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")
+        }
+    }
+
+    /// The backup file name for `databasePath` in `folder`: only the database's
+    /// base name is used, so the copy always lands inside the folder the operator chose.
+    public static func backupPath(for databasePath: String, in folder: String?, version: Int) -> String {
+        let directory = folder ?? (databasePath as NSString).deletingLastPathComponent
+        let base = (databasePath as NSString).lastPathComponent
+        let stamp = Timestamp.now().replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        return ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("\(base).v\(version).\(stamp).backup")
+    }
+
+    /// Creates an empty file readable by its owner only; refuses an existing one.
+    static func createPrivateFile(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            if errno == EEXIST {
+                throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a file. Choose another path or remove it")
+            }
+            throw MigrationError(.unusableInput, "cannot create \(path) (\(reason)): check that the folder exists and is writable")
+        }
+        fchmod(fd, 0o600)
+        close(fd)
+    }
+
+    static func removeDatabaseFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    public static func sha256(ofFile path: String) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().hexString
+    }
+}

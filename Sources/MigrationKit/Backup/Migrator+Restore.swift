@@ -1,0 +1,61 @@
+import GRDB
+
+/// What `vmdb restore` did.
+public struct RestoreReport: Sendable, Codable {
+    public let path: String
+    public let restoredFrom: String
+    public let restoredVersion: Int
+    /// The live database as it was just before the restore replaced it.
+    public let safetyBackup: BackupRecord?
+    public let seconds: Double
+}
+
+extension Migrator {
+    /// Takes a consistent online backup of `path` into the new file `destination`.
+    public func backup(path: String, to destination: String, progress: ProgressHandler? = nil) throws -> BackupRecord {
+        let queue = try DatabaseFile.open(path, access: .readOnly)
+        _ = try queue.read { try inspect($0, path: path) }
+        return try BackupService.backup(queue, sourcePath: path, to: destination, progress: progress)
+    }
+
+    /// Puts the backup at `source` back into `path`, after checking the backup
+    /// (SQLite file, `integrity_check`, a schema this tool knows) and taking a
+    /// safety backup of the live file first, unless told not to.
+    public func restore(path: String, from source: String, safetyBackupDirectory: String?, takesSafetyBackup: Bool,
+                        busyTimeout: Double = 5, progress: ProgressHandler? = nil) throws -> RestoreReport {
+        let watch = Stopwatch()
+        let backup = try DatabaseFile.open(source, access: .readOnly)
+        let backupStatus: DatabaseStatus = try backup.read { db in
+            let problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            guard problems.isEmpty else {
+                throw MigrationError(.unusableInput, "the backup \(source) fails integrity_check (\(problems.prefix(3).joined(separator: "; "))): it was not restored and \(path) is unchanged. Use another backup")
+            }
+            return try inspect(db, path: source)
+        }
+        try backupStatus.requireConsistentHistory()
+
+        try DatabaseFile.checkExisting(path)
+        let lock = try MigratorLock(databasePath: path, purpose: "vmdb restore")
+        defer { withExtendedLifetime(lock) {} }
+        let live = try DatabaseFile.open(path, busyTimeout: busyTimeout)
+        var safety: BackupRecord?
+        if takesSafetyBackup {
+            let version = (try? live.read { try inspect($0, path: path).currentVersion }) ?? 0
+            safety = try BackupService.backup(live, sourcePath: path,
+                                              to: BackupService.backupPath(for: path, in: safetyBackupDirectory, version: version),
+                                              progress: progress)
+        }
+        do {
+            progress?(.started(phase: "restore", total: nil))
+            try backup.backup(to: live, pagesPerStep: 4096) { step in
+                progress?(.advanced(phase: "restore", done: step.completedPageCount, total: step.totalPageCount))
+            }
+            progress?(.finished(phase: "restore", seconds: watch.elapsedSeconds))
+        } catch {
+            throw MigrationError.wrapping(error, path: path, doing: "restoring \(source)")
+        }
+        try? live.close()
+        return RestoreReport(path: path, restoredFrom: source, restoredVersion: backupStatus.currentVersion,
+                             safetyBackup: safety, seconds: watch.elapsedSeconds)
+    }
+}

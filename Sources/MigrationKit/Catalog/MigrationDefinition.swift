@@ -1,0 +1,54 @@
+/// What a migration file declares: its SQL steps, the tables it recreates, and
+/// what must hold before it may commit. Parsed from `--!` directives.
+public struct MigrationDefinition: Sendable, Hashable {
+    /// A named value the operator supplies (bound as `:name`), needed when
+    /// `neededWhen` (a `SELECT count(*)`) counts more than zero rows.
+    public struct Parameter: Sendable, Hashable {
+        public let name: String
+        public let neededWhen: String
+    }
+
+    /// After the migration, `table.column` must equal `expression` evaluated on
+    /// the row before it; checked through the content hash.
+    public struct Expectation: Sendable, Hashable {
+        public let table: String
+        public let column: String
+        public let expression: String
+    }
+
+    /// A `SELECT count(*)` that must count zero before commit.
+    public struct Invariant: Sendable, Hashable {
+        public let description: String
+        public let sql: String
+    }
+
+    /// A table rebuilt by SQLite's 12-step procedure into `createSQL`.
+    public struct Recreation: Sendable, Hashable {
+        public let table: String
+        public let createSQL: String
+        /// A SELECT producing the new table's declared columns in order; nil copies same-named columns.
+        public var copySQL: String?
+        /// How `copySQL` names the old table, so columns an operator added can be carried along.
+        public var copyAlias: String?
+    }
+
+    /// A schema object or column the migration removes on purpose.
+    public struct Drop: Sendable, Hashable {
+        public let type: String
+        public let name: String
+    }
+
+    public var parameters: [Parameter] = []
+    public var expectations: [Expectation] = []
+    public var invariants: [Invariant] = []
+    public var drops: [Drop] = []
+    /// SQL blocks run before the recreations (all steps when nothing is recreated).
+    public var stepsBefore: [String] = []
+    public var recreations: [Recreation] = []
+    /// SQL blocks run after the recreated tables are renamed into place.
+    public var stepsAfter: [String] = []
+
+    func isDropped(_ type: String, _ name: String) -> Bool {
+        drops.contains { $0.type == type && $0.name.lowercased() == name.lowercased() }
+    }
+}

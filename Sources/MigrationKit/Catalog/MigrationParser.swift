@@ -1,0 +1,97 @@
+/// Reads the `--!` directives of a migration file.
+///
+/// Grammar (one directive per line; blocks run until the next directive):
+///
+///     --! parameter NAME: SELECT count(*) …     value needed when the count is > 0
+///     --! expect TABLE.COLUMN: SQL-EXPRESSION    new value = expression on the old row
+///     --! invariant DESCRIPTION: SELECT count(*) …  must count 0 before commit
+///     --! drops (table|index|trigger|view|column) NAME   removed on purpose (column: TABLE.COLUMN)
+///     --! step                                   block: SQL statements
+///     --! recreate TABLE                         block: the new CREATE TABLE statement
+///     --! copy TABLE [AS ALIAS]                  block: SELECT filling it (default: same-named columns)
+///
+/// Everything else is SQL or comment. Values are bound parameters (`:name`), never spliced.
+enum MigrationParser {
+    static func parse(_ text: String, file: String) throws -> MigrationDefinition {
+        var definition = MigrationDefinition()
+        var block: (kind: String, argument: String, lines: [String])?
+
+        func fail(_ why: String) -> MigrationError {
+            MigrationError(.internalFailure, "migration \(file): \(why)")
+        }
+        func closeBlock() throws {
+            guard let current = block else { return }
+            block = nil
+            let body = current.lines.joined(separator: "\n").trimmingWhitespace
+            guard !body.isEmpty else { throw fail("empty `\(current.kind)` block") }
+            switch current.kind {
+            case "step":
+                if definition.recreations.isEmpty { definition.stepsBefore.append(body) }
+                else { definition.stepsAfter.append(body) }
+            case "recreate":
+                guard definition.stepsAfter.isEmpty else { throw fail("all `recreate` blocks must come before the steps that follow them") }
+                definition.recreations.append(.init(table: current.argument, createSQL: body))
+            case "copy":
+                let words = current.argument.split(separator: " ").map(String.init)
+                let table = words.first ?? ""
+                guard let i = definition.recreations.firstIndex(where: { $0.table == table }) else {
+                    throw fail("`copy \(table)` has no `recreate \(table)` before it")
+                }
+                definition.recreations[i].copySQL = body
+                if words.count == 3, words[1].lowercased() == "as" { definition.recreations[i].copyAlias = words[2] }
+            default:
+                throw fail("unknown block `\(current.kind)`")
+            }
+        }
+
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix("--!") else {
+                block?.lines.append(String(line))
+                continue
+            }
+            try closeBlock()
+            let directive = line.dropFirst(3).trimmingWhitespaceSubstring
+            let keyword = directive.prefix { !$0.isWhitespace }.lowercased()
+            let rest = directive.dropFirst(keyword.count).trimmingWhitespaceSubstring
+            let (head, body) = splitAtColon(rest)
+            switch keyword {
+            case "step", "recreate", "copy":
+                block = (keyword, String(rest), [])
+            case "parameter":
+                guard let body else { throw fail("`parameter` needs `NAME: SELECT count(*) …`") }
+                definition.parameters.append(.init(name: head, neededWhen: body))
+            case "expect":
+                let parts = head.split(separator: ".")
+                guard let body, parts.count == 2 else { throw fail("`expect` needs `TABLE.COLUMN: EXPRESSION`") }
+                definition.expectations.append(.init(table: String(parts[0]), column: String(parts[1]), expression: body))
+            case "invariant":
+                guard let body else { throw fail("`invariant` needs `DESCRIPTION: SELECT count(*) …`") }
+                definition.invariants.append(.init(description: head, sql: body))
+            case "drops":
+                let parts = head.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2, ["table", "index", "trigger", "view", "column"].contains(parts[0]) else {
+                    throw fail("`drops` needs `table|index|trigger|view|column NAME`")
+                }
+                definition.drops.append(.init(type: parts[0], name: parts[1]))
+            default:
+                throw fail("unknown directive `--! \(keyword)`")
+            }
+        }
+        try closeBlock()
+        return definition
+    }
+
+    private static func splitAtColon(_ text: Substring) -> (String, String?) {
+        guard let colon = text.firstIndex(of: ":") else { return (String(text), nil) }
+        return (String(text[..<colon]).trimmingWhitespace, String(text[text.index(after: colon)...]).trimmingWhitespace)
+    }
+}
+
+extension Substring {
+    var trimmingWhitespaceSubstring: Substring {
+        var s = self
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,46 @@
+import Crypto
+import Foundation
+
+/// One shipped migration file: `NNNN_name.sql`, immutable once shipped.
+public struct MigrationScript: Sendable, Hashable {
+    public let version: Int
+    public let name: String
+    public let fileName: String
+    /// The file's text with line endings normalised to LF.
+    public let text: String
+    /// SHA-256 of `text`, hex: what the history table records.
+    public let checksum: String
+    public let definition: MigrationDefinition
+
+    public init(fileName: String, text: String) throws {
+        let stem = fileName.hasSuffix(".sql") ? String(fileName.dropLast(4)) : fileName
+        let parts = stem.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == 4, let version = Int(parts[0]), version > 0 else {
+            throw MigrationError(.internalFailure, "migration file \(fileName) must be named NNNN_name.sql")
+        }
+        self.version = version
+        self.name = String(parts[1])
+        self.fileName = fileName
+        self.text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        self.checksum = SHA256.hexDigest(of: Data(self.text.utf8))
+        self.definition = try MigrationParser.parse(self.text, file: fileName)
+    }
+}
+
+extension SHA256 {
+    static func hexDigest(of data: Data) -> String {
+        SHA256.hash(data: data).hexString
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        for byte in self {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

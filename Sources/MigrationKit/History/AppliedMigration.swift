@@ -1,0 +1,20 @@
+/// One row of the history table `vmdb_migrations`.
+public struct AppliedMigration: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// Run by this tool.
+        case applied
+        /// Recognised by schema fingerprint on a database made before the tool existed.
+        case baseline
+    }
+
+    public let version: Int
+    public let name: String
+    public let checksum: String
+    public let appliedAt: String
+    public let durationMilliseconds: Int
+    public let lockMilliseconds: Int
+    public let toolVersion: String
+    public let kind: Kind
+    public let verification: VerificationRecord?
+    public let backupSHA256: String?
+}

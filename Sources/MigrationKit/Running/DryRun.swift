@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+
+/// A named `SELECT label, count` whose answer a dry run reports before and
+/// after (for the deployer: VMs per network). Lets the report speak of the
+/// data without the framework knowing what the data is.
+public struct Breakdown: Sendable {
+    public let title: String
+    public let sql: String
+    public init(title: String, sql: String) { self.title = title; self.sql = sql }
+}
+
+/// What a dry run found: the plan, what happened on the copy, the verdict.
+public struct DryRunReport: Sendable, Codable {
+    public struct Failure: Sendable, Codable {
+        public let kind: MigrationError.Kind
+        public let message: String
+        public let verification: VerificationRecord?
+    }
+
+    public struct BreakdownResult: Sendable, Codable {
+        public let title: String
+        public let before: [String: Int]?
+        public let after: [String: Int]?
+    }
+
+    public let path: String
+    public let statusBefore: DatabaseStatus
+    public let plan: MigrationPlan
+    public let copySeconds: Double
+    public let copyBytes: Int64
+    /// Where the migrated copy was kept (`--keep-copy`), if anywhere.
+    public let keptCopy: String?
+    public let run: MigrationRunReport?
+    public let failure: Failure?
+    public let schemaChanges: SchemaDifference
+    public let breakdowns: [BreakdownResult]
+    public let freePagesAfter: Int?
+
+    public var wouldSucceed: Bool { failure == nil }
+}
+
+extension Migrator {
+    /// Applies the pending migrations to an online copy of `path` (SQLite's
+    /// backup API, one read transaction, so the deployer keeps writing) and
+    /// reports. The live file is opened read-only and never written.
+    public func dryRun(path: String, options: MigrationOptions, keepCopy: String? = nil,
+                       breakdowns: [Breakdown] = []) throws -> DryRunReport {
+        let source = try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout)
+        let status = try source.read { try inspect($0, path: path) }
+        try status.requireConsistentHistory()
+
+        let folder: String?
+        let copyPath: String
+        if let keepCopy {
+            folder = nil
+            copyPath = keepCopy
+        } else {
+            let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-dry-run.XXXXXX")
+            var buffer = Array(template.utf8CString)
+            guard let made = mkdtemp(&buffer) else {
+                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy (\(String(cString: strerror(errno)))); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+            }
+            folder = String(cString: made)
+            copyPath = (folder! as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+        }
+        defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
+
+        let copy = try BackupService.backup(source, sourcePath: path, to: copyPath, progress: options.progress)
+        try? source.close()
+        let plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
+        let before = try countBreakdowns(copyPath, breakdowns)
+        let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try SchemaSnapshot.read($0) }
+
+        var copyOptions = options
+        copyOptions.takesBackup = false
+        var run: MigrationRunReport?
+        var failure: DryRunReport.Failure?
+        do {
+            run = try migrate(path: copyPath, options: copyOptions)
+        } catch let error as MigrationError {
+            failure = .init(kind: error.kind, message: error.message.replacingOccurrences(of: copyPath, with: path), verification: error.verification)
+        }
+        try? FileManager.default.removeItem(atPath: copyPath + ".vmdb-lock")
+        let after = try countBreakdowns(copyPath, breakdowns)
+        let copyQueue = try DatabaseFile.open(copyPath, access: .readOnly)
+        let (schemaAfter, freePages) = try copyQueue.read { db in
+            (try SchemaSnapshot.read(db), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
+        }
+        try? copyQueue.close()
+        return DryRunReport(
+            path: path, statusBefore: status, plan: plan, copySeconds: copy.seconds, copyBytes: copy.bytes,
+            keptCopy: keepCopy, run: run, failure: failure, schemaChanges: schemaBefore.difference(to: schemaAfter),
+            breakdowns: breakdowns.indices.map { .init(title: breakdowns[$0].title, before: before[$0], after: after[$0]) },
+            freePagesAfter: freePages)
+    }
+
+    private func countBreakdowns(_ path: String, _ breakdowns: [Breakdown]) throws -> [[String: Int]?] {
+        guard !breakdowns.isEmpty else { return [] }
+        let queue = try DatabaseFile.open(path, access: .readOnly)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            breakdowns.map { breakdown in
+                guard let rows = try? Row.fetchAll(db, sql: breakdown.sql) else { return nil }
+                var result: [String: Int] = [:]
+                for row in rows { result[(row[0] as String?) ?? "(none)", default: 0] += (row[1] as Int?) ?? 0 }
+                return result
+            }
+        }
+    }
+}

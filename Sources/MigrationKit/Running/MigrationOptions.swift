@@ -1,0 +1,61 @@
+/// How `Migrator.migrate` runs.
+public struct MigrationOptions: Sendable {
+    /// Stop at this version (default: the latest shipped).
+    public var targetVersion: Int?
+    /// Values the migrations bind, such as `default_network`.
+    public var parameters: MigrationParameters = [:]
+    public var verification: VerificationLevel = .full
+    /// Take an online backup before changing anything (default on).
+    public var takesBackup = true
+    /// Where backups go; default: the database's folder.
+    public var backupDirectory: String?
+    /// How long to wait for the deployer's write lock, in seconds.
+    public var busyTimeout: Double = 5
+    public var progress: ProgressHandler?
+    /// Receives each SQL statement as it runs (for the plan and the dry-run report).
+    public var statementLog: (@Sendable (String) -> Void)?
+
+    public init() {}
+}
+
+/// One migration as it ran.
+public struct MigrationResult: Sendable, Codable {
+    public let version: Int
+    public let name: String
+    public let seconds: Double
+    /// How long the write lock was held: the deployer was blocked that long.
+    public let lockSeconds: Double
+    public let verification: VerificationRecord
+}
+
+/// What `migrate` did.
+public struct MigrationRunReport: Sendable, Codable {
+    public let path: String
+    public let fromVersion: Int
+    public let toVersion: Int
+    /// Versions stamped from the schema fingerprint of an unmanaged database.
+    public let baselinedVersion: Int?
+    public let backup: BackupRecord?
+    public let migrations: [MigrationResult]
+    public let seconds: Double
+
+    public var lockSeconds: Double { migrations.map(\.lockSeconds).reduce(0, +) }
+}
+
+/// The SQL `migrate` would run, per migration, bookkeeping included.
+public struct MigrationPlan: Sendable, Codable {
+    public struct Entry: Sendable, Codable {
+        public let version: Int
+        public let name: String
+        public let checksum: String
+        public let statements: [String]
+    }
+
+    public let path: String
+    public let fromVersion: Int
+    public let toVersion: Int
+    public let baselinedVersion: Int?
+    /// Parameters the migrations bind (`:name`), and whether this database needs them.
+    public let parameters: [String]
+    public let migrations: [Entry]
+}

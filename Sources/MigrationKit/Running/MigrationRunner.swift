@@ -1,0 +1,162 @@
+import GRDB
+
+/// Applies one migration inside the caller's open transaction and checks it:
+/// census before, the migration's steps and recreations, census after, then
+/// every verification. Throws `.verificationFailed` (with the record) when any
+/// check fails; the caller rolls back.
+struct MigrationRunner {
+    let script: MigrationScript
+    let parameters: MigrationParameters
+    let level: VerificationLevel
+    let log: ((String) -> Void)?
+    let progress: ProgressHandler?
+
+    private var definition: MigrationDefinition { script.definition }
+
+    /// What the census hashes for one table: the same columns before and after,
+    /// where an expected column's before-value is the migration's expression.
+    private struct CensusPlan {
+        let table: String
+        let columns: [String]
+        let before: [String]
+        let after: [String]
+    }
+
+    func run(_ db: Database) throws -> VerificationRecord {
+        var record = VerificationRecord(level: level)
+        let schemaBefore = try SchemaSnapshot.read(db)
+        let plans = try censusPlans(db, schemaBefore)
+
+        for plan in plans {
+            let census = try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before")
+            record.tables.append(TableVerification(
+                table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+        }
+
+        for step in definition.stepsBefore {
+            try db.executeStatements(step, parameters: parameters, log: log)
+        }
+        if !definition.recreations.isEmpty {
+            let recreation = TableRecreation(definition: definition, parameters: parameters, log: log)
+            let watch = Stopwatch()
+            progress?(.started(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", total: nil))
+            let captured = try recreation.replaceTables(db)
+            for step in definition.stepsAfter {
+                try db.executeStatements(step, parameters: parameters, log: log)
+            }
+            let restored = try recreation.restore(db, captured)
+            progress?(.finished(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", seconds: watch.elapsedSeconds))
+            record.carriedColumns = captured.carriedColumns
+            record.restoredObjects = restored
+        }
+
+        let schemaAfter = try SchemaSnapshot.read(db)
+        record.schemaChanges = schemaBefore.difference(to: schemaAfter)
+        for (index, plan) in plans.enumerated() {
+            guard schemaAfter.object(named: plan.table) != nil else {
+                if !definition.isDropped("table", plan.table) {
+                    record.failures.append("table \(plan.table) is gone after the migration (\(record.tables[index].rowsBefore) rows before)")
+                }
+                continue
+            }
+            let census = try takeCensus(db, table: plan.table, expressions: plan.after, phase: "census after")
+            record.tables[index].rowsAfter = census.rows
+            record.tables[index].hashAfter = census.hash
+            let table = record.tables[index]
+            if table.rowsBefore != census.rows {
+                record.failures.append("table \(plan.table): \(table.rowsBefore) rows before, \(census.rows) after")
+            } else if table.hashBefore != census.hash {
+                record.failures.append("table \(plan.table): content of columns \(plan.columns.joined(separator: ", ")) changed (hash \(table.hashBefore?.prefix(12) ?? "-") before, \(census.hash?.prefix(12) ?? "-") after)")
+            }
+        }
+
+        try verifyIntegrity(db, &record)
+        try verifyForeignKeys(db, &record)
+        for invariant in definition.invariants {
+            log?(invariant.sql)
+            let violations = try db.count(invariant.sql, parameters: parameters)
+            record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
+            if violations > 0 {
+                record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)")
+            }
+        }
+        let after = schemaAfter.namedObjects
+        for object in schemaBefore.objects where object.sql != nil && after[object.name.lowercased()] == nil {
+            guard !definition.isDropped(object.type, object.name) else { continue }
+            record.lostObjects.append("\(object.type) \(object.name)")
+            record.failures.append("\(object.type) \(object.name) existed before and is missing after (not declared dropped)")
+        }
+        record.freePagesAfter = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        return record
+    }
+
+    private func censusPlans(_ db: Database, _ schema: SchemaSnapshot) throws -> [CensusPlan] {
+        var plans: [CensusPlan] = []
+        for table in schema.tables where !(table.sql ?? "").uppercased().hasPrefix("CREATE VIRTUAL") {
+            if definition.isDropped("table", table.name) { continue }
+            // table_xinfo: hidden 0 = ordinary; generated columns are derived, so not hashed.
+            let rows = try Row.fetchAll(db, sql: "SELECT name, hidden FROM pragma_table_xinfo(?)", arguments: [table.name])
+            var columns = rows.filter { ($0["hidden"] as Int) == 0 }.map { $0["name"] as String }
+                .filter { !definition.isDropped("column", "\(table.name).\($0)") }
+            let expectations = definition.expectations.filter { $0.table.lowercased() == table.name.lowercased() }
+            for expectation in expectations where !columns.contains(where: { $0.lowercased() == expectation.column.lowercased() }) {
+                columns.append(expectation.column)
+            }
+            columns.sort()
+            let before = columns.map { column in
+                expectations.first { $0.column.lowercased() == column.lowercased() }.map { "(\($0.expression))" } ?? column.quotedIdentifier
+            }
+            plans.append(CensusPlan(table: table.name, columns: columns, before: before, after: columns.map(\.quotedIdentifier)))
+        }
+        return plans
+    }
+
+    private func takeCensus(_ db: Database, table: String, expressions: [String], phase: String) throws -> (rows: Int, hash: String?) {
+        switch level {
+        case .counts:
+            let sql = "SELECT count(*) FROM \(table.quotedIdentifier)"
+            log?(sql)
+            return (try Int.fetchOne(db, sql: sql) ?? 0, nil)
+        case .full:
+            log?("SELECT \(expressions.joined(separator: ", ")) FROM \(table.quotedIdentifier) -- content hash")
+            let watch = Stopwatch()
+            progress?(.started(phase: "\(phase) \(table)", total: nil))
+            let result = try ContentHasher.hash(db, table: table, expressions: expressions, parameters: parameters) { rows in
+                progress?(.advanced(phase: "\(phase) \(table)", done: rows, total: nil))
+            }
+            progress?(.finished(phase: "\(phase) \(table)", seconds: watch.elapsedSeconds))
+            return (result.rows, result.hash)
+        }
+    }
+
+    private func verifyIntegrity(_ db: Database, _ record: inout VerificationRecord) throws {
+        guard level == .full else { return }
+        // The recreated tables were rewritten; check them and their indexes.
+        // (A full-file check would re-read tables the migration never touched.)
+        var problems: [String] = []
+        let tables = definition.recreations.map(\.table)
+        for table in tables {
+            let sql = "PRAGMA integrity_check(\(table.quotedIdentifier))"
+            log?(sql)
+            let lines = try String.fetchAll(db, sql: sql)
+            problems += lines.filter { $0 != "ok" }
+        }
+        if tables.isEmpty {
+            log?("PRAGMA quick_check")
+            problems += try String.fetchAll(db, sql: "PRAGMA quick_check").filter { $0 != "ok" }
+        }
+        record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
+        if !problems.isEmpty { record.failures.append("integrity check: \(record.integrity)") }
+    }
+
+    private func verifyForeignKeys(_ db: Database, _ record: inout VerificationRecord) throws {
+        log?("PRAGMA foreign_key_check")
+        let rows = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+        record.foreignKeyViolations = rows.prefix(20).map { row in
+            "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? 0) -> \(row[2] as String? ?? "?")"
+        }
+        if !rows.isEmpty {
+            record.failures.append("\(rows.count) foreign key violation(s), first: \(record.foreignKeyViolations[0])")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import GRDB
+
+/// What `vmdb verify` found.
+public struct VerifyReport: Sendable, Codable {
+    public let path: String
+    public let version: Int
+    public let isManaged: Bool
+    /// Differences between this schema and what the migrations produce at its version.
+    public let drift: [String]
+    /// Objects and columns an operator added: kept, and not drift.
+    public let additions: [String]
+    public let integrity: String
+    public let foreignKeyViolations: [String]
+    public let historyProblems: [String]
+
+    public var isClean: Bool { drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty }
+}
+
+extension Migrator {
+    /// Compares the schema with a fresh one at the same version, runs
+    /// `integrity_check` and `foreign_key_check`, and checks history checksums.
+    public func verify(path: String) throws -> VerifyReport {
+        let queue = try DatabaseFile.open(path, access: .readOnly)
+        return try queue.read { db in
+            let status = try inspect(db, path: path)
+            try status.requireConsistentHistory()
+            let reference = try referenceDatabase(version: status.currentVersion).read { try SchemaSnapshot.read($0) }
+            let actual = try SchemaSnapshot.read(db)
+            let comparison = try SchemaComparison(reference: reference, actual: actual)
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            let foreignKeys = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").prefix(20).map {
+                "\($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0) -> \($0[2] as String? ?? "?")"
+            }
+            return VerifyReport(
+                path: path, version: status.currentVersion, isManaged: status.isManaged,
+                drift: comparison.drift, additions: comparison.additions,
+                integrity: integrity.isEmpty ? "ok" : integrity.prefix(20).joined(separator: "; "),
+                foreignKeyViolations: foreignKeys,
+                historyProblems: status.isManaged ? [] : ["no history table: run `vmdb migrate` to baseline it"])
+        }
+    }
+}
+
+/// A schema compared with a reference (a fresh install at the same version):
+/// every reference object must be present with the same SQL; objects and
+/// columns an operator added are listed apart, as additions.
+public struct SchemaComparison: Sendable {
+    public private(set) var drift: [String] = []
+    public private(set) var additions: [String] = []
+
+    public init(reference: SchemaSnapshot, actual: SchemaSnapshot) throws {
+        let actualObjects = actual.namedObjects
+        let referenceObjects = reference.namedObjects
+        for object in reference.objects where object.sql != nil {
+            guard let found = actualObjects[object.name.lowercased()] else {
+                drift.append("\(object.type) \(object.name) is missing; expected: \(object.sql ?? "")")
+                continue
+            }
+            guard found.type == object.type else {
+                drift.append("\(object.name) is a \(found.type), expected a \(object.type)")
+                continue
+            }
+            if found.normalizedSQL == object.normalizedSQL { continue }
+            if object.type == "table", let found = found.sql, let expected = object.sql {
+                // A table may carry columns an operator added; compare without them.
+                let actualTable = try CreateTableStatement(sql: found)
+                let expectedTable = try CreateTableStatement(sql: expected)
+                let expectedNames = Set(expectedTable.columnNames.map { $0.lowercased() })
+                let extras = actualTable.columns.filter { !expectedNames.contains($0.name.lowercased()) }
+                let stripped = try CreateTableStatement(sql: actualTable.sql(removingColumns: extras.map(\.name)))
+                if SchemaObject(type: "table", name: object.name, table: object.table, sql: stripped.sql(renamedTo: object.name)).normalizedSQL
+                    == SchemaObject(type: "table", name: object.name, table: object.table, sql: expectedTable.sql(renamedTo: object.name)).normalizedSQL {
+                    additions += extras.map { "column \(object.name).\($0.name): \($0.definition)" }
+                    continue
+                }
+            }
+            drift.append("\(object.type) \(object.name) differs:\n  expected: \(object.sql ?? "")\n  found:    \(found.sql ?? "")")
+        }
+        for object in actual.objects where object.sql != nil && referenceObjects[object.name.lowercased()] == nil {
+            additions.append("\(object.type) \(object.name)")
+        }
+    }
+}

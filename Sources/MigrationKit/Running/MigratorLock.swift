@@ -1,0 +1,33 @@
+import Foundation
+
+/// One migrator at a time: an OS advisory lock (`flock`) on a file beside the
+/// database. The kernel releases it when the process dies, so a crash cannot
+/// leave it behind; the file only says who held it last.
+public final class MigratorLock {
+    public let path: String
+    private let descriptor: Int32
+
+    /// Takes the lock for `databasePath` or throws `.busy` naming the holder.
+    public init(databasePath: String, purpose: String) throws {
+        path = databasePath + ".vmdb-lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw MigrationError(.unusableInput, "cannot create the lock file \(path) (\(String(cString: strerror(errno)))): nothing was changed. Check that the database's folder is writable")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace ?? "unknown"
+            close(fd)
+            throw MigrationError(.busy, "another vmdb holds \(databasePath) (\(holder.isEmpty ? "holder unknown" : holder)); nothing was changed. Wait for it to finish, then retry")
+        }
+        descriptor = fd
+        let note = "pid \(getpid()) (\(purpose)) since \(Timestamp.now())\n"
+        _ = ftruncate(fd, 0)
+        _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    deinit {
+        _ = ftruncate(descriptor, 0)
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

@@ -1,0 +1,145 @@
+import GRDB
+
+/// SQLite's generalized ALTER TABLE procedure
+/// (https://www.sqlite.org/lang_altertable.html#otheralter) for the tables a
+/// migration recreates. Steps 1, 2, 10–12 (foreign keys off, BEGIN, foreign key
+/// check, COMMIT, foreign keys back) belong to the caller's transaction.
+struct TableRecreation {
+    let definition: MigrationDefinition
+    let parameters: MigrationParameters
+    let log: ((String) -> Void)?
+
+    /// What the recreation captured, to put back after the migration's own steps.
+    struct Captured {
+        /// Indexes of recreated tables, and every trigger and view, in `sqlite_master` order.
+        var objects: [SchemaObject] = []
+        /// Tables that had `sqlite_stat1` statistics, to re-ANALYZE.
+        var analyzedTables: [String] = []
+        /// Columns an operator added (`table.column`), carried into the new tables.
+        var carriedColumns: [String] = []
+    }
+
+    private func run(_ db: Database, _ sql: String) throws {
+        try db.executeStatements(sql, parameters: parameters, log: log)
+    }
+
+    /// Steps 3–7 and the view part of 9: capture, create, copy, drop, rename.
+    func replaceTables(_ db: Database) throws -> Captured {
+        let schema = try SchemaSnapshot.read(db)
+        let recreated = Set(definition.recreations.map { $0.table.lowercased() })
+        var captured = Captured()
+
+        // 3. Remember every index, trigger and view the tables had, including
+        //    ones the migration did not create. Triggers and views anywhere may
+        //    name the recreated tables, so all of them are dropped and restored.
+        captured.objects = schema.objects.filter { object in
+            guard object.sql != nil else { return false }
+            switch object.type {
+            case "index": return recreated.contains(object.table.lowercased())
+            case "trigger", "view": return true
+            default: return false
+            }
+        }
+        if try db.tableExists("sqlite_stat1") {
+            let analyzed = try String.fetchAll(db, sql: "SELECT DISTINCT tbl FROM sqlite_stat1")
+            captured.analyzedTables = analyzed.filter { recreated.contains($0.lowercased()) }
+        }
+        var sequences: [(String, Int64)] = []
+        if try db.tableExists("sqlite_sequence") {
+            for recreation in definition.recreations {
+                if let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [recreation.table]) {
+                    sequences.append((recreation.table, seq))
+                }
+            }
+        }
+
+        // 4–5. Each new table under a temporary name, then its content.
+        for recreation in definition.recreations {
+            guard let old = schema.object(named: recreation.table), old.type == "table", let oldSQL = old.sql else {
+                throw MigrationError(.unusableInput, "the migration recreates table \(recreation.table), which this database does not have")
+            }
+            let oldTable = try CreateTableStatement(sql: oldSQL)
+            let newTable = try CreateTableStatement(sql: recreation.createSQL)
+            let newNames = Set(newTable.columnNames.map { $0.lowercased() })
+            let extras = oldTable.columns.filter {
+                !newNames.contains($0.name.lowercased())
+                    && !definition.isDropped("column", "\(recreation.table).\($0.name)")
+            }
+            captured.carriedColumns += extras.map { "\(recreation.table).\($0.name)" }
+            let temporary = Self.temporaryName(recreation.table)
+            try run(db, newTable.sql(renamedTo: temporary, addingColumns: extras.map(\.definition)))
+
+            let oldNames = Set(oldTable.columnNames.map { $0.lowercased() })
+            let copy: String
+            if let copySQL = recreation.copySQL {
+                let alias = recreation.copyAlias ?? recreation.table
+                let targets = newTable.columnNames + extras.map(\.name)
+                let select = try Self.select(copySQL, adding: extras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
+                copy = "INSERT INTO \(temporary.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(select)"
+            } else {
+                let columns = (newTable.columnNames + extras.map(\.name)).filter { oldNames.contains($0.lowercased()) }
+                let list = columns.map(\.quotedIdentifier).joined(separator: ", ")
+                copy = "INSERT INTO \(temporary.quotedIdentifier) (\(list))\nSELECT \(list) FROM \(recreation.table.quotedIdentifier)"
+            }
+            try run(db, copy)
+        }
+
+        // Since SQLite 3.26, RENAME re-checks every view and trigger: drop them
+        // first (step 9 recreates them), or the rename fails on the missing table.
+        for object in captured.objects.reversed() where object.type != "index" {
+            try run(db, "DROP \(object.type.uppercased()) IF EXISTS \(object.name.quotedIdentifier)")
+        }
+        // 6. Drop the old tables. Foreign keys are off, so no cascade fires.
+        for recreation in definition.recreations.reversed() {
+            try run(db, "DROP TABLE \(recreation.table.quotedIdentifier)")
+        }
+        // 7. Rename the new tables into place.
+        for recreation in definition.recreations {
+            try run(db, "ALTER TABLE \(Self.temporaryName(recreation.table).quotedIdentifier) RENAME TO \(recreation.table.quotedIdentifier)")
+        }
+        // AUTOINCREMENT counters die with the old table; keep ids from being reused.
+        for (table, seq) in sequences {
+            log?("UPDATE sqlite_sequence SET seq = max(seq, \(seq)) WHERE name = '\(table)'")
+            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", arguments: [table, table])
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [seq, table])
+        }
+        return captured
+    }
+
+    /// Step 8 (and 9 for views): put back every captured index, trigger and view
+    /// the migration's own steps did not replace; then refresh statistics.
+    func restore(_ db: Database, _ captured: Captured) throws -> [String] {
+        var restored: [String] = []
+        for object in captured.objects {
+            guard let sql = object.sql, !definition.isDropped(object.type, object.name) else { continue }
+            let exists = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [object.name]) ?? false
+            if exists { continue }
+            do {
+                try run(db, sql)
+            } catch {
+                throw MigrationError(.verificationFailed, "could not recreate \(object.type) \(object.name) on the recreated table \(object.table): \(error); everything was rolled back. If it is obsolete, drop it first, then migrate again.")
+            }
+            restored.append("\(object.type) \(object.name)")
+        }
+        for table in captured.analyzedTables {
+            try run(db, "ANALYZE \(table.quotedIdentifier)")
+        }
+        return restored
+    }
+
+    static func temporaryName(_ table: String) -> String { "\(table)__vmdb_new" }
+
+    /// `select` with `expressions` appended to its result columns (before its first top-level FROM).
+    static func select(_ select: String, adding expressions: [String]) throws -> String {
+        guard !expressions.isEmpty else { return select }
+        var depth = 0
+        for token in SQLTokenizer.tokens(select) {
+            if token.text == "(" { depth += 1 } else if token.text == ")" { depth -= 1 }
+            if depth == 0, token.kind == .word, token.text.equalsIgnoringCase("from") {
+                let head = select[..<token.range.lowerBound].trimmingWhitespaceSubstring
+                return head + ", " + expressions.joined(separator: ", ") + "\n" + select[token.range.lowerBound...]
+            }
+        }
+        throw MigrationError(.internalFailure, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
+    }
+}

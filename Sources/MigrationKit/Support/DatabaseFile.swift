@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+
+/// Opens databases that already exist, and only those: a typo in a path must
+/// never create an empty database.
+public enum DatabaseFile {
+    public enum Access: Sendable { case readOnly, readWrite }
+
+    /// Checks that `path` is an existing, readable SQLite file, without opening it.
+    public static func checkExisting(_ path: String, access: Access = .readWrite) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MigrationError(.unusableInput, "no database at \(path): check the path (vmdb never creates a database on its own; `vmdb init --db \(path)` makes a new one)")
+        }
+        guard !isDirectory.boolValue else {
+            throw MigrationError(.unusableInput, "\(path) is a folder, not a database file: give the path of the SQLite file")
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw MigrationError(.unusableInput, "\(path) cannot be read: check its permissions")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else {
+            throw MigrationError(.unusableInput, "\(path) is empty (0 bytes), not a deployer database: check the path, or restore it from a backup")
+        }
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        let header = try handle.read(upToCount: 16) ?? Data()
+        guard header == Data("SQLite format 3\0".utf8) else {
+            throw MigrationError(.unusableInput, "\(path) is not a SQLite database (its first bytes are not the SQLite header): check the path")
+        }
+        if access == .readWrite {
+            let folder = (path as NSString).deletingLastPathComponent
+            guard FileManager.default.isWritableFile(atPath: path) else {
+                throw MigrationError(.unusableInput, "\(path) is read-only: nothing was changed. Make it writable (chmod u+w) or work on a copy (vmdb migrate --dry-run)")
+            }
+            guard FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
+                throw MigrationError(.unusableInput, "the folder of \(path) is read-only, so SQLite cannot write its journal beside it: nothing was changed. Make the folder writable, or work on a copy")
+            }
+        }
+    }
+
+    /// A connection to an existing database, with foreign keys off (migrations
+    /// manage them) and a busy timeout for the deployer's short writes.
+    public static func open(_ path: String, access: Access = .readWrite, busyTimeout: Double = 5,
+                            prepare: (@Sendable (Database) throws -> Void)? = nil) throws -> DatabaseQueue {
+        try checkExisting(path, access: access)
+        var configuration = Configuration()
+        configuration.readonly = access == .readOnly
+        configuration.foreignKeysEnabled = false
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = path
+        configuration.prepareDatabase { db in try prepare?(db) }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            // Reading the schema is what fails on a corrupt or non-database file.
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return queue
+        } catch {
+            throw MigrationError.wrapping(error, path: path, doing: "opening the database")
+        }
+    }
+}

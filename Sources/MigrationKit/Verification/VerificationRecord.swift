@@ -1,0 +1,54 @@
+/// How much a migration checks before it commits.
+public enum VerificationLevel: String, Sendable, Codable, CaseIterable {
+    /// Row counts, order-independent content hashes of preserved columns,
+    /// `integrity_check` of the changed tables, foreign keys, schema objects, invariants.
+    case full
+    /// Everything but the content hashes and `integrity_check` (for very large
+    /// databases whose operator accepts counts as proof).
+    case counts
+}
+
+/// One table's census before and after a migration.
+public struct TableVerification: Sendable, Hashable, Codable {
+    public let table: String
+    /// The columns the content hash covers, in hash order.
+    public let columns: [String]
+    public var rowsBefore: Int
+    public var rowsAfter: Int?
+    public var hashBefore: String?
+    public var hashAfter: String?
+
+    public var isPreserved: Bool {
+        rowsBefore == rowsAfter && hashBefore == hashAfter
+    }
+}
+
+/// A declared invariant and how many rows broke it.
+public struct InvariantResult: Sendable, Hashable, Codable {
+    public let description: String
+    public let violations: Int
+}
+
+/// Everything a migration checked before commit; stored as JSON in the history.
+public struct VerificationRecord: Sendable, Hashable, Codable {
+    public var level: VerificationLevel
+    public var tables: [TableVerification] = []
+    /// `PRAGMA foreign_key_check` rows, as "child rowid N -> parent" (at most 20).
+    public var foreignKeyViolations: [String] = []
+    /// `ok`, `skipped`, or the problems `integrity_check` listed.
+    public var integrity: String = "skipped"
+    public var invariants: [InvariantResult] = []
+    /// Indexes, triggers and views present before, absent after, not declared dropped.
+    public var lostObjects: [String] = []
+    public var schemaChanges = SchemaDifference()
+    /// Indexes, triggers and views of the recreated tables put back verbatim
+    /// after the rebuild (the migrations' own and any an operator added).
+    public var restoredObjects: [String] = []
+    /// Columns an operator added to a recreated table, carried over.
+    public var carriedColumns: [String] = []
+    public var freePagesAfter: Int = 0
+    /// Each reason the migration may not commit, in words.
+    public var failures: [String] = []
+
+    public var passed: Bool { failures.isEmpty }
+}

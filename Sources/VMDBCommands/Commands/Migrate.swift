@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import MigrationKit
+
+extension VMDB {
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply pending migrations, each in one verified transaction, after an online backup.",
+            discussion: """
+                Each migration commits whole or not at all: row counts, content hashes, integrity, \
+                foreign keys, schema objects and the migration's invariants are checked before COMMIT. \
+                With --dry-run the same runs on an online copy and the live file is not touched.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(name: .customLong("to"), help: "Stop at this version (default: the latest).")
+        var version: Int?
+
+        @Option(help: ArgumentHelp("The network existing VMs belong to, for rows that have none (v1 databases, or v2 rows left NULL). Never guessed.", valueName: "name"))
+        var defaultNetwork: String?
+
+        @Option(help: ArgumentHelp("Where the backup goes (default: beside the database).", valueName: "dir"))
+        var backupDir: String?
+
+        @Flag(help: "Do not take a backup first (you should have one).")
+        var noBackup = false
+
+        @Flag(help: "Run on an online copy and report; the live database is not touched.")
+        var dryRun = false
+
+        @Option(help: ArgumentHelp("With --dry-run: keep the migrated copy at this new path.", valueName: "path"))
+        var keepCopy: String?
+
+        @Option(help: "What to check before commit: full (counts, content hashes, integrity) or counts.")
+        var verify: VerificationLevel = .full
+
+        @Option(help: "Seconds to wait for the deployer's write lock before giving up (exit 75).")
+        var busyTimeout: Double = 5
+
+        func validate() throws {
+            if backupDir != nil && noBackup { throw ValidationError("--backup-dir and --no-backup exclude each other") }
+            if keepCopy != nil && !dryRun { throw ValidationError("--keep-copy goes with --dry-run") }
+            if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
+            if let version, version < 1 { throw ValidationError("--to takes a version from 1") }
+        }
+
+        func run() throws {
+            let path = try database.resolvedPath()
+            var options = MigrationOptions()
+            options.targetVersion = version
+            options.parameters = defaultNetwork.map { ["default_network": $0] } ?? [:]
+            options.verification = verify
+            options.takesBackup = !noBackup
+            options.backupDirectory = backupDir
+            options.busyTimeout = busyTimeout
+            options.progress = output.progressHandler
+            if dryRun {
+                let report = try VMDB.migrator.dryRun(path: path, options: options, keepCopy: keepCopy,
+                                                      breakdowns: [DryRunRendering.vmsPerNetwork])
+                try output.emit(report, text: { DryRunRendering.text(report) }, markdown: { DryRunRendering.markdown(report) })
+                if let failure = report.failure {
+                    throw ExitCode(MigrationError(failure.kind, failure.message).exitCode)
+                }
+                return
+            }
+            let report = try VMDB.migrator.migrate(path: path, options: options)
+            try output.emit(report) { Self.text(report) }
+        }
+
+        static func text(_ report: MigrationRunReport) -> String {
+            var lines: [String] = []
+            if let baseline = report.baselinedVersion {
+                lines.append("recorded the existing schema as version \(baseline) (baseline)")
+            }
+            if let backup = report.backup {
+                lines.append("backup: \(backup.path) (\(backup.bytes) bytes, sha256 \(backup.sha256.prefix(16))…, \(String(format: "%.2f", backup.seconds)) s)")
+            }
+            if report.migrations.isEmpty {
+                lines.append("\(report.path) is at version \(report.toVersion): nothing to do")
+            }
+            for migration in report.migrations {
+                lines.append(String(format: "migrated to %d (%@) in %.2f s, write lock held %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+                for table in migration.verification.tables {
+                    let hash = table.hashBefore == nil ? "" : (table.hashBefore == table.hashAfter ? ", content hash equal" : ", content hash CHANGED")
+                    lines.append("  \(table.table): \(table.rowsBefore) → \(table.rowsAfter.map(String.init) ?? "-") rows\(hash)")
+                }
+                let v = migration.verification
+                lines.append("  integrity \(v.integrity), foreign keys \(v.foreignKeyViolations.isEmpty ? "ok" : "violated"), invariants \(v.invariants.allSatisfy { $0.violations == 0 } ? "hold" : "broken")")
+                if !v.restoredObjects.isEmpty { lines.append("  recreated after the rebuild: \(v.restoredObjects.joined(separator: ", "))") }
+                if !v.carriedColumns.isEmpty { lines.append("  carried columns: \(v.carriedColumns.joined(separator: ", "))") }
+            }
+            if !report.migrations.isEmpty {
+                lines.append(String(format: "done: version %d → %d in %.2f s (write lock %.2f s in total)", report.fromVersion, report.toVersion, report.seconds, report.lockSeconds))
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}
+
+extension VerificationLevel: ExpressibleByArgument {}

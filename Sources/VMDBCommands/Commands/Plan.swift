@@ -1,0 +1,36 @@
+import ArgumentParser
+import MigrationKit
+
+extension VMDB {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the exact SQL `migrate` would run, bookkeeping included. Changes nothing.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(name: .customLong("to"), help: "Plan up to this version (default: the latest).")
+        var version: Int?
+
+        func run() throws {
+            let plan = try VMDB.migrator.plan(path: try database.resolvedPath(), to: version)
+            try output.emit(plan) { Self.sql(plan) }
+        }
+
+        static func sql(_ plan: MigrationPlan) -> String {
+            var text = "-- vmdb plan for \(plan.path): version \(plan.fromVersion) -> \(plan.toVersion)\n"
+            if let baseline = plan.baselinedVersion {
+                text += "-- no history yet: versions 1…\(baseline) are recorded (baseline) in the first transaction\n"
+            }
+            if !plan.parameters.isEmpty {
+                text += "-- bound parameters: \(plan.parameters.map { ":" + $0 }.joined(separator: ", ")) (from --\(plan.parameters[0].replacingOccurrences(of: "_", with: "-")))\n"
+            }
+            if plan.migrations.isEmpty { text += "-- nothing to do\n" }
+            for migration in plan.migrations {
+                text += "\n-- migration \(migration.version) (\(migration.name)), checksum \(migration.checksum)\n"
+                text += migration.statements.map { $0.hasSuffix(";") ? $0 : $0 + ";" }.joined(separator: "\n") + "\n"
+            }
+            return text
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import MigrationKit
+
+extension VMDB {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the schema version, applied, pending and unknown migrations.",
+            discussion: "With --check, exits 3 when migrations are pending, 4 when the database is newer than this tool, 5 when its history is inconsistent.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Flag(help: "Exit 3 when migrations are pending (for scripts and CI).")
+        var check = false
+
+        func run() throws {
+            let status = try VMDB.migrator.status(path: try database.resolvedPath())
+            try output.emit(status) { Self.text(status) }
+            if check {
+                try status.requireConsistentHistory()
+                if !status.pending.isEmpty { throw ExitCode(3) }
+            }
+        }
+
+        static func text(_ status: DatabaseStatus) -> String {
+            var lines = ["database: \(status.path) (journal mode \(status.journalMode))"]
+            lines.append("schema version: \(status.currentVersion) (latest this vmdb ships: \(status.latestVersion))")
+            if !status.isManaged {
+                lines.append("history: none yet. The schema was recognised as version \(status.currentVersion); `vmdb migrate` records it (baseline) before migrating")
+            }
+            if !status.applied.isEmpty {
+                lines.append("applied:")
+                for entry in status.applied {
+                    var line = "  \(entry.version) \(entry.name)  \(entry.kind == .baseline ? "baselined" : "applied") \(entry.appliedAt)  checksum \(entry.checksum.prefix(12))"
+                    if entry.kind == .applied { line += "  \(entry.durationMilliseconds) ms (write lock \(entry.lockMilliseconds) ms)" }
+                    lines.append(line)
+                    if let verification = entry.verification {
+                        let tables = verification.tables.map { "\($0.table) \($0.rowsBefore)→\($0.rowsAfter.map(String.init) ?? "-")" }
+                        lines.append("      verified (\(verification.level.rawValue)): \(tables.joined(separator: ", ")); integrity \(verification.integrity); foreign keys \(verification.foreignKeyViolations.isEmpty ? "ok" : "\(verification.foreignKeyViolations.count) violations")")
+                    }
+                }
+            }
+            if status.pending.isEmpty {
+                lines.append("pending: none")
+            } else {
+                lines.append("pending:")
+                lines += status.pending.map { "  \($0.version) \($0.name)" }
+            }
+            if !status.unknownVersions.isEmpty {
+                lines.append("unknown (newer than this vmdb): \(status.unknownVersions.map(String.init).joined(separator: ", "))")
+            }
+            if !status.checksumMismatches.isEmpty {
+                lines.append("checksum mismatch with the shipped files: \(status.checksumMismatches.map(String.init).joined(separator: ", "))")
+            }
+            if !status.missingVersions.isEmpty {
+                lines.append("missing from the history: \(status.missingVersions.map(String.init).joined(separator: ", "))")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import MigrationKit
+
+/// The dry-run report as text and as markdown (for a change ticket).
+enum DryRunRendering {
+    static let vmsPerNetwork = Breakdown(
+        title: "VMs per network",
+        sql: "SELECT coalesce(nullif(network, ''), '(none)'), count(*) FROM vms GROUP BY 1 ORDER BY 1")
+
+    static func verdict(_ report: DryRunReport) -> String {
+        if let failure = report.failure { return "WOULD FAIL: \(failure.message)" }
+        if report.plan.migrations.isEmpty { return "nothing to do: the database is at version \(report.statusBefore.currentVersion)" }
+        return "would succeed: version \(report.plan.fromVersion) → \(report.plan.toVersion), every row preserved"
+    }
+
+    static func text(_ report: DryRunReport) -> String {
+        var out = "dry run of \(report.path) (the live file was not touched)\n"
+        out += String(format: "copy: %@ in %.2f s%@\n", describe(report.copyBytes), report.copySeconds, report.keptCopy.map { ", kept at \($0)" } ?? ", removed")
+        out += "verdict: \(verdict(report))\n"
+        for line in sections(report) { out += line + "\n" }
+        out += "\nplan (the SQL migrate would run; see `vmdb plan` for it alone):\n"
+        for migration in report.plan.migrations {
+            out += "  -- migration \(migration.version) (\(migration.name)): \(migration.statements.count) statements\n"
+        }
+        return out
+    }
+
+    /// The report body shared by text and markdown: per migration, tables, breakdowns, schema.
+    private static func sections(_ report: DryRunReport) -> [String] {
+        var lines: [String] = []
+        for migration in report.run?.migrations ?? [] {
+            lines.append(String(format: "migration %d (%@): %.2f s, write lock %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+            lines += tableLines(migration.verification)
+        }
+        if let verification = report.failure?.verification {
+            lines.append("failed verification:")
+            lines += tableLines(verification)
+            lines += verification.failures.map { "  ✗ \($0)" }
+        }
+        for breakdown in report.breakdowns {
+            let keys = Set((breakdown.before ?? [:]).keys).union((breakdown.after ?? [:]).keys).sorted()
+            lines.append("\(breakdown.title):")
+            if breakdown.before == nil { lines.append("  (before: this version has no network column)") }
+            for key in keys {
+                lines.append("  \(key): \(breakdown.before?[key].map(String.init) ?? "-") → \(breakdown.after?[key].map(String.init) ?? "-")")
+            }
+        }
+        let changes = report.schemaChanges
+        if !changes.isEmpty {
+            lines.append("schema changes:")
+            lines += changes.added.map { "  + \($0.type) \($0.name)" }
+            lines += changes.changed.map { "  ~ \($0.type) \($0.name)" }
+            lines += changes.removed.map { "  - \($0.type) \($0.name)" }
+        }
+        if let free = report.freePagesAfter { lines.append("free pages left behind: \(free) (VACUUM reclaims them)") }
+        return lines
+    }
+
+    private static func tableLines(_ verification: VerificationRecord) -> [String] {
+        var lines = verification.tables.map { table -> String in
+            let status = table.isPreserved ? "preserved" : "CHANGED"
+            return "  \(table.table): \(table.rowsBefore) → \(table.rowsAfter.map(String.init) ?? "-") rows, hash \(table.hashBefore?.prefix(12) ?? "-") → \(table.hashAfter?.prefix(12) ?? "-") (\(status))"
+        }
+        lines.append("  integrity \(verification.integrity); foreign key violations \(verification.foreignKeyViolations.count); invariants " +
+                     verification.invariants.map { "\($0.description): \($0.violations)" }.joined(separator: ", "))
+        return lines
+    }
+
+    static func markdown(_ report: DryRunReport) -> String {
+        var out = "## vmdb dry run: `\(report.path)`\n\n"
+        out += "**Verdict:** \(verdict(report))\n\n"
+        out += "| migration | duration | write lock |\n|---|---:|---:|\n"
+        for migration in report.run?.migrations ?? [] {
+            out += String(format: "| %d %@ | %.2f s | %.2f s |\n", migration.version, migration.name, migration.seconds, migration.lockSeconds)
+        }
+        let verifications = (report.run?.migrations.map(\.verification) ?? []) + (report.failure?.verification.map { [$0] } ?? [])
+        out += "\n| table | rows before | rows after | hash before | hash after | |\n|---|---:|---:|---|---|---|\n"
+        for verification in verifications {
+            for table in verification.tables {
+                out += "| \(table.table) | \(table.rowsBefore) | \(table.rowsAfter.map(String.init) ?? "-") | `\(table.hashBefore?.prefix(12) ?? "-")` | `\(table.hashAfter?.prefix(12) ?? "-")` | \(table.isPreserved ? "✓" : "✗") |\n"
+            }
+        }
+        for breakdown in report.breakdowns {
+            out += "\n**\(breakdown.title)**\n\n| key | before | after |\n|---|---:|---:|\n"
+            let keys = Set((breakdown.before ?? [:]).keys).union((breakdown.after ?? [:]).keys).sorted()
+            for key in keys {
+                out += "| \(key) | \(breakdown.before?[key].map(String.init) ?? "-") | \(breakdown.after?[key].map(String.init) ?? "-") |\n"
+            }
+        }
+        let changes = report.schemaChanges
+        out += "\n**Schema changes**\n\n"
+        for entry in changes.added + changes.changed {
+            out += "- \(changes.added.contains(entry) ? "added" : "changed") \(entry.type) `\(entry.name)`\n\n```sql\n\(entry.after ?? "")\n```\n"
+        }
+        for entry in changes.removed { out += "- removed \(entry.type) `\(entry.name)`\n" }
+        out += "\n**Plan**\n\n```sql\n\(VMDB.Plan.sql(report.plan))```\n"
+        return out
+    }
+
+    private static func describe(_ bytes: Int64) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : "\(bytes) bytes"
+    }
+}

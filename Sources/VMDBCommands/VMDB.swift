@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import MigrationKit
+import ShippedMigrations
+
+/// `vmdb`: migrations, dry runs, repair and snapshots for the deployer's VM database.
+public struct VMDB: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "vmdb",
+        abstract: "Migrate, check and repair the deployer's VM database, keyed on (network, vm_id).",
+        discussion: """
+            Exit codes: 0 done or nothing to do; 1 bug; 2 verification failed (rolled back); \
+            3 action needed (pending migrations, orphans or drift, schema drift); 4 database newer than \
+            this tool; 5 history inconsistent; 64 usage; 65 input unusable; 69 daemon unreachable; \
+            74 disk full or I/O error; 75 busy, retry later.
+            """,
+        version: version,
+        subcommands: [
+            Init.self, Status.self, Plan.self, Migrate.self, Verify.self, Backup.self, Restore.self,
+            Demo.self,
+        ])
+
+    public init() {}
+
+    /// The migrator this build ships.
+    static var migrator: Migrator { Migrator(catalog: ShippedMigrations.catalog, toolVersion: version) }
+
+    /// Runs `vmdb` with `arguments` and returns its exit code; output goes to `console`.
+    public static func execute(_ arguments: [String], console: Console = .standard) -> Int32 {
+        Console.$current.withValue(console) {
+            let wantsJSON = zip(arguments, arguments.dropFirst()).contains { $0 == "--format" && $1 == "json" }
+                || arguments.contains("--format=json")
+            do {
+                var command = try parseAsRoot(arguments)
+                try command.run()
+                return 0
+            } catch let exit as ExitCode {
+                return exit.rawValue
+            } catch let error as any OperatorFacingError {
+                report(code: error.exitCode, kind: error.kindName, message: error.operatorMessage, json: wantsJSON, console: console)
+                return error.exitCode
+            } catch {
+                let code = exitCode(for: error).rawValue
+                if code == 0 {
+                    console.out(fullMessage(for: error) + "\n")   // --help, --version
+                    return 0
+                }
+                let message = fullMessage(for: error)
+                report(code: code == 1 ? 1 : 64, kind: code == 1 ? "internalFailure" : "usage", message: message, json: wantsJSON, console: console)
+                return code == 1 ? 1 : 64
+            }
+        }
+    }
+
+    /// The process entry point: runs and exits with the documented code.
+    public static func main() async {
+        Foundation.exit(execute(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    private static func report(code: Int32, kind: String, message: String, json: Bool, console: Console) {
+        if json {
+            struct Envelope: Encodable {
+                struct Body: Encodable { let code: Int32; let kind: String; let message: String }
+                let error: Body
+            }
+            console.out(((try? JSON.encode(Envelope(error: .init(code: code, kind: kind, message: message)))) ?? "{}") + "\n")
+        } else {
+            console.err("vmdb: error: \(message)\n")
+        }
+    }
+}

@@ -1,0 +1,8 @@
+import VMDBCommands
+
+@main
+enum Entrypoint {
+    static func main() async {
+        await VMDB.main()
+    }
+}
