@@ -48,7 +48,10 @@ let package = Package(
         // Temporary folders, fixture databases, helpers shared by the test targets.
         .target(
             name: "VMDBTestSupport",
-            dependencies: ["MigrationKit", "ShippedMigrations", "VMStore"]),
+            dependencies: [
+                "MigrationKit", "ShippedMigrations", "VMStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "MigrationKitTests",
             dependencies: ["MigrationKit", "ShippedMigrations", "VMDBTestSupport"]),
@@ -58,6 +61,12 @@ let package = Package(
                 "VMStore", "VMDBTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(
+            name: "VMRepairTests",
+            dependencies: ["VMRepair", "VMStore", "VMDBTestSupport"]),
+        .testTarget(
+            name: "VMSnapshotsTests",
+            dependencies: ["VMSnapshots", "VMDBTestSupport"]),
         .testTarget(
             name: "VMDBCommandsTests",
             dependencies: ["VMDBCommands", "VMDBTestSupport"]),

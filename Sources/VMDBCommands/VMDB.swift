@@ -19,7 +19,7 @@ public struct VMDB: ParsableCommand {
         version: version,
         subcommands: [
             Init.self, Status.self, Plan.self, Migrate.self, Verify.self, Backup.self, Restore.self,
-            Demo.self,
+            VM.self, Repair.self, Snapshots.self, Demo.self,
         ])
 
     public init() {}

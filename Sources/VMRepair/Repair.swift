@@ -1,0 +1,1 @@
+// Repair: see issue 5.

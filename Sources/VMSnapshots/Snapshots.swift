@@ -1,0 +1,1 @@
+// Snapshots: see issue 6.

@@ -1,0 +1,1 @@
+// The VM store: see issue 3.
