@@ -45,6 +45,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
+        // Measurements behind BENCHMARKS.md; not part of the product.
+        .executableTarget(
+            name: "vmdb-bench",
+            dependencies: [
+                "MigrationKit", "ShippedMigrations", "VMStore", "VMRepair",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // Temporary folders, fixture databases, helpers shared by the test targets.
         .target(
             name: "VMDBTestSupport",
