@@ -3,7 +3,7 @@
 -- whose second provision of a colliding id failed and left an orphan.
 -- Existing rows belong to the network the operator states: never guessed.
 
---! parameter default_network: SELECT count(*) FROM vms
+--! parameter default_network (VM(s) have no network yet): SELECT count(*) FROM vms
 --! expect vms.network: :default_network
 
 --! step

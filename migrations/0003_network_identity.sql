@@ -6,7 +6,7 @@
 -- existed, including ones an operator added.
 -- Rows whose network was left NULL or empty get the one the operator states.
 
---! parameter default_network: SELECT count(*) FROM vms WHERE network IS NULL OR trim(network) = ''
+--! parameter default_network (VM(s) have a NULL or empty network): SELECT count(*) FROM vms WHERE network IS NULL OR trim(network) = ''
 --! expect vms.network: CASE WHEN network IS NULL OR trim(network) = '' THEN :default_network ELSE network END
 --! expect vms.origin: 'provision'
 --! invariant every VM has a network: SELECT count(*) FROM vms WHERE network IS NULL OR network = ''

@@ -51,7 +51,7 @@ CREATE INDEX vm_events_vm ON vm_events(vm_id);
 -- whose second provision of a colliding id failed and left an orphan.
 -- Existing rows belong to the network the operator states: never guessed.
 
---! parameter default_network: SELECT count(*) FROM vms
+--! parameter default_network (VM(s) have no network yet): SELECT count(*) FROM vms
 --! expect vms.network: :default_network
 
 --! step
@@ -69,7 +69,7 @@ CREATE INDEX vms_network ON vms(network);
 -- existed, including ones an operator added.
 -- Rows whose network was left NULL or empty get the one the operator states.
 
---! parameter default_network: SELECT count(*) FROM vms WHERE network IS NULL OR trim(network) = ''
+--! parameter default_network (VM(s) have a NULL or empty network): SELECT count(*) FROM vms WHERE network IS NULL OR trim(network) = ''
 --! expect vms.network: CASE WHEN network IS NULL OR trim(network) = '' THEN :default_network ELSE network END
 --! expect vms.origin: 'provision'
 --! invariant every VM has a network: SELECT count(*) FROM vms WHERE network IS NULL OR network = ''

@@ -5,6 +5,8 @@ public struct MigrationDefinition: Sendable, Hashable {
     /// `neededWhen` (a `SELECT count(*)`) counts more than zero rows.
     public struct Parameter: Sendable, Hashable {
         public let name: String
+        /// What the count counts, for the refusal message ("VM(s) need a network").
+        public let description: String
         public let neededWhen: String
     }
 

@@ -2,7 +2,7 @@
 ///
 /// Grammar (one directive per line; blocks run until the next directive):
 ///
-///     --! parameter NAME: SELECT count(*) …     value needed when the count is > 0
+///     --! parameter NAME (WHAT THE COUNT COUNTS): SELECT count(*) …   value needed when the count is > 0
 ///     --! expect TABLE.COLUMN: SQL-EXPRESSION    new value = expression on the old row
 ///     --! invariant DESCRIPTION: SELECT count(*) …  must count 0 before commit
 ///     --! drops (table|index|trigger|view|column) NAME   removed on purpose (column: TABLE.COLUMN)
@@ -58,8 +58,11 @@ enum MigrationParser {
             case "step", "recreate", "copy":
                 block = (keyword, String(rest), [])
             case "parameter":
-                guard let body else { throw fail("`parameter` needs `NAME: SELECT count(*) …`") }
-                definition.parameters.append(.init(name: head, neededWhen: body))
+                guard let body else { throw fail("`parameter` needs `NAME (DESCRIPTION): SELECT count(*) …`") }
+                let name = head.prefix { !$0.isWhitespace && $0 != "(" }
+                var description = head.dropFirst(name.count).trimmingWhitespaceSubstring
+                if description.hasPrefix("("), description.hasSuffix(")") { description = description.dropFirst().dropLast() }
+                definition.parameters.append(.init(name: String(name), description: description.isEmpty ? "row(s) need \(name)" : String(description), neededWhen: body))
             case "expect":
                 let parts = head.split(separator: ".")
                 guard let body, parts.count == 2 else { throw fail("`expect` needs `TABLE.COLUMN: EXPRESSION`") }

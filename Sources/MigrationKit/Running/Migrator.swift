@@ -237,7 +237,7 @@ public struct Migrator: Sendable {
             let needed = try db.count(parameter.neededWhen, parameters: parameters)
             if needed > 0 {
                 let flag = "--" + parameter.name.replacingOccurrences(of: "_", with: "-")
-                throw MigrationError(.usage, "migration \(script.version) (\(script.name)) needs \(flag): \(needed) row(s) need a value for \(parameter.name) (\(parameter.neededWhen)). State it, e.g. \(flag) main; vmdb never guesses it. Nothing was changed")
+                throw MigrationError(.usage, "migration \(script.version) (\(script.name)) needs \(flag): \(needed) \(parameter.description). State the one they belong to, e.g. \(flag) main; vmdb never guesses it. Nothing was changed")
             }
         }
     }
