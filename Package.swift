@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        // HTTP over Unix sockets and TCP for repair's daemon client and the test daemon; small (no NIO).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Generic migration framework: knows SQLite and SQL files, nothing about VMs.
@@ -33,7 +35,13 @@ let package = Package(
             name: "VMStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Orphans, ghosts and drift between daemon inventories and the store.
-        .target(name: "VMRepair", dependencies: ["VMStore", "MigrationKit"]),
+        .target(
+            name: "VMRepair",
+            dependencies: [
+                "VMStore", "MigrationKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]),
         // Fixture snapshots: load, migrate, compare, capture.
         .target(name: "VMSnapshots", dependencies: ["MigrationKit", "ShippedMigrations"]),
         // Argument parsing, output formats and exit codes for every command.
@@ -60,6 +68,7 @@ let package = Package(
             dependencies: [
                 "MigrationKit", "ShippedMigrations", "VMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .testTarget(
             name: "MigrationKitTests",
