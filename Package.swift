@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "VMDBTestSupport",
             dependencies: [
-                "MigrationKit", "ShippedMigrations", "VMStore",
+                "MigrationKit", "ShippedMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),

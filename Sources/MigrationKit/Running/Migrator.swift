@@ -65,7 +65,10 @@ public struct Migrator: Sendable {
                 closest = (script.version, differences)
             }
         }
-        let list = closest.map { "closest is v\($0.version): " + $0.differences.prefix(12).joined(separator: "; ") } ?? ""
+        let list = closest.map { closest in
+            let more = closest.differences.count > 12 ? "; and \(closest.differences.count - 12) more" : ""
+            return "closest is v\(closest.version): " + closest.differences.prefix(12).joined(separator: "; ") + more
+        } ?? ""
         throw MigrationError(.unusableInput, "the schema of \(path) matches no known version (\(list)). Nothing was changed; if this is a deployer database, report these differences")
     }
 

@@ -1,1 +1,0 @@
-// Repair: see issue 5.

@@ -1,1 +1,0 @@
-// Snapshots: see issue 6.

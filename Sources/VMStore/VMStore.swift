@@ -1,1 +1,0 @@
-// The VM store: see issue 3.
