@@ -1,0 +1,155 @@
+/// An error from the store, carrying the VM's pair (or the reference, or the
+/// database's versions) and a message that says what to do next.
+///
+/// Messages name the identity, the networks and the file, never other record
+/// values. Match on ``code``; new codes may be added.
+public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, without its details (which are properties of the error).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// An identity or reference part is empty, too long or holds a forbidden character.
+        public static let invalidIdentity = Code("invalidIdentity")
+        /// No VM matches the reference.
+        public static let notFound = Code("notFound")
+        /// The id alone exists on several networks: ``StoreError/networks`` names them.
+        public static let ambiguous = Code("ambiguous")
+        /// Provision of a pair that is already recorded.
+        public static let alreadyRecorded = Code("alreadyRecorded")
+        /// The database is at an older schema version: run `vmdb migrate`.
+        public static let schemaTooOld = Code("schemaTooOld")
+        /// The database is at a newer schema version than this build knows.
+        public static let databaseNewer = Code("databaseNewer")
+        /// The database has no migration history: `vmdb migrate` records it.
+        public static let notManaged = Code("notManaged")
+        /// No database at the path, or not a readable SQLite database.
+        public static let unusableDatabase = Code("unusableDatabase")
+        /// Another connection held the database past the busy timeout.
+        public static let busy = Code("busy")
+        /// A keyed write changed a number of rows other than one.
+        public static let unexpectedChangeCount = Code("unexpectedChangeCount")
+        /// A stored value this build cannot read (such as an unknown origin).
+        public static let invalidRecord = Code("invalidRecord")
+        /// Any other SQLite error.
+        public static let databaseFailure = Code("databaseFailure")
+    }
+
+    enum Reason: Sendable, Hashable {
+        case invalidIdentity(reason: String)
+        case notFound(VMReference)
+        case ambiguous(vmID: String, networks: [String])
+        case alreadyRecorded(VMIdentity)
+        case schemaTooOld(path: String, found: Int, expected: Int)
+        case databaseNewer(path: String, found: Int, expected: Int)
+        case notManaged(path: String)
+        case unusableDatabase(path: String, reason: String)
+        case busy(path: String)
+        case unexpectedChangeCount(VMIdentity, operation: String, changed: Int)
+        case invalidRecord(VMIdentity, column: String, reason: String)
+        case databaseFailure(path: String, resultCode: Int32, detail: String)
+    }
+
+    let reason: Reason
+
+    init(_ reason: Reason) { self.reason = reason }
+
+    public var code: Code {
+        switch reason {
+        case .invalidIdentity: .invalidIdentity
+        case .notFound: .notFound
+        case .ambiguous: .ambiguous
+        case .alreadyRecorded: .alreadyRecorded
+        case .schemaTooOld: .schemaTooOld
+        case .databaseNewer: .databaseNewer
+        case .notManaged: .notManaged
+        case .unusableDatabase: .unusableDatabase
+        case .busy: .busy
+        case .unexpectedChangeCount: .unexpectedChangeCount
+        case .invalidRecord: .invalidRecord
+        case .databaseFailure: .databaseFailure
+        }
+    }
+
+    /// The pair the error is about, when there is exactly one.
+    public var identity: VMIdentity? {
+        switch reason {
+        case .alreadyRecorded(let identity), .unexpectedChangeCount(let identity, _, _), .invalidRecord(let identity, _, _):
+            identity
+        case .notFound(let reference):
+            reference.identity
+        default:
+            nil
+        }
+    }
+
+    /// The reference that matched no VM.
+    public var reference: VMReference? {
+        if case .notFound(let reference) = reason { return reference }
+        return nil
+    }
+
+    /// The vm id the error is about (an ambiguous id, or the id of ``identity``).
+    public var vmID: String? {
+        switch reason {
+        case .ambiguous(let vmID, _): vmID
+        case .notFound(let reference): reference.vmID
+        default: identity?.vmID
+        }
+    }
+
+    /// For an ambiguous id: every network that has it, sorted.
+    public var networks: [String] {
+        if case .ambiguous(_, let networks) = reason { return networks }
+        return []
+    }
+
+    /// For a version refusal: the database's schema version and the one this build opens.
+    public var versions: (found: Int, expected: Int)? {
+        switch reason {
+        case .schemaTooOld(_, let found, let expected), .databaseNewer(_, let found, let expected): (found, expected)
+        default: nil
+        }
+    }
+
+    /// For a failed write: the rows it changed.
+    public var changedRows: Int? {
+        if case .unexpectedChangeCount(_, _, let changed) = reason { return changed }
+        return nil
+    }
+
+    public var description: String {
+        switch reason {
+        case .invalidIdentity(let reason):
+            return "invalid VM identity: \(reason)"
+        case .notFound(let reference):
+            if let identity = reference.identity {
+                return "no VM \(identity) is recorded (vm id \(quoted(reference.vmID)) on network \(identity.network)); `vmdb vm list --network \(identity.network)` shows what is"
+            }
+            return "no VM with id \(quoted(reference.vmID)) is recorded on any network; `vmdb vm list` shows what is"
+        case .ambiguous(let vmID, let networks):
+            return "vm id \(quoted(vmID)) is recorded on \(networks.count) networks (\(networks.joined(separator: ", "))): say which with a network (for example --network \(networks.first ?? "main"), or \(networks.first ?? "main")/\(vmID))"
+        case .alreadyRecorded(let identity):
+            return "VM \(identity) is already recorded (network \(identity.network), vm id \(quoted(identity.vmID))): nothing was written. The same id on another network is a different VM; this exact pair can be recorded once"
+        case .schemaTooOld(let path, let found, let expected):
+            return "\(path) is at schema version \(found); this store opens version \(expected) only. Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
+        case .databaseNewer(let path, let found, let expected):
+            return "\(path) is at schema version \(found), newer than this build knows (\(expected)): use a newer vmdb or deployer; nothing was changed"
+        case .notManaged(let path):
+            return "\(path) has no vmdb migration history, so its schema version is unknown: run `vmdb status --db \(path)`, then `vmdb migrate --db \(path)` (it records the version it finds and migrates)"
+        case .unusableDatabase(let path, let reason):
+            return "\(path): \(reason)"
+        case .busy(let path):
+            return "\(path) stayed locked by another connection past the busy timeout; nothing was changed. Retry when the other write (a migration, the deployer) finishes"
+        case .unexpectedChangeCount(let identity, let operation, let changed):
+            return "\(operation) of VM \(identity) changed \(changed) rows instead of 1; it was rolled back. This is a bug or a concurrent change: check `vmdb vm show \(identity)`"
+        case .invalidRecord(let identity, let column, let reason):
+            return "VM \(identity) holds a value this vmdb cannot read in column \(column) (\(reason)); check it with `vmdb verify`"
+        case .databaseFailure(let path, let resultCode, let detail):
+            return "SQLite error \(resultCode) on \(path): \(detail). Nothing was changed; if it persists, report it with the output of `vmdb status --db \(path)`"
+        }
+    }
+
+    private func quoted(_ text: String) -> String { "'\(text)'" }
+}

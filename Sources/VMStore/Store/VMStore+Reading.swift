@@ -1,0 +1,86 @@
+import GRDB
+
+extension VMStore {
+    /// Runs `body` on a reader connection. A single statement reads one
+    /// consistent state by itself, so it runs without the snapshot transaction
+    /// (`BEGIN`/`COMMIT`) that `read` would add around it.
+    private func readOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.unsafeRead(body)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Runs `body` in one snapshot: every statement sees the same committed state.
+    private func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// The VM with this pair, or nil.
+    public func vm(_ identity: VMIdentity) throws -> VMRecord? {
+        try readOneStatement { try VMQueries.vm($0, identity) }
+    }
+
+    /// The one VM the reference names: the pair when it has a network; else the
+    /// VM with that id when exactly one network has it.
+    ///
+    /// - Throws: ``StoreError`` `notFound`, or `ambiguous` naming every network
+    ///   that has the id (the store never guesses).
+    public func vm(_ reference: VMReference) throws -> VMRecord {
+        try readOneStatement { try VMQueries.resolve($0, reference) }
+    }
+
+    /// Every VM with this id, one per network, sorted by network.
+    public func vms(withID vmID: String) throws -> [VMRecord] {
+        try readOneStatement { try VMQueries.vms($0, vmID: vmID) }
+    }
+
+    /// The VMs on `network` (all networks when nil) with `status` (any when nil), in (network, vm_id) order.
+    public func list(network: String? = nil, status: VMStatus? = nil) throws -> [VMRecord] {
+        let (sql, arguments) = VMQueries.filtered("SELECT \(VMQueries.vmColumns) FROM vms", network: network, status: status, ordered: true)
+        return try readOneStatement { db in
+            try VMQueries.DecodedVM.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(\.record)
+        }
+    }
+
+    /// How many VMs are on `network` (all when nil) with `status` (any when nil).
+    public func count(network: String? = nil, status: VMStatus? = nil) throws -> Int {
+        let (sql, arguments) = VMQueries.filtered("SELECT count(*) FROM vms", network: network, status: status, ordered: false)
+        return try readOneStatement { db in try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0 }
+    }
+
+    /// VM counts per network and status.
+    public func counts() throws -> [VMCount] {
+        try readOneStatement { db in
+            try Row.fetchAll(db, sql: "SELECT network, status, count(*) FROM vms GROUP BY network, status ORDER BY network, status")
+                .map { VMCount(network: $0[0], status: VMStatus(rawValue: $0[1]), count: $0[2]) }
+        }
+    }
+
+    /// The networks that have a VM.
+    public func networks() throws -> [String] {
+        try readOneStatement { db in try String.fetchAll(db, sql: "SELECT DISTINCT network FROM vms ORDER BY network") }
+    }
+
+    /// The events of the VM the reference names, oldest first, keyed on its pair.
+    ///
+    /// - Throws: ``StoreError`` `notFound` or `ambiguous`, as ``vm(_:)-(VMReference)``.
+    public func events(of reference: VMReference) throws -> [VMEvent] {
+        try readSnapshot { db in
+            let record = try VMQueries.resolve(db, reference)
+            return try VMQueries.events(db, record.identity)
+        }
+    }
+}
+
+/// How many VMs one network has in one status.
+public struct VMCount: Sendable, Hashable, Codable {
+    public let network: String
+    public let status: VMStatus
+    public let count: Int
+}

@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+
+extension VMStore {
+    /// The store's operations inside one write transaction, for work that must
+    /// commit or roll back as a whole (such as recording an orphan together with
+    /// its audit row).
+    ///
+    /// A writer exists only during the closure given to ``VMStore/write(_:)``;
+    /// do not keep it, or its ``database``, beyond that closure. Every method
+    /// follows the same rules as the store's own (keyed on the pair, exactly one
+    /// row changed, typed errors), and sees the transaction's own writes.
+    public struct Writer {
+        /// The connection, inside the open transaction: for statements of your
+        /// own (an audit row, …) in the same transaction. Bind every value.
+        public let database: Database
+        let clock: @Sendable () -> Date
+
+        init(database: Database, clock: @escaping @Sendable () -> Date) {
+            self.database = database
+            self.clock = clock
+        }
+
+        private var now: String { Timestamp.string(from: clock()) }
+
+        // MARK: Provision
+
+        /// Records a VM: one `INSERT` writes the network and the id together with the record.
+        ///
+        /// - Parameters:
+        ///   - vm: The values of the record.
+        ///   - origin: `.provision` when the deployer deployed it, `.repair` when repair records an orphan.
+        /// - Returns: The record as stored.
+        /// - Throws: ``StoreError`` `alreadyRecorded` naming the pair when it is
+        ///   recorded already (nothing is written; the same id on another network is fine).
+        @discardableResult
+        public func provision(_ vm: NewVM, origin: VMOrigin = .provision) throws -> VMRecord {
+            let timestamp = now
+            let statement = try database.cachedStatement(sql: VMQueries.insert)
+            let identity = vm.identity
+            do {
+                try statement.execute(arguments: [
+                    identity.network, identity.vmID, vm.name, vm.nodeID, vm.contractID, vm.twinID, vm.status.rawValue,
+                    vm.ipv4, vm.ipv6, vm.myceliumIP, vm.flist, vm.cpu, vm.memoryMB, vm.diskGB, vm.installedVersion,
+                    timestamp, timestamp, vm.metadata, origin.rawValue,
+                ])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                // The failed statement alone was rolled back. Name the pair only
+                // when it is the identity that collided, not another unique index
+                // an operator may have added.
+                if try VMQueries.vm(database, identity) != nil {
+                    throw StoreError(.alreadyRecorded(identity))
+                }
+                throw error
+            }
+            try expectOneChange(database.changesCount, identity, "provision")
+            return VMRecord(
+                rowID: database.lastInsertedRowID, identity: identity, name: vm.name, nodeID: vm.nodeID,
+                contractID: vm.contractID, twinID: vm.twinID, status: vm.status, ipv4: vm.ipv4, ipv6: vm.ipv6,
+                myceliumIP: vm.myceliumIP, flist: vm.flist, cpu: vm.cpu, memoryMB: vm.memoryMB, diskGB: vm.diskGB,
+                installedVersion: vm.installedVersion, createdAt: timestamp, updatedAt: timestamp,
+                metadata: vm.metadata, origin: origin)
+        }
+
+        // MARK: Reads inside the transaction
+
+        /// The VM with this pair, or nil.
+        public func vm(_ identity: VMIdentity) throws -> VMRecord? {
+            try VMQueries.vm(database, identity)
+        }
+
+        /// The one VM the reference names (see ``VMStore/vm(_:)-(VMReference)``).
+        public func vm(_ reference: VMReference) throws -> VMRecord {
+            try VMQueries.resolve(database, reference)
+        }
+
+        /// The identity the reference names, by the ambiguity rule.
+        public func resolve(_ reference: VMReference) throws -> VMIdentity {
+            try VMQueries.resolveIdentity(database, reference)
+        }
+
+        // MARK: Keyed writes
+
+        /// Deletes the VM the reference names (its events go with it, by the
+        /// schema's `ON DELETE CASCADE`; `vm_repairs` audit rows stay).
+        ///
+        /// - Returns: The record as it was.
+        @discardableResult
+        public func delete(_ reference: VMReference) throws -> VMRecord {
+            let identity = try resolve(reference)
+            let statement = try database.cachedStatement(sql: VMQueries.delete)
+            let deleted = try VMQueries.DecodedVM.fetchAll(statement, arguments: [identity.network, identity.vmID])
+            try expectOneChange(deleted.count, identity, "delete", reference: reference)
+            return deleted[0].record
+        }
+
+        /// Records the version installed on the VM.
+        @discardableResult
+        public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
+            try update(VMQueries.setInstalledVersion, value: version, reference, "install")
+        }
+
+        /// Records an update found available for the VM (nil: none).
+        @discardableResult
+        public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
+            try update(VMQueries.setAvailableVersion, value: version, reference, "update")
+        }
+
+        /// Records when updates were checked for the VM (by default, now).
+        @discardableResult
+        public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
+            try update(VMQueries.setUpdatesCheckedAt, value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
+        }
+
+        /// Records the VM's status.
+        @discardableResult
+        public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
+            try update(VMQueries.setStatus, value: status.rawValue, reference, "status change")
+        }
+
+        /// Appends an event to the VM's history.
+        ///
+        /// - Returns: The event as stored.
+        @discardableResult
+        public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
+            let identity = try resolve(reference)
+            guard try VMQueries.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
+            let at = Timestamp.string(from: date ?? clock())
+            let statement = try database.cachedStatement(sql: VMQueries.insertEvent)
+            try statement.execute(arguments: [identity.network, identity.vmID, kind, at, detail])
+            try expectOneChange(database.changesCount, identity, "event")
+            return VMEvent(rowID: database.lastInsertedRowID, identity: identity, kind: kind, at: at, detail: detail)
+        }
+
+        private func update(_ sql: String, value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
+            let identity = try resolve(reference)
+            let statement = try database.cachedStatement(sql: sql)
+            try statement.execute(arguments: [value, Timestamp.string(from: clock()), identity.network, identity.vmID])
+            let changed = database.changesCount
+            try expectOneChange(changed, identity, operation, reference: reference)
+            return VMChange(identity: identity, changedRows: changed)
+        }
+
+        /// No row: the pair is not recorded. More than one: impossible under
+        /// `vms_identity`, so loud (the transaction rolls back).
+        private func expectOneChange(_ changed: Int, _ identity: VMIdentity, _ operation: String, reference: VMReference? = nil) throws {
+            if changed == 1 { return }
+            if changed == 0 { throw StoreError(.notFound(reference ?? identity.reference)) }
+            throw StoreError(.unexpectedChangeCount(identity, operation: operation, changed: changed))
+        }
+    }
+
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`): everything it
+    /// writes commits together, or, when it throws, nothing does.
+    ///
+    /// This is how another module combines store writes with its own statements
+    /// atomically. Repair, for example, records an orphan and its audit row together:
+    ///
+    /// ```swift
+    /// try store.write { writer in
+    ///     let record = try writer.provision(vm, origin: .repair)
+    ///     try writer.database.execute(
+    ///         sql: "INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ///         arguments: [record.network, record.vmID, "recorded", source, entry, record.createdAt])
+    /// }
+    /// ```
+    ///
+    /// Writes are serialized; readers keep reading the last committed state
+    /// meanwhile. Keep the body short (no network calls): it holds the
+    /// database's write lock, which the deployer also needs.
+    ///
+    /// - Throws: What `body` throws (the transaction is rolled back), or
+    ///   ``StoreError`` (`busy` when another process held the write lock past
+    ///   the busy timeout; SQLite errors translated).
+    public func write<T>(_ body: (Writer) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in try body(Writer(database: db, clock: clock)) }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    // MARK: One-operation writes, each in its own transaction
+
+    /// Records a VM (see ``Writer/provision(_:origin:)``).
+    @discardableResult
+    public func provision(_ vm: NewVM, origin: VMOrigin = .provision) throws -> VMRecord {
+        try write { try $0.provision(vm, origin: origin) }
+    }
+
+    /// Deletes the VM the reference names and returns it as it was.
+    @discardableResult
+    public func delete(_ reference: VMReference) throws -> VMRecord {
+        try write { try $0.delete(reference) }
+    }
+
+    /// Records the version installed on the VM the reference names.
+    @discardableResult
+    public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
+        try write { try $0.recordInstalledVersion(version, for: reference) }
+    }
+
+    /// Records an update found available for the VM the reference names (nil: none).
+    @discardableResult
+    public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
+        try write { try $0.recordAvailableUpdate(version, for: reference) }
+    }
+
+    /// Records when updates were last checked for the VM the reference names.
+    @discardableResult
+    public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
+        try write { try $0.recordUpdateCheck(for: reference, at: date) }
+    }
+
+    /// Records the status of the VM the reference names.
+    @discardableResult
+    public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
+        try write { try $0.recordStatus(status, for: reference) }
+    }
+
+    /// Appends an event to the history of the VM the reference names.
+    @discardableResult
+    public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
+        try write { try $0.recordEvent(kind, detail: detail, for: reference, at: date) }
+    }
+}
