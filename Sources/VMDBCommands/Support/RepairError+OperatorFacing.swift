@@ -1,0 +1,18 @@
+import VMRepair
+
+extension RepairError: OperatorFacingError {
+    /// The exit codes ../shared/CLI.md documents for repair.
+    var exitCode: Int32 {
+        switch kind {
+        case .usage: 64
+        case .malformedInput, .duplicateIDs, .databaseNotCurrent: 65
+        case .databaseNewer: 4
+        case .daemonUnavailable: 69
+        case .busy: 75
+        case .internalFailure: 1
+        }
+    }
+
+    var kindName: String { kind.rawValue }
+    var operatorMessage: String { message }
+}

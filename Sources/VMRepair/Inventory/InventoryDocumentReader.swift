@@ -1,0 +1,169 @@
+import Foundation
+
+/// Reads a `list_vms` answer and hands each VM entry to a closure as it is read.
+///
+/// Accepted shapes (the daemon's whole JSON-RPC answer, or what an operator saved):
+/// - `{"jsonrpc": "2.0", "id": …, "result": RESULT}` (an `"error"` member instead is reported)
+/// - `RESULT` alone, or `{"network": "main", "result": RESULT}`
+///
+/// where RESULT is an array of VM objects, or an object whose `"vms"` member is
+/// that array. A `"network"` member at the top level or in RESULT states the
+/// network. Members are read in any order, and the VM array is never held whole.
+struct InventoryDocumentReader {
+    /// What the document said besides its entries.
+    struct Summary: Equatable {
+        var network: String?
+        /// The `jsonrpc` member, when present.
+        var jsonRPCVersion: String?
+        /// A JSON-RPC error object: (code, message).
+        var rpcError: RPCError?
+        /// Whether a VM array was found.
+        var hasEntries = false
+        var entryCount = 0
+    }
+
+    struct RPCError: Equatable, Sendable {
+        var code: String
+        var message: String
+    }
+
+    /// A document that is valid JSON but not an inventory.
+    struct ShapeError: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
+    let idField: IDFieldRule
+
+    /// Reads the whole document from `reader`, calling `body` for each entry in order.
+    func read(_ reader: inout JSONByteReader, body: (InventoryEntry) throws -> Void) throws -> Summary {
+        var summary = Summary()
+        guard let first = try reader.peekToken() else { throw ShapeError(reason: "is empty (no JSON at all)") }
+        switch first {
+        case UInt8(ascii: "["):
+            try readEntries(&reader, summary: &summary, body: body)
+        case UInt8(ascii: "{"):
+            try readObject(&reader, summary: &summary, topLevel: true, body: body)
+        case UInt8(ascii: "<"):
+            throw ShapeError(reason: "is HTML or XML, not JSON (it starts with '<'): is this the daemon's JSON-RPC endpoint, or a saved list_vms answer?")
+        default:
+            throw ShapeError(reason: "is not a JSON array or object (it starts with '\(JSONByteReader.printable(first))')")
+        }
+        try reader.expectEnd()
+        if summary.rpcError == nil && !summary.hasEntries {
+            throw ShapeError(reason: "holds no VM list: expected an array of VMs, or an object with \"result\" (a JSON-RPC answer) or \"vms\"")
+        }
+        return summary
+    }
+
+    private func readObject(_ reader: inout JSONByteReader, summary: inout Summary, topLevel: Bool,
+                            body: (InventoryEntry) throws -> Void) throws {
+        try reader.expect(UInt8(ascii: "{"), "'{'")
+        if try reader.consume(UInt8(ascii: "}")) { return }
+        repeat {
+            let key = try reader.readString()
+            try reader.expect(UInt8(ascii: ":"), "':' after a member name")
+            switch key {
+            case "network":
+                guard case .string(let network) = try reader.readValue() else {
+                    throw ShapeError(reason: "has a \"network\" that is not a string (it must name a network such as \"main\")")
+                }
+                if let known = summary.network, known != network {
+                    throw ShapeError(reason: "names two networks (\(known) and \(network))")
+                }
+                summary.network = network
+            case "result" where topLevel:
+                switch try reader.peekToken() {
+                case UInt8(ascii: "["): try readEntries(&reader, summary: &summary, body: body)
+                case UInt8(ascii: "{"): try readObject(&reader, summary: &summary, topLevel: false, body: body)
+                default: throw ShapeError(reason: "has a \"result\" that is neither an array of VMs nor an object with \"vms\"")
+                }
+            case "vms":
+                guard try reader.peekToken() == UInt8(ascii: "[") else {
+                    throw ShapeError(reason: "has a \"vms\" that is not an array of VMs")
+                }
+                try readEntries(&reader, summary: &summary, body: body)
+            case "error" where topLevel:
+                summary.rpcError = try readRPCError(&reader)
+            case "jsonrpc" where topLevel:
+                if case .string(let version) = try reader.readValue() { summary.jsonRPCVersion = version }
+            default:
+                try reader.skipValue(depth: 1)
+            }
+        } while try reader.consume(UInt8(ascii: ","))
+        try reader.expect(UInt8(ascii: "}"), "',' or '}' in an object")
+    }
+
+    private func readRPCError(_ reader: inout JSONByteReader) throws -> RPCError {
+        guard try reader.peekToken() == UInt8(ascii: "{") else {
+            try reader.skipValue()
+            return RPCError(code: "?", message: "(the error member is not an object)")
+        }
+        try reader.expect(UInt8(ascii: "{"), "'{'")
+        var error = RPCError(code: "?", message: "")
+        if try reader.consume(UInt8(ascii: "}")) { return error }
+        repeat {
+            let key = try reader.readString()
+            try reader.expect(UInt8(ascii: ":"), "':' after a member name")
+            let value = try reader.readValue(depth: 2)
+            if key == "code", let text = value.text { error.code = text }
+            if key == "message", let text = value.text { error.message = text }
+        } while try reader.consume(UInt8(ascii: ","))
+        try reader.expect(UInt8(ascii: "}"), "',' or '}' in an object")
+        return error
+    }
+
+    private func readEntries(_ reader: inout JSONByteReader, summary: inout Summary, body: (InventoryEntry) throws -> Void) throws {
+        if summary.hasEntries { throw ShapeError(reason: "holds two VM lists") }
+        summary.hasEntries = true
+        try reader.expect(UInt8(ascii: "["), "'['")
+        if try reader.consume(UInt8(ascii: "]")) { return }
+        repeat {
+            try body(try readEntry(&reader, index: summary.entryCount))
+            summary.entryCount += 1
+        } while try reader.consume(UInt8(ascii: ","))
+        try reader.expect(UInt8(ascii: "]"), "',' or ']' after a VM")
+    }
+
+    /// One VM object: the fields repair compares, and its exact text.
+    private func readEntry(_ reader: inout JSONByteReader, index: Int) throws -> InventoryEntry {
+        guard try reader.peekToken() == UInt8(ascii: "{") else {
+            throw ShapeError(reason: "lists something that is not a JSON object as VM #\(index + 1)")
+        }
+        try reader.beginCapture()
+        try reader.expect(UInt8(ascii: "{"), "'{'")
+        var ids = [String?](repeating: nil, count: idField.candidates.count)
+        var name: String?, status: String?, node: String?, contract: String?
+        var nodeIsPrimary = false, contractIsPrimary = false
+        if !(try reader.consume(UInt8(ascii: "}"))) {
+            repeat {
+                let key = try reader.readString()
+                try reader.expect(UInt8(ascii: ":"), "':' after a member name")
+                let value = try reader.readValue(depth: 2)
+                if let slot = idField.candidates.firstIndex(of: key) {
+                    // A string or a number is an id; null or an object is "not given".
+                    ids[slot] = value.text
+                }
+                switch key {
+                case "name": name = value.text
+                case "status": status = value.text
+                // `node_id` / `contract_id` are the store's names; `node` / `contract` are accepted too.
+                case "node_id": node = value.text; nodeIsPrimary = true
+                case "node": if !nodeIsPrimary { node = value.text }
+                case "contract_id": contract = value.text; contractIsPrimary = true
+                case "contract": if !contractIsPrimary { contract = value.text }
+                default: break
+                }
+            } while try reader.consume(UInt8(ascii: ","))
+            try reader.expect(UInt8(ascii: "}"), "',' or '}' in a VM object")
+        }
+        let rawBytes = reader.endCapture()
+        guard let raw = String(validating: rawBytes, as: UTF8.self) else {
+            throw ShapeError(reason: "holds VM #\(index + 1), which is not valid UTF-8")
+        }
+        guard let vmID = ids.lazy.compactMap({ $0 }).first else {
+            throw ShapeError(reason: "holds VM #\(index + 1) without an id (looked for \(idField.candidates.map { "\"\($0)\"" }.joined(separator: ", then ")); name the field with --id-field)")
+        }
+        return InventoryEntry(index: index, vmID: vmID, name: name, status: status, node: node, contract: contract, raw: raw)
+    }
+}

@@ -1,0 +1,46 @@
+/// One VM as a daemon listed it: the fields repair compares, and the entry's
+/// exact JSON text, which is what the audit trail keeps.
+public struct InventoryEntry: Sendable, Hashable {
+    /// The entry's position in its inventory (0-based), for error messages.
+    public var index: Int
+    /// The short id, exactly as the daemon gave it.
+    public var vmID: String
+    public var name: String?
+    public var status: String?
+    /// The node id as the daemon wrote it (a number's spelling, or a string).
+    public var node: String?
+    /// The contract id as the daemon wrote it.
+    public var contract: String?
+    /// The entry's JSON text, byte for byte as it came.
+    public var raw: String
+
+    public init(index: Int, vmID: String, name: String? = nil, status: String? = nil, node: String? = nil,
+                contract: String? = nil, raw: String) {
+        self.index = index
+        self.vmID = vmID
+        self.name = name
+        self.status = status
+        self.node = node
+        self.contract = contract
+        self.raw = raw
+    }
+}
+
+/// Which entry field carries the short id.
+public struct IDFieldRule: Sendable, Hashable, CustomStringConvertible {
+    /// The fields tried in order; the first one present (a string or a number) wins.
+    public let candidates: [String]
+
+    /// `vm_id`, falling back to `sid`, then `id`.
+    public static let standard = IDFieldRule(candidates: ["vm_id", "sid", "id"])
+
+    /// Exactly `field`, no fallback (an operator who names the field means it).
+    public static func only(_ field: String) -> IDFieldRule { IDFieldRule(candidates: [field]) }
+
+    public init(candidates: [String]) {
+        precondition(!candidates.isEmpty, "an id field rule needs at least one field")
+        self.candidates = candidates
+    }
+
+    public var description: String { candidates.joined(separator: ", then ") }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import VMStore
+
+/// Records orphans in the store, each with its audit row, in one transaction.
+struct OrphanRecorder {
+    /// The `vm_repairs.action` of a recorded orphan.
+    static let recordedAction = "recorded_orphan"
+
+    let store: VMStore
+    let clock: @Sendable () -> Date
+
+    /// Streams the orphans from the analysis connection and records each one
+    /// through the store's writer: all of them commit together, or none does.
+    ///
+    /// Each orphan is checked again inside the transaction, so one the deployer
+    /// recorded meanwhile is skipped rather than failing the run.
+    func record(from analysis: Database) throws -> RepairReport.Applied {
+        var applied = RepairReport.Applied()
+        let recordedAt = ISO8601DateFormatter.repairTimestamp.string(from: clock())
+        let orphans = try Row.fetchCursor(analysis, sql: """
+            SELECT i.network, i.vm_id, i.entry, s.label AS source
+            FROM temp.repair_inventory AS i JOIN temp.repair_sources AS s ON s.id = i.source
+            WHERE NOT EXISTS (SELECT 1 FROM main.vms AS v WHERE v.network = i.network AND v.vm_id = i.vm_id)
+            ORDER BY i.network, i.vm_id
+            """)
+        try store.write { writer in
+            let audit = try writer.database.makeStatement(sql: """
+                INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            while let row = try orphans.next() {
+                let entry: String = row["entry"]
+                let identity: VMIdentity
+                do {
+                    identity = try VMIdentity(network: row["network"], vmID: row["vm_id"])
+                } catch {
+                    throw RepairError(.malformedInput, "an inventory entry's id cannot be recorded (\(error)); nothing was recorded")
+                }
+                if try writer.vm(identity) != nil {
+                    applied.alreadyRecorded += 1
+                    continue
+                }
+                try writer.provision(DaemonFields.newVM(identity, entry: entry), origin: .repair)
+                let source: String = row["source"]
+                try audit.execute(arguments: [identity.network, identity.vmID, Self.recordedAction, source, entry, recordedAt])
+                applied.recorded += 1
+            }
+        }
+        return applied
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// UTC with milliseconds, as MigrationKit stamps its history.
+    static var repairTimestamp: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import GRDB
+import MigrationKit
+import VMStore
+
+/// Where the daemons' truth comes from.
+public enum InventorySource: Sendable, Hashable {
+    /// A saved `list_vms` answer; `network` is the operator's, for files that do not state one.
+    case file(path: String, network: String?)
+    /// A daemon asked live.
+    case daemon(DaemonConfiguration.Daemon)
+}
+
+/// How a repair runs.
+public struct RepairOptions: Sendable {
+    /// The id field for every inventory; nil: each daemon's configured field, else `vm_id`, `sid`, `id`.
+    public var idField: String?
+    /// Record the orphans (after a backup); otherwise only report.
+    public var apply = false
+    /// Take an online backup before recording (default on, as `migrate`).
+    public var takesBackup = true
+    /// Where the backup goes; default: the database's folder.
+    public var backupDirectory: String?
+    /// The most findings of each kind listed in the report (all are counted); nil lists all.
+    public var listLimit: Int? = 1000
+    /// How long a write waits for the deployer's write lock, in seconds.
+    public var busyTimeout: Double = 5
+    /// The clock behind the audit rows' `recorded_at`.
+    public var clock: @Sendable () -> Date = { Date() }
+    public var progress: ProgressHandler?
+
+    public init() {}
+}
+
+/// One run of repair on one database: read the inventories into temporary
+/// tables, compare them with the store in SQL, report, and with ``RepairOptions/apply``
+/// record the orphans with their audit rows in one transaction after a backup.
+///
+/// Report mode opens the database read-only: nothing is written to it.
+public struct RepairSession: Sendable {
+    public let databasePath: String
+    public let options: RepairOptions
+
+    public init(databasePath: String, options: RepairOptions = RepairOptions()) {
+        self.databasePath = databasePath
+        self.options = options
+    }
+
+    /// Runs the comparison (and the recording, with `apply`).
+    ///
+    /// - Throws: ``RepairError`` (malformed inventory, duplicate ids, daemon
+    ///   unreachable, database not at v3), `MigrationError` (missing or unusable
+    ///   database file, backup failure), ``VMStore/StoreError`` (busy, …).
+    public func run(_ sources: [InventorySource]) async throws -> RepairReport {
+        let start = DispatchTime.now()
+        guard !sources.isEmpty else {
+            throw RepairError(.usage, "nothing to compare with: give --inventory FILE… or --daemons CONFIG")
+        }
+        let analysis = try openAnalysisConnection()
+        defer { try? analysis.close() }
+        try analysis.inDatabase { db in try Self.requireCurrentSchema(db, path: databasePath) }
+
+        var report = RepairReport(database: databasePath, mode: options.apply ? "apply" : "report", sources: [],
+                                  networksChecked: [], networksNotChecked: [])
+        let loadStart = DispatchTime.now()
+        options.progress?(.started(phase: "read inventories", total: sources.count))
+        let table = try analysis.inDatabase { db in try InventoryTable(db) }
+        for (offset, source) in sources.enumerated() {
+            report.sources.append(try await load(source, into: table, analysis: analysis))
+            options.progress?(.advanced(phase: "read inventories", done: offset + 1, total: sources.count))
+        }
+        try analysis.inDatabase { db in try table.index() }
+        report.inventorySeconds = Self.seconds(since: loadStart)
+        options.progress?(.finished(phase: "read inventories", seconds: report.inventorySeconds))
+        report.networksChecked = Array(Set(report.sources.map(\.network))).sorted()
+
+        try analysis.inDatabase { db in
+            // One read transaction: every finding comes from the same snapshot of the store.
+            try db.inTransaction(.deferred) {
+                try Reconciler(listLimit: options.listLimit).reconcile(db, into: &report)
+                return .commit
+            }
+        }
+
+        if options.apply {
+            report.applied = try record(report, analysis: analysis)
+        }
+        report.seconds = Self.seconds(since: start)
+        return report
+    }
+
+    // MARK: Steps
+
+    /// A read-only connection whose temporary tables go to a file, not memory.
+    private func openAnalysisConnection() throws -> DatabaseQueue {
+        try DatabaseFile.open(databasePath, access: .readOnly, busyTimeout: options.busyTimeout) { db in
+            try db.execute(sql: "PRAGMA temp_store = FILE")
+            // Bounded page caches (in KiB): memory stays flat whatever the inventory's size.
+            try db.execute(sql: "PRAGMA main.cache_size = -32768")
+            try db.execute(sql: "PRAGMA temp.cache_size = -65536")
+        }
+    }
+
+    /// Repair works on the schema the store opens, and never migrates.
+    static func requireCurrentSchema(_ db: Database, path: String) throws {
+        let version = try db.tableExists("vmdb_migrations")
+            ? try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") : nil
+        guard let version else {
+            throw RepairError(.databaseNotCurrent, "\(path) has no vmdb migration history, so its schema version is unknown: repair needs version \(VMStore.schemaVersion). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
+        }
+        if version < VMStore.schemaVersion {
+            throw RepairError(.databaseNotCurrent, "\(path) is at schema version \(version); repair needs version \(VMStore.schemaVersion), where a VM is identified by (network, vm_id). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
+        }
+        if version > VMStore.schemaVersion {
+            throw RepairError(.databaseNewer, "\(path) is at schema version \(version), newer than this vmdb knows (\(VMStore.schemaVersion)): use the vmdb that migrated it. Nothing was changed")
+        }
+    }
+
+    private func load(_ source: InventorySource, into table: InventoryTable, analysis: DatabaseQueue) async throws -> RepairReport.Source {
+        switch source {
+        case .file(let path, let network):
+            let loader = InventoryLoader(label: "file \(path)", statedNetwork: network, requiredNetwork: nil,
+                                         idField: idFieldRule(configured: nil), isDaemonAnswer: false)
+            guard let file = fopen(path, "rb") else {
+                throw RepairError(.malformedInput, "cannot read the inventory \(path) (\(String(cString: strerror(errno)))): check the path and its permissions")
+            }
+            defer { fclose(file) }
+            var reader = JSONByteReader { buffer in
+                let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+                if count == 0 && ferror(file) != 0 {
+                    throw RepairError(.malformedInput, "reading the inventory \(path) failed (\(String(cString: strerror(errno))))")
+                }
+                return count
+            }
+            return try analysis.inDatabase { db in try loader.load(&reader, into: table, db) }
+        case .daemon(let daemon):
+            let body = try await DaemonClient().listVMs(from: daemon)
+            let loader = InventoryLoader(label: "daemon \(daemon.endpoint)", statedNetwork: daemon.network,
+                                         requiredNetwork: daemon.network, idField: idFieldRule(configured: daemon.idField),
+                                         isDaemonAnswer: true, daemon: daemon)
+            var reader = JSONByteReader(data: body)
+            return try analysis.inDatabase { db in try loader.load(&reader, into: table, db) }
+        }
+    }
+
+    private func idFieldRule(configured: String?) -> IDFieldRule {
+        if let field = options.idField ?? configured { return .only(field) }
+        return .standard
+    }
+
+    /// Backup, then every orphan and its audit row in one store transaction.
+    private func record(_ report: RepairReport, analysis: DatabaseQueue) throws -> RepairReport.Applied {
+        guard report.counts.orphans > 0 else { return RepairReport.Applied() }
+        var backup: BackupRecord?
+        if options.takesBackup {
+            let destination = BackupService.backupPath(for: databasePath, in: options.backupDirectory, version: VMStore.schemaVersion)
+            backup = try BackupService.backup(analysis, sourcePath: databasePath, to: destination, progress: options.progress)
+        }
+        options.progress?(.started(phase: "record orphans", total: report.counts.orphans))
+        let recordStart = DispatchTime.now()
+        var applied: RepairReport.Applied
+        do {
+            let store = try VMStore(path: databasePath, options: VMStore.Options(busyTimeout: options.busyTimeout, clock: options.clock))
+            defer { try? store.close() }
+            applied = try analysis.inDatabase { db in
+                try OrphanRecorder(store: store, clock: options.clock).record(from: db)
+            }
+        } catch let error as StoreError {
+            throw Self.translate(error, path: databasePath)
+        }
+        options.progress?(.finished(phase: "record orphans", seconds: Self.seconds(since: recordStart)))
+        applied.backup = backup
+        return applied
+    }
+
+    /// The store's refusals in repair's terms (and exit codes); nothing was recorded.
+    static func translate(_ error: StoreError, path: String) -> RepairError {
+        switch error.code {
+        case .busy:
+            return RepairError(.busy, "\(error). No orphan was recorded (the backup taken is kept)")
+        case .schemaTooOld, .notManaged:
+            return RepairError(.databaseNotCurrent, "\(error)")
+        case .databaseNewer:
+            return RepairError(.databaseNewer, "\(error)")
+        default:
+            return RepairError(.internalFailure, "recording the orphans failed and was rolled back, nothing was recorded: \(error)")
+        }
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}

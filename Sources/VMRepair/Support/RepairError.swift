@@ -1,0 +1,34 @@
+import Foundation
+
+/// An error `vmdb repair` can meet, with a message that names the thing (file,
+/// daemon, network, vm id) and says what to do next. `kind` decides the exit code.
+public struct RepairError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable, Codable {
+        /// Options that do not fit together, or a value the operator must state.
+        case usage
+        /// An inventory file or a daemons config that cannot be used as it is.
+        case malformedInput
+        /// One network's inventory lists the same vm id more than once.
+        case duplicateIDs
+        /// A daemon could not be reached, timed out, or answered with an error or garbage.
+        case daemonUnavailable
+        /// The database is not at the schema version repair works on.
+        case databaseNotCurrent
+        /// The database is at a newer schema version than this tool knows.
+        case databaseNewer
+        /// Another connection held the database past the busy timeout; retry later.
+        case busy
+        /// A bug: the message says what to report.
+        case internalFailure
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
