@@ -83,4 +83,10 @@ public struct VMCount: Sendable, Hashable, Codable {
     public let network: String
     public let status: VMStatus
     public let count: Int
+
+    public init(network: String, status: VMStatus, count: Int) {
+        self.network = network
+        self.status = status
+        self.count = count
+    }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import VMDBTestSupport
+import VMStore
+
+/// A v3 database made as `vmdb init` makes it, in a per-test folder, with a store on it.
+struct StoreFixture {
+    static let fixedNow = Date(timeIntervalSince1970: 1_795_000_000)   // 2026-11-18T…Z
+    static let fixedNowText = Timestamp.string(from: fixedNow)
+
+    let directory: TemporaryDirectory
+    let path: String
+    let store: VMStore
+
+    init(clock: @escaping @Sendable () -> Date = { StoreFixture.fixedNow }) throws {
+        directory = try TemporaryDirectory("store")
+        path = try Fixtures.database(version: 3, in: directory)
+        store = try VMStore(path: path, options: .init(clock: clock))
+    }
+
+    /// A direct connection, to check what the store wrote independently of it.
+    func rawQueue() throws -> DatabaseQueue {
+        try DatabaseQueue(path: path)
+    }
+}
+
+extension VMIdentity {
+    /// `network/vm_id` for test literals that are known valid.
+    static func id(_ network: String, _ vmID: String) -> VMIdentity {
+        try! VMIdentity(network: network, vmID: vmID)
+    }
+}
+
+extension VMReference {
+    static func ref(_ vmID: String, _ network: String? = nil) -> VMReference {
+        try! VMReference(vmID: vmID, network: network)
+    }
+}
+
+extension NewVM {
+    static func sample(_ network: String, _ vmID: String, name: String? = nil, status: VMStatus = .running) -> NewVM {
+        NewVM(identity: .id(network, vmID), name: name ?? "vm-\(vmID)", nodeID: 11, contractID: 100_231, twinID: 4012,
+              status: status, ipv4: "185.69.166.12/24", flist: "https://hub.grid.tf/tf-official-vms/ubuntu-24.04-full.flist",
+              cpu: 2, memoryMB: 4096, diskGB: 50, metadata: #"{"tags":["web"]}"#)
+    }
+}
+
+/// The code of a store error, or nil for any other outcome.
+func storeErrorCode(_ body: () throws -> Void) -> StoreError.Code? {
+    do {
+        try body()
+        return nil
+    } catch let error as StoreError {
+        return error.code
+    } catch {
+        return nil
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import MigrationKit
+import Testing
+import VMDBTestSupport
+import VMStore
+
+/// The store opens an existing database at schema version 3, and nothing else.
+@Suite struct StoreOpeningTests {
+    @Test func opensAV3DatabaseMadeByTheMigrations() throws {
+        let fixture = try StoreFixture()
+        #expect(try fixture.store.count() == 0)
+        #expect(try fixture.store.list().isEmpty)
+    }
+
+    @Test func aMissingPathIsAnErrorAndNoFileIsCreated() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = directory.file("typo.db")
+        #expect {
+            try VMStore(path: path)
+        } throws: { error in
+            (error as? StoreError)?.code == .unusableDatabase && "\(error)".contains("no database here")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test(arguments: [("empty", Data()), ("text", Data("hello, not a database at all".utf8))])
+    func aFileThatIsNotSQLiteIsRefusedUntouched(label: String, content: Data) throws {
+        let directory = try TemporaryDirectory("store")
+        let path = directory.file("\(label).db")
+        _ = FileManager.default.createFile(atPath: path, contents: content)
+        #expect(storeErrorCode { _ = try VMStore(path: path) } == .unusableDatabase)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content)
+    }
+
+    @Test func aFolderIsRefused() throws {
+        let directory = try TemporaryDirectory("store")
+        #expect(storeErrorCode { _ = try VMStore(path: directory.path) } == .unusableDatabase)
+    }
+
+    @Test(arguments: [1, 2])
+    func anOlderVersionIsRefusedNamingBothVersionsAndLeftAsItWas(version: Int) throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.database(version: version, in: directory)
+        let before = try Fixtures.fileHash(path)
+        #expect {
+            try VMStore(path: path)
+        } throws: { error in
+            guard let error = error as? StoreError, error.code == .schemaTooOld else { return false }
+            return error.versions?.found == version && error.versions?.expected == 3
+                && error.description.contains("schema version \(version)") && error.description.contains("vmdb migrate")
+        }
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+
+    @Test func aNewerDatabaseIsRefused() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.database(version: 3, in: directory)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind)
+                VALUES (4, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
+                """)
+        }
+        #expect {
+            try VMStore(path: path)
+        } throws: { error in
+            let error = error as? StoreError
+            return error?.code == .databaseNewer && error?.versions?.found == 4 && error?.versions?.expected == 3
+        }
+    }
+
+    @Test func aDatabaseWithoutHistoryIsNotManaged() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.unmanagedDatabase(version: 3, in: directory)
+        #expect {
+            try VMStore(path: path)
+        } throws: { error in
+            (error as? StoreError)?.code == .notManaged && "\(error)".contains("vmdb migrate")
+        }
+    }
+
+    @Test func aDatabaseMigratedFromV1IsOpenedWithItsRecords() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.database(version: 1, in: directory)
+        try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
+        var options = MigrationOptions()
+        options.parameters = ["default_network": "qa"]
+        options.takesBackup = false
+        _ = try Fixtures.migrator.migrate(path: path, options: options)
+        let store = try VMStore(path: path)
+        #expect(try store.count(network: "qa") == 8)
+        let record = try store.vm(.ref("005o"))
+        #expect(record.identity == .id("qa", "005o"))
+        #expect(record.origin == .provision)
+        #expect(try store.events(of: .ref("005o")).map(\.kind) == ["created", "started"])
+    }
+}
