@@ -82,7 +82,7 @@ public struct DaemonClient: Sendable {
             }
             return "\(type) failed (\(message))"
         case SocketError.disconnected:
-            return "closed the connection before a complete answer"
+            return "could not connect, or the connection closed before a complete answer"
         case SocketError.timeout(let message):
             return "timed out (\(message))"
         case let error as LocalizedError:

@@ -47,7 +47,7 @@ struct InventoryDocumentReader {
         case UInt8(ascii: "<"):
             throw ShapeError(reason: "is HTML or XML, not JSON (it starts with '<'): is this the daemon's JSON-RPC endpoint, or a saved list_vms answer?")
         default:
-            throw ShapeError(reason: "is not a JSON array or object (it starts with '\(JSONByteReader.printable(first))')")
+            throw ShapeError(reason: "is not valid JSON for a VM list (it starts with '\(JSONByteReader.printable(first))', not with an array or an object)")
         }
         try reader.expectEnd()
         if summary.rpcError == nil && !summary.hasEntries {

@@ -48,6 +48,12 @@ public struct RepairReport: Sendable, Codable {
             public let field: String
             public let store: String?
             public let daemon: String
+
+            public init(field: String, store: String?, daemon: String) {
+                self.field = field
+                self.store = store
+                self.daemon = daemon
+            }
         }
 
         public let network: String
@@ -62,6 +68,12 @@ public struct RepairReport: Sendable, Codable {
         public var orphans = 0
         public var ghosts = 0
         public var drift = 0
+
+        public init(orphans: Int = 0, ghosts: Int = 0, drift: Int = 0) {
+            self.orphans = orphans
+            self.ghosts = ghosts
+            self.drift = drift
+        }
     }
 
     /// What `--apply` did.
