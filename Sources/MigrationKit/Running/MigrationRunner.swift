@@ -10,6 +10,8 @@ struct MigrationRunner {
     let level: VerificationLevel
     let log: ((String) -> Void)?
     let progress: ProgressHandler?
+    /// A read-only connection to the same WAL database, for the concurrent census.
+    var snapshotReader: DatabaseQueue? = nil
 
     private var definition: MigrationDefinition { script.definition }
 
@@ -27,10 +29,17 @@ struct MigrationRunner {
         let schemaBefore = try SchemaSnapshot.read(db)
         let plans = try censusPlans(db, schemaBefore)
 
-        for plan in plans {
-            let census = try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before")
-            record.tables.append(TableVerification(
-                table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+        // With a snapshot reader (WAL), hash the old content on the other core
+        // while this connection rewrites the tables.
+        let concurrent = snapshotReader.flatMap { reader in
+            level == .full ? ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, $0.before) }, parameters: parameters) : nil
+        }
+        if concurrent == nil {
+            for plan in plans {
+                let census = try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before")
+                record.tables.append(TableVerification(
+                    table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+            }
         }
 
         for step in definition.stepsBefore {
@@ -48,6 +57,17 @@ struct MigrationRunner {
             progress?(.finished(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", seconds: watch.elapsedSeconds))
             record.carriedColumns = captured.carriedColumns
             record.restoredObjects = restored
+        }
+
+        if let concurrent {
+            let watch = Stopwatch()
+            let results = try concurrent.wait()
+            progress?(.finished(phase: "census before (concurrent, waited)", seconds: watch.elapsedSeconds))
+            for (plan, census) in zip(plans, results) {
+                log?("SELECT \(plan.before.joined(separator: ", ")) FROM \(plan.table.quotedIdentifier) -- content hash, on a snapshot reader")
+                record.tables.append(TableVerification(
+                    table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+            }
         }
 
         let schemaAfter = try SchemaSnapshot.read(db)

@@ -214,6 +214,11 @@ public struct Migrator: Sendable {
             backup = try BackupService.backup(queue, sourcePath: path, to: destination, progress: options.progress)
         }
 
+        // In WAL mode a second connection can read the pre-migration snapshot
+        // while the writer works (see ConcurrentCensus).
+        let isWAL = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal"
+        let snapshotReader = isWAL ? try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout) : nil
+        defer { try? snapshotReader?.close() }
         var results: [MigrationResult] = []
         try queue.writeWithoutTransaction { db in
             if scripts.isEmpty, let baseline {
@@ -226,7 +231,7 @@ public struct Migrator: Sendable {
             for script in scripts {
                 results.append(try apply(db, script: script, parameters: options.parameters, level: options.verification,
                                          baseline: pendingBaseline, backupSHA256: backup?.sha256,
-                                         log: options.statementLog, progress: options.progress))
+                                         log: options.statementLog, progress: options.progress, snapshotReader: snapshotReader))
                 pendingBaseline = nil
             }
         }
@@ -290,7 +295,7 @@ public struct Migrator: Sendable {
     /// One migration in one transaction, verified before commit.
     func apply(_ db: Database, script: MigrationScript, parameters: MigrationParameters, level: VerificationLevel,
                baseline: Int?, backupSHA256: String?, log: ((String) -> Void)?, progress: ProgressHandler?,
-               checkParameters shouldCheckParameters: Bool = true) throws -> MigrationResult {
+               checkParameters shouldCheckParameters: Bool = true, snapshotReader: DatabaseQueue? = nil) throws -> MigrationResult {
         let watch = Stopwatch()
         let foreignKeysWereOn = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
         // 1. Outside the transaction: inside one this pragma is a no-op, and a
@@ -312,7 +317,8 @@ public struct Migrator: Sendable {
             }
             if let baseline { try stampBaseline(db, version: baseline, log: log) }
             if shouldCheckParameters { try checkParameters(db, script: script, parameters: parameters) }
-            let runner = MigrationRunner(script: script, parameters: parameters, level: level, log: log, progress: progress)
+            var runner = MigrationRunner(script: script, parameters: parameters, level: level, log: log, progress: progress)
+            runner.snapshotReader = snapshotReader
             let verification = try runner.run(db)
             guard verification.passed else {
                 throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
