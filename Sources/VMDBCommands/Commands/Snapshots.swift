@@ -1,9 +1,140 @@
 import ArgumentParser
+import Foundation
+import MigrationKit
+import VMSnapshots
 
 extension VMDB {
     /// `vmdb snapshots verify|capture` (issue 6).
     struct Snapshots: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Migrate the fixture snapshots and compare them with their expected results; capture new ones.")
+            abstract: "Migrate the fixture snapshots and compare them with their expected results; capture new ones.",
+            discussion: """
+                A snapshot is a folder holding a text SQL dump (dump.sql) and its expected result \
+                (expected.json: row counts per table and per network, content hashes, the final schema, \
+                and the --default-network the migration needs).
+                """,
+            subcommands: [VerifySnapshots.self, Capture.self, Regenerate.self])
+    }
+}
+
+extension VMDB.Snapshots {
+    struct VerifySnapshots: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Migrate every snapshot to the latest version in a temporary database and compare it with its expected result.",
+            discussion: """
+                Each snapshot is loaded from its dump, migrated with full verification (counts, content hashes, \
+                integrity, foreign keys, schema objects, invariants), compared with expected.json, and its schema \
+                compared with a fresh install at the same version (operator additions are listed, not drift). \
+                Exit 0 when all pass; 2 when any differs (each difference is listed); 65 when a snapshot or the \
+                folder cannot be read.
+                """)
+
+        @Argument(help: ArgumentHelp("The folder holding the snapshots (default: snapshots/ in the current directory).", valueName: "dir"))
+        var directory: String = "snapshots"
+
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let verifier = SnapshotVerifier(migrator: VMDB.migrator)
+            let progress = output.progressHandler
+            var results: [SnapshotVerification] = []
+            for folder in try SnapshotVerifier.snapshotFolders(in: directory) {
+                let phase = "snapshot \((folder as NSString).lastPathComponent)"
+                let watch = Date()
+                progress?(.started(phase: phase, total: nil))
+                results.append(verifier.verify(folder: folder))
+                progress?(.finished(phase: phase, seconds: Date().timeIntervalSince(watch)))
+            }
+            let report = SnapshotSuiteReport(directory: directory, snapshots: results)
+            try output.emit(report) { Self.text(report) }
+            if report.snapshots.contains(where: { $0.outcome == .unusable }) { throw ExitCode(65) }
+            if !report.allPassed { throw ExitCode(2) }
+        }
+
+        static func text(_ report: SnapshotSuiteReport) -> String {
+            var lines: [String] = []
+            for snapshot in report.snapshots {
+                let shape = snapshot.sourceVersion.map { "v\($0) \(snapshot.isManaged == true ? "managed" : "unmanaged")" } ?? "?"
+                switch snapshot.outcome {
+                case .passed:
+                    var line = "\(snapshot.path): ok (\(shape) → v\(snapshot.finalVersion ?? 0), \(snapshot.rows ?? 0) rows; schema equals a fresh install"
+                    line += snapshot.operatorAdditions.isEmpty ? ")" : ", plus operator additions kept: \(snapshot.operatorAdditions.joined(separator: ", ")))"
+                    lines.append(line)
+                case .failed, .unusable:
+                    lines.append("\(snapshot.path): \(snapshot.outcome == .failed ? "FAILED" : "UNUSABLE") (\(shape))")
+                    for difference in snapshot.differences {
+                        lines.append("  - " + difference.replacingOccurrences(of: "\n", with: "\n    "))
+                    }
+                }
+            }
+            lines.append("\(report.passedCount) of \(report.snapshots.count) snapshots passed")
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+
+    struct Capture: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new snapshot (text dump and expected result) from a real database.",
+            discussion: """
+                The database is copied online (SQLite's backup API) and never modified. The copy is dumped as \
+                text, loaded back and migrated to compute the expected result. --out names the new snapshot's \
+                folder (it gets dump.sql and expected.json) or, ending in .sql, its dump file (expected.json goes \
+                beside it). Files are created mode 0600 and never overwritten. With --anonymize, names, addresses, \
+                keys and free text are replaced by stable fakes; ids, networks, statuses, timestamps, numbers, \
+                NULLs, counts and the shape of lengths are kept.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: ArgumentHelp("The new snapshot's folder, or its dump file (…/NAME.sql).", valueName: "path"))
+        var out: String
+
+        @Flag(help: "Replace names, addresses, keys and free text with stable fakes.")
+        var anonymize = false
+
+        @Option(help: ArgumentHelp("The network of rows that have none, when the migration needs it (stored in the snapshot).", valueName: "name"))
+        var defaultNetwork: String?
+
+        @Option(help: ArgumentHelp("What this snapshot is (stored in expected.json).", valueName: "text"))
+        var description: String?
+
+        func validate() throws {
+            if out.isEmpty { throw ValidationError("--out needs a path") }
+            if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
+        }
+
+        func run() throws {
+            var options = SnapshotCapture.Options()
+            options.anonymize = anonymize
+            options.defaultNetwork = defaultNetwork
+            options.description = description
+            let report = try SnapshotCapture(migrator: VMDB.migrator).capture(database: try database.resolvedPath(), to: out, options: options)
+            try output.emit(report) {
+                var lines = ["captured a v\(report.sourceVersion) \(report.isManaged ? "managed" : "unmanaged") database (\(report.journalMode) journal)\(report.anonymized ? ", anonymized" : "")"]
+                lines.append("dump: \(report.dumpPath) (\(report.dumpBytes) bytes)")
+                lines.append("expected result: \(report.expectedPath) (migrates to v\(report.finalVersion))")
+                lines += report.rowsPerTable.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value) rows" }
+                if !report.operatorAdditions.isEmpty { lines.append("operator additions: \(report.operatorAdditions.joined(separator: ", "))") }
+                return lines.joined(separator: "\n") + "\n"
+            }
+        }
+    }
+
+    /// For vmdb's developers: rewrites the shipped fixtures from their generator.
+    struct Regenerate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite the shipped snapshots' dumps and expected results from their generator (for vmdb's developers).",
+            shouldDisplay: false)
+
+        @Argument(help: ArgumentHelp("The repository's snapshots folder.", valueName: "dir"))
+        var directory: String = "snapshots"
+
+        func run() throws {
+            for folder in try ShippedSnapshots.regenerate(in: directory, migrator: VMDB.migrator) {
+                Console.current.out("wrote \(folder)\n")
+            }
+        }
     }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import MigrationKit
+
+/// File handling shared by verify and capture: private files that are never
+/// overwritten, temporary folders, and loading a dump into a new database.
+enum SnapshotFiles {
+    /// Writes `text` to a new file at `path`, mode 0600; refuses an existing file.
+    static func writeNew(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a file. Choose another path or remove it")
+            }
+            throw MigrationError(.unusableInput, "cannot create \(path) (\(String(cString: strerror(errno)))): check that the folder exists and is writable")
+        }
+        fchmod(fd, 0o600)
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.close()
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw MigrationError(.diskFull, "could not write \(path) (\(error)); the partial file was removed")
+        }
+    }
+
+    /// Creates a folder (mode 0700) that must not exist yet, with its missing parents.
+    static func createNewFolder(_ path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a snapshot. Choose another path or remove it")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw MigrationError(.unusableInput, "cannot create the folder \(path) (\(error.localizedDescription)): check that its parent is writable")
+        }
+    }
+
+    /// A new private folder under the system's temporary directory; the caller removes it.
+    static func temporaryFolder(_ label: String) throws -> String {
+        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-\(label).XXXXXX")
+        var buffer = Array(template.utf8CString)
+        guard let made = mkdtemp(&buffer) else {
+            throw MigrationError(.diskFull, "cannot create a temporary folder (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder with room for a copy")
+        }
+        return String(cString: made)
+    }
+
+    /// Loads `dump` into a new database file at `path` (mode 0600), in `journalMode`.
+    static func load(dump: String, to path: String, journalMode: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw MigrationError(.unusableInput, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false   // as sqlite3 loads a dump: parents may come after children
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            // Set before the first table exists, as the deployer's file was.
+            try db.execute(sql: "PRAGMA journal_mode = \(journalMode.lowercased() == "wal" ? "WAL" : "DELETE")")
+            try db.execute(sql: dump)
+        }
+        try queue.close()
+    }
+}
