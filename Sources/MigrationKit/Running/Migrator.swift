@@ -321,7 +321,7 @@ public struct Migrator: Sendable {
             runner.snapshotReader = snapshotReader
             let verification = try runner.run(db)
             guard verification.passed else {
-                throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
+                throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
             }
             let result = MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
                                          lockSeconds: lockWatch.elapsedSeconds, verification: verification)

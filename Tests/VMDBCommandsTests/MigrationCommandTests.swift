@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+import MigrationKit
+import Testing
+import VMDBCommands
+import VMDBTestSupport
+
+/// The migration commands as scripts and operators call them: exit codes,
+/// standard output (text, JSON, markdown) and standard error.
+@Suite struct MigrationCommandTests {
+    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+        let console = Console.capture()
+        let code = VMDB.execute(arguments, console: console)
+        return (code, console.standardOutput, console.standardError)
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func statusCheckExitsThreeWhilePendingAndZeroWhenCurrent() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        let pending = run(["status", "--db", path, "--check"])
+        #expect(pending.code == 3)
+        #expect(pending.out.contains("3 network_identity"))
+        #expect(run(["migrate", "--db", path, "--no-backup"]).code == 0)
+        #expect(run(["status", "--db", path, "--check"]).code == 0)
+    }
+
+    @Test func aMissingPathIsExit65AndNoFileIsCreated() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("typo.db")
+        for command in [["status"], ["migrate"], ["plan"], ["verify"], ["migrate", "--dry-run"]] {
+            let result = run(command + ["--db", path])
+            #expect(result.code == 65, "\(command)")
+            #expect(result.err.contains("no database at \(path)"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test func errorsAreOneJSONDocumentInJSONMode() throws {
+        let directory = try TemporaryDirectory()
+        let result = run(["status", "--db", directory.file("nope.db"), "--format", "json"])
+        #expect(result.code == 65)
+        let error = try #require(try json(result.out)["error"] as? [String: Any])
+        #expect(error["code"] as? Int == 65)
+        #expect((error["message"] as? String)?.contains("nope.db") == true)
+        #expect(result.err.isEmpty)
+    }
+
+    @Test func aMissingDatabaseOptionIsAUsageError() {
+        let result = run(["status"])
+        #expect(result.code == 64)
+        #expect(result.err.contains("--db"))
+    }
+
+    @Test(arguments: ["", "ma in", "qa\u{7}", "main/qa"])
+    func badDefaultNetworksAreRefused(_ network: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 1, in: directory)
+        let before = try Fixtures.fileHash(path)
+        let result = run(["migrate", "--db", path, "--default-network", network])
+        #expect(result.code == 64)
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+
+    @Test func aV1DatabaseWithoutANetworkIsRefusedWithTheCount() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 1, in: directory)
+        try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
+        let result = run(["migrate", "--db", path])
+        #expect(result.code == 64)
+        #expect(result.err.contains("8 VM(s) have no network yet") && result.err.contains("--default-network"))
+        let migrated = run(["migrate", "--db", path, "--default-network", "qa", "--format", "json"])
+        #expect(migrated.code == 0)
+        #expect(try json(migrated.out)["toVersion"] as? Int == 3)
+    }
+
+    @Test func dryRunReportsInEveryFormat() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        try Fixtures.insertV2([("main", "005o"), ("qa", "0069")], into: path)
+        let text = run(["migrate", "--dry-run", "--db", path])
+        #expect(text.code == 0)
+        #expect(text.out.contains("would succeed") && text.out.contains("VMs per network"))
+        let markdown = run(["migrate", "--dry-run", "--db", path, "--format", "markdown"])
+        #expect(markdown.out.contains("## vmdb dry run") && markdown.out.contains("```sql"))
+        let document = try json(run(["migrate", "--dry-run", "--db", path, "--format", "json"]).out)
+        #expect(document["plan"] != nil && document["run"] != nil)
+        #expect(run(["status", "--db", path]).out.contains("schema version: 2"))
+    }
+
+    @Test func planPrintsTheTransactionAndBookkeeping() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        let result = run(["plan", "--db", path])
+        #expect(result.code == 0)
+        #expect(result.out.contains("BEGIN IMMEDIATE;") && result.out.contains("INSERT INTO vmdb_migrations") && result.out.contains("COMMIT;"))
+    }
+
+    @Test func verifyExitsThreeOnDrift() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 3, in: directory)
+        #expect(run(["verify", "--db", path]).code == 0)
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "DROP INDEX vms_status") }
+        let result = run(["verify", "--db", path])
+        #expect(result.code == 3)
+        #expect(result.out.contains("vms_status"))
+    }
+
+    @Test func newerAndTamperedDatabasesGiveFourAndFive() throws {
+        let directory = try TemporaryDirectory()
+        let newer = try Fixtures.database(version: 3, in: directory, name: "newer.db")
+        try DatabaseQueue(path: newer).write { db in
+            try db.execute(sql: "INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind) VALUES (4, 'x', 'x', 'x', 0, 0, 'x', 'applied')")
+        }
+        #expect(run(["migrate", "--db", newer]).code == 4)
+        let tampered = try Fixtures.database(version: 2, in: directory, name: "tampered.db")
+        try DatabaseQueue(path: tampered).write { try $0.execute(sql: "UPDATE vmdb_migrations SET checksum = 'edited' WHERE version = 1") }
+        let before = try Fixtures.fileHash(tampered)
+        #expect(run(["migrate", "--db", tampered]).code == 5)
+        #expect(try Fixtures.fileHash(tampered) == before)
+    }
+
+    @Test func backupAndRestoreRoundTrip() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        let backup = directory.file("before.backup")
+        #expect(run(["backup", "--db", path, "--to", backup]).code == 0)
+        #expect(run(["backup", "--db", path, "--to", backup]).code == 64, "a backup must never overwrite a file")
+        #expect(run(["migrate", "--db", path, "--no-backup"]).code == 0)
+        #expect(run(["restore", "--db", path, "--from", backup, "--no-backup"]).code == 0)
+        #expect(run(["status", "--db", path]).out.contains("schema version: 2"))
+    }
+
+    // MARK: The built binary
+
+    @Test func theBinaryHonoursVMDBDatabaseAndExitCodes() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        let result = try VMDBProcess.run(["status", "--check"], environment: ["VMDB_DB": path])
+        #expect(result.exitCode == 3)
+        #expect(result.standardOutput.contains("pending"))
+        let missing = try VMDBProcess.run(["migrate", "--db", directory.file("nope.db")])
+        #expect(missing.exitCode == 65 && missing.standardOutput.isEmpty && missing.standardError.contains("nope.db"))
+    }
+
+    @Test func aSecondMigratorGetsSeventyFive() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        let before = try Fixtures.fileHash(path)
+        let lock = try MigratorLock(databasePath: path, purpose: "vmdb migrate")
+        let result = try VMDBProcess.run(["migrate", "--db", path])
+        #expect(result.exitCode == 75)
+        #expect(result.standardError.contains("another vmdb holds"))
+        #expect(try Fixtures.fileHash(path) == before)
+        withExtendedLifetime(lock) {}
+    }
+
+    @Test func theDemoRunsEndToEnd() throws {
+        let result = try VMDBProcess.run(["demo"])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("would succeed") && result.standardOutput.contains("verdict: ok"))
+    }
+}
