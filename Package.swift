@@ -43,7 +43,14 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         // Fixture snapshots: load, migrate, compare, capture.
-        .target(name: "VMSnapshots", dependencies: ["MigrationKit", "ShippedMigrations"]),
+        .target(
+            name: "VMSnapshots",
+            dependencies: [
+                "MigrationKit", "ShippedMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Argument parsing, output formats and exit codes for every command.
         .target(
             name: "VMDBCommands",

@@ -117,7 +117,7 @@ CREATE TABLE vm_events (
     FOREIGN KEY (network, vm_id) REFERENCES vms(network, vm_id)
         ON DELETE CASCADE ON UPDATE CASCADE
 );
---! copy vm_events
+--! copy vm_events AS e
 SELECT e.id, e.vm_id, e.kind, e.at, e.detail, v.network
 FROM vm_events AS e JOIN vms AS v ON v.vm_id = e.vm_id
 

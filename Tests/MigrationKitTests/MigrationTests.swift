@@ -337,3 +337,24 @@ import VMDBTestSupport
         #expect(report.drift.contains { $0.contains("vms_status") })
     }
 }
+
+@Suite struct ForeignKeyRefusalTests {
+    /// An operator's table that refers to vms(vm_id) cannot survive the identity
+    /// change as it is: a verification failure that says what to do, not a crash.
+    @Test func aChildReferringToTheOldKeyIsRefusedWithAdvice() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        try Fixtures.insertV2([("main", "005o")], into: path)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "CREATE TABLE vm_notes (id INTEGER PRIMARY KEY, vm_id TEXT REFERENCES vms(vm_id) ON DELETE CASCADE, note TEXT)")
+            try db.execute(sql: "INSERT INTO vm_notes (vm_id, note) VALUES ('005o', 'hi')")
+        }
+        let before = try Fixtures.fileHash(path)
+        var options = MigrationOptions()
+        options.takesBackup = false
+        let error = try #require(throws: MigrationError.self) { try Fixtures.migrator.migrate(path: path, options: options) }
+        #expect(error.kind == .verificationFailed)
+        #expect(error.message.contains("vm_notes") && error.message.contains("(network, vm_id)"))
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+}

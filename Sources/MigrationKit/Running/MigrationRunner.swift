@@ -46,7 +46,7 @@ struct MigrationRunner {
             try db.executeStatements(step, parameters: parameters, log: log)
         }
         if !definition.recreations.isEmpty {
-            let recreation = TableRecreation(definition: definition, parameters: parameters, log: log)
+            let recreation = TableRecreation(definition: definition, parameters: parameters, log: log, progress: progress)
             let watch = Stopwatch()
             progress?(.started(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", total: nil))
             let captured = try recreation.replaceTables(db)
@@ -171,7 +171,17 @@ struct MigrationRunner {
 
     private func verifyForeignKeys(_ db: Database, _ record: inout VerificationRecord) throws {
         log?("PRAGMA foreign_key_check")
-        let rows = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+        let rows: [Row]
+        do {
+            rows = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+        } catch let error as DatabaseError where (error.message ?? "").contains("foreign key mismatch") {
+            // A table (often an operator's) refers to columns that are no longer
+            // a unique key after this migration: SQLite cannot even check it.
+            let detail = error.message ?? ""
+            record.foreignKeyViolations = [detail]
+            record.failures.append("\(detail): a foreign key refers to columns that are not a unique key after this migration. Point that table at the new key (for VMs: (network, vm_id), or the rowid id) or drop the constraint, then migrate again")
+            return
+        }
         record.foreignKeyViolations = rows.prefix(20).map { row in
             "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? 0) -> \(row[2] as String? ?? "?")"
         }

@@ -8,6 +8,7 @@ struct TableRecreation {
     let definition: MigrationDefinition
     let parameters: MigrationParameters
     let log: ((String) -> Void)?
+    let progress: ProgressHandler?
 
     /// What the recreation captured, to put back after the migration's own steps.
     struct Captured {
@@ -71,8 +72,8 @@ struct TableRecreation {
 
             let oldNames = Set(oldTable.columnNames.map { $0.lowercased() })
             let copy: String
+            let alias = recreation.copyAlias ?? recreation.table
             if let copySQL = recreation.copySQL {
-                let alias = recreation.copyAlias ?? recreation.table
                 let targets = newTable.columnNames + extras.map(\.name)
                 let select = try Self.select(copySQL, adding: extras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(select)"
@@ -81,7 +82,8 @@ struct TableRecreation {
                 let list = columns.map(\.quotedIdentifier).joined(separator: ", ")
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(list))\nSELECT \(list) FROM \(recreation.table.quotedIdentifier)"
             }
-            try run(db, copy)
+            let hasRowid = !oldSQL.uppercased().contains("WITHOUT ROWID")
+            try copyInChunks(db, copy, table: recreation.table, alias: alias, hasRowid: hasRowid)
         }
 
         // Since SQLite 3.26, RENAME re-checks every view and trigger: drop them
@@ -104,6 +106,44 @@ struct TableRecreation {
             try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [seq, table])
         }
         return captured
+    }
+
+    /// Rows per chunk of a table copy: small enough for progress every second
+    /// or so, large enough that the extra seek per chunk costs nothing.
+    static let chunkRows = 100_000
+
+    /// Runs `copy` (an INSERT … SELECT … FROM table) in rowid-ordered chunks,
+    /// all inside the caller's transaction, so progress can say rows done of
+    /// total. Copies that filter, group or order themselves run whole.
+    private func copyInChunks(_ db: Database, _ copy: String, table: String, alias: String, hasRowid: Bool) throws {
+        let phase = "copy \(table)"
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.quotedIdentifier)") ?? 0
+        let watch = Stopwatch()
+        progress?(.started(phase: phase, total: total))
+        defer { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
+        let clauses = SQLTokenizer.tokens(copy).filter { ["where", "group", "order", "limit", "union"].contains($0.text.lowercased()) }
+        guard hasRowid, clauses.isEmpty, total > Self.chunkRows else {
+            try run(db, copy)
+            return
+        }
+        let chunked = copy + "\nWHERE \(alias.quotedIdentifier).rowid >= :vmdb_chunk_start AND \(alias.quotedIdentifier).rowid < :vmdb_chunk_end"
+        log?(chunked + " -- in chunks of \(Self.chunkRows) rows, in rowid order")
+        let statement = try db.makeStatement(sql: chunked)
+        let boundary = try db.makeStatement(sql: "SELECT rowid FROM \(table.quotedIdentifier) WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET \(Self.chunkRows)")
+        var start = try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM \(table.quotedIdentifier)") ?? 0
+        var done = 0
+        while true {
+            let end = try Int64.fetchOne(boundary, arguments: [start])
+            var values: [String: any DatabaseValueConvertible] = [:]
+            for name in statement.parameterNames { values[name] = parameters[name]?.databaseValue ?? DatabaseValue.null }
+            values["vmdb_chunk_start"] = start
+            values["vmdb_chunk_end"] = end ?? Int64.max
+            try statement.execute(arguments: StatementArguments(values))
+            done = min(total, done + Self.chunkRows)
+            progress?(.advanced(phase: phase, done: done, total: total))
+            guard let end else { break }
+            start = end
+        }
     }
 
     /// Step 8 (and 9 for views): put back every captured index, trigger and view
