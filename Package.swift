@@ -92,6 +92,13 @@ let package = Package(
         .testTarget(
             name: "VMSnapshotsTests",
             dependencies: ["VMSnapshots", "VMDBTestSupport"]),
+        // Crashes, concurrent writers, full disks and bad input (issue 8).
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "MigrationKit", "VMStore", "VMRepair", "VMDBCommands", "VMDBTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "VMDBCommandsTests",
             dependencies: ["VMDBCommands", "VMDBTestSupport"]),

@@ -218,8 +218,23 @@ public struct Migrator: Sendable {
         // while the writer works (see ConcurrentCensus).
         let isWAL = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal"
         let snapshotReader = isWAL ? try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout) : nil
-        defer { try? snapshotReader?.close() }
-        var results: [MigrationResult] = []
+        let results: [MigrationResult]
+        do {
+            results = try applyPending(queue, scripts: scripts, baseline: baseline, backup: backup,
+                                       options: options, snapshotReader: snapshotReader)
+        } catch {
+            try? snapshotReader?.close()
+            throw error
+        }
+        // The reader first: the writer, closing last, checkpoints and removes the WAL.
+        try? snapshotReader?.close()
+        try? queue.close()
+        return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: scripts.last?.version ?? status.currentVersion,
+                                  baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
+    }
+
+    private func applyPending(_ queue: DatabaseQueue, scripts: [MigrationScript], baseline: Int?, backup: BackupRecord?,
+                              options: MigrationOptions, snapshotReader: DatabaseQueue?) throws -> [MigrationResult] {
         try queue.writeWithoutTransaction { db in
             if scripts.isEmpty, let baseline {
                 try db.inTransaction(.immediate) {
@@ -227,6 +242,7 @@ public struct Migrator: Sendable {
                     return .commit
                 }
             }
+            var results: [MigrationResult] = []
             var pendingBaseline = baseline
             for script in scripts {
                 results.append(try apply(db, script: script, parameters: options.parameters, level: options.verification,
@@ -234,10 +250,8 @@ public struct Migrator: Sendable {
                                          log: options.statementLog, progress: options.progress, snapshotReader: snapshotReader))
                 pendingBaseline = nil
             }
+            return results
         }
-        try? queue.close()
-        return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: scripts.last?.version ?? status.currentVersion,
-                                  baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
     }
 
     private func checkParameters(_ db: Database, script: MigrationScript, parameters: MigrationParameters) throws {
