@@ -65,8 +65,9 @@ public struct RepairSession: Sendable {
         let loadStart = DispatchTime.now()
         options.progress?(.started(phase: "read inventories", total: sources.count))
         let table = try analysis.inDatabase { db in try InventoryTable(db) }
+        let spool = try AnswerSpool()
         for (offset, source) in sources.enumerated() {
-            report.sources.append(try await load(source, into: table, analysis: analysis))
+            report.sources.append(try await load(source, into: table, analysis: analysis, spool: spool))
             options.progress?(.advanced(phase: "read inventories", done: offset + 1, total: sources.count))
         }
         try analysis.inDatabase { db in try table.index() }
@@ -116,31 +117,32 @@ public struct RepairSession: Sendable {
         }
     }
 
-    private func load(_ source: InventorySource, into table: InventoryTable, analysis: DatabaseQueue) async throws -> RepairReport.Source {
+    private func load(_ source: InventorySource, into table: InventoryTable, analysis: DatabaseQueue,
+                      spool: AnswerSpool) async throws -> RepairReport.Source {
+        let loader: InventoryLoader
         switch source {
         case .file(let path, let network):
-            let loader = InventoryLoader(label: "file \(path)", statedNetwork: network, requiredNetwork: nil,
-                                         idField: idFieldRule(configured: nil), isDaemonAnswer: false)
-            guard let file = fopen(path, "rb") else {
-                throw RepairError(.malformedInput, "cannot read the inventory \(path) (\(String(cString: strerror(errno)))): check the path and its permissions")
-            }
-            defer { fclose(file) }
-            var reader = JSONByteReader { buffer in
-                let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-                if count == 0 && ferror(file) != 0 {
-                    throw RepairError(.malformedInput, "reading the inventory \(path) failed (\(String(cString: strerror(errno))))")
-                }
-                return count
-            }
-            return try analysis.inDatabase { db in try loader.load(&reader, into: table, db) }
+            loader = InventoryLoader(label: "file \(path)", path: path, statedNetwork: network, requiredNetwork: nil,
+                                     idField: idFieldRule(configured: nil), isDaemonAnswer: false)
         case .daemon(let daemon):
-            let body = try await DaemonClient().listVMs(from: daemon)
-            let loader = InventoryLoader(label: "daemon \(daemon.endpoint)", statedNetwork: daemon.network,
-                                         requiredNetwork: daemon.network, idField: idFieldRule(configured: daemon.idField),
-                                         isDaemonAnswer: true, daemon: daemon)
-            var reader = JSONByteReader(data: body)
-            return try analysis.inDatabase { db in try loader.load(&reader, into: table, db) }
+            // The answer goes to a file, so entries are read back by byte range like a saved inventory's.
+            let path = try spool.save(try await DaemonClient().listVMs(from: daemon), for: daemon.network)
+            loader = InventoryLoader(label: "daemon \(daemon.endpoint)", path: path, statedNetwork: daemon.network,
+                                     requiredNetwork: daemon.network, idField: idFieldRule(configured: daemon.idField),
+                                     isDaemonAnswer: true, daemon: daemon)
         }
+        guard let file = fopen(loader.path, "rb") else {
+            throw RepairError(.malformedInput, "cannot read the inventory \(loader.path) (\(String(cString: strerror(errno)))): check the path and its permissions")
+        }
+        defer { fclose(file) }
+        var reader = JSONByteReader { buffer in
+            let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if count == 0 && ferror(file) != 0 {
+                throw RepairError(.malformedInput, "reading the inventory \(loader.path) failed (\(String(cString: strerror(errno))))")
+            }
+            return count
+        }
+        return try analysis.inDatabase { db in try loader.load(&reader, into: table, db) }
     }
 
     private func idFieldRule(configured: String?) -> IDFieldRule {

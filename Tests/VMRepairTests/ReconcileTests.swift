@@ -208,3 +208,19 @@ import VMStore
         #expect(report.text().contains("and 25 more"))
     }
 }
+
+extension ReconcileTests {
+    @Test("an orphan whose text is not valid UTF-8 is refused, not repaired into the audit trail")
+    func orphanWithInvalidUTF8() async throws {
+        let fixture = try RepairFixture()
+        var bytes = Array(inventoryDocument([#"{"vm_id":"0001","note":"ab"}"#], network: "main").utf8)
+        let at = try #require(bytes.firstIndex(of: UInt8(ascii: "b")))
+        bytes.insert(0xFF, at: at)
+        let inventory = fixture.directory.file("bad-utf8.json")
+        try Data(bytes).write(to: URL(fileURLWithPath: inventory))
+        let error = await #expect(throws: RepairError.self) { try await fixture.session(apply: true).run([.file(path: inventory, network: nil)]) }
+        #expect(error?.kind == .malformedInput)
+        #expect(error?.message.contains("UTF-8") == true)
+        #expect(try fixture.auditRows().isEmpty)
+    }
+}

@@ -34,6 +34,33 @@ struct InventoryDocumentReader {
     }
 
     let idField: IDFieldRule
+    /// The member names an entry is searched for, as bytes: keys are matched
+    /// without making a `String` for each (a million entries have ten million keys).
+    private let idKeys: [[UInt8]]
+    // Instance constants, not statics: a static's lazy initialisation check showed in profiles.
+    private let nameKey = Array("name".utf8), statusKey = Array("status".utf8)
+    private let nodeIDKey = Array("node_id".utf8), nodeKey = Array("node".utf8)
+    private let contractIDKey = Array("contract_id".utf8), contractKey = Array("contract".utf8)
+
+    private enum Field { case id(Int), name, status, nodeID, node, contractID, contract, other }
+
+    private func classify(_ key: [UInt8]) -> Field {
+        if let slot = idKeys.firstIndex(of: key) { return .id(slot) }
+        switch key {
+        case nameKey: return .name
+        case statusKey: return .status
+        case nodeIDKey: return .nodeID
+        case nodeKey: return .node
+        case contractIDKey: return .contractID
+        case contractKey: return .contract
+        default: return .other
+        }
+    }
+
+    init(idField: IDFieldRule) {
+        self.idField = idField
+        idKeys = idField.candidates.map { Array($0.utf8) }
+    }
 
     /// Reads the whole document from `reader`, calling `body` for each entry in order.
     func read(_ reader: inout JSONByteReader, body: (InventoryEntry) throws -> Void) throws -> Summary {
@@ -130,40 +157,40 @@ struct InventoryDocumentReader {
         guard try reader.peekToken() == UInt8(ascii: "{") else {
             throw ShapeError(reason: "lists something that is not a JSON object as VM #\(index + 1)")
         }
-        try reader.beginCapture()
+        let start = reader.offset
         try reader.expect(UInt8(ascii: "{"), "'{'")
         var ids = [String?](repeating: nil, count: idField.candidates.count)
         var name: String?, status: String?, node: String?, contract: String?
         var nodeIsPrimary = false, contractIsPrimary = false
         if !(try reader.consume(UInt8(ascii: "}"))) {
             repeat {
-                let key = try reader.readString()
+                try reader.readStringBytes()
+                let field = classify(reader.stringBytes)
                 try reader.expect(UInt8(ascii: ":"), "':' after a member name")
-                let value = try reader.readValue(depth: 2)
-                if let slot = idField.candidates.firstIndex(of: key) {
-                    // A string or a number is an id; null or an object is "not given".
-                    ids[slot] = value.text
+                if case .other = field {
+                    try reader.skipValue(depth: 2)
+                    continue
                 }
-                switch key {
-                case "name": name = value.text
-                case "status": status = value.text
+                // A string or a number is a value; null or an object is "not given".
+                let text = try reader.readValue(depth: 2).text
+                switch field {
+                case .id(let slot): ids[slot] = text
+                case .name: name = text
+                case .status: status = text
                 // `node_id` / `contract_id` are the store's names; `node` / `contract` are accepted too.
-                case "node_id": node = value.text; nodeIsPrimary = true
-                case "node": if !nodeIsPrimary { node = value.text }
-                case "contract_id": contract = value.text; contractIsPrimary = true
-                case "contract": if !contractIsPrimary { contract = value.text }
-                default: break
+                case .nodeID: node = text; nodeIsPrimary = true
+                case .node: if !nodeIsPrimary { node = text }
+                case .contractID: contract = text; contractIsPrimary = true
+                case .contract: if !contractIsPrimary { contract = text }
+                case .other: break
                 }
             } while try reader.consume(UInt8(ascii: ","))
             try reader.expect(UInt8(ascii: "}"), "',' or '}' in a VM object")
         }
-        let rawBytes = reader.endCapture()
-        guard let raw = String(validating: rawBytes, as: UTF8.self) else {
-            throw ShapeError(reason: "holds VM #\(index + 1), which is not valid UTF-8")
-        }
+        let range = start..<reader.offset
         guard let vmID = ids.lazy.compactMap({ $0 }).first else {
             throw ShapeError(reason: "holds VM #\(index + 1) without an id (looked for \(idField.candidates.map { "\"\($0)\"" }.joined(separator: ", then ")); name the field with --id-field)")
         }
-        return InventoryEntry(index: index, vmID: vmID, name: name, status: status, node: node, contract: contract, raw: raw)
+        return InventoryEntry(index: index, vmID: vmID, name: name, status: status, node: node, contract: contract, range: range)
     }
 }

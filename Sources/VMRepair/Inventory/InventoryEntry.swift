@@ -1,5 +1,5 @@
-/// One VM as a daemon listed it: the fields repair compares, and the entry's
-/// exact JSON text, which is what the audit trail keeps.
+/// One VM as a daemon listed it: the fields repair compares, and where the
+/// entry's exact JSON text lies in its document (what the audit trail keeps).
 public struct InventoryEntry: Sendable, Hashable {
     /// The entry's position in its inventory (0-based), for error messages.
     public var index: Int
@@ -11,18 +11,18 @@ public struct InventoryEntry: Sendable, Hashable {
     public var node: String?
     /// The contract id as the daemon wrote it.
     public var contract: String?
-    /// The entry's JSON text, byte for byte as it came.
-    public var raw: String
+    /// The byte range of the entry's JSON text in its document.
+    public var range: Range<Int>
 
     public init(index: Int, vmID: String, name: String? = nil, status: String? = nil, node: String? = nil,
-                contract: String? = nil, raw: String) {
+                contract: String? = nil, range: Range<Int>) {
         self.index = index
         self.vmID = vmID
         self.name = name
         self.status = status
         self.node = node
         self.contract = contract
-        self.raw = raw
+        self.range = range
     }
 }
 

@@ -6,6 +6,8 @@ import VMStore
 struct InventoryLoader {
     /// `file PATH` or `daemon ENDPOINT`: names the inventory in errors and audit rows.
     let label: String
+    /// The file the document is read from (a daemon's answer is saved to one first).
+    let path: String
     /// The network known before reading (the operator's --network, or the daemon's configured one).
     let statedNetwork: String?
     /// A network the document may not contradict (a daemon's configured network).
@@ -18,7 +20,7 @@ struct InventoryLoader {
     func load(_ reader: inout JSONByteReader, into table: InventoryTable, _ db: Database) throws -> RepairReport.Source {
         var loaded: RepairReport.Source?
         try db.inTransaction(.deferred) {
-            let source = try table.addSource(label: label, network: statedNetwork)
+            let source = try table.addSource(label: label, path: path, network: statedNetwork)
             let summary: InventoryDocumentReader.Summary
             do {
                 summary = try InventoryDocumentReader(idField: idField).read(&reader) { entry in

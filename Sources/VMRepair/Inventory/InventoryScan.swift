@@ -26,7 +26,7 @@ public enum InventoryScan {
         var bytes = 0
         do {
             let summary = try InventoryDocumentReader(idField: idField.map(IDFieldRule.only) ?? .standard).read(&reader) { entry in
-                bytes += entry.raw.utf8.count
+                bytes += entry.range.count
             }
             return Result(entries: summary.entryCount, network: summary.network, entryBytes: bytes)
         } catch let error as JSONByteReader.SyntaxError {

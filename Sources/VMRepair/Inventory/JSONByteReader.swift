@@ -2,7 +2,8 @@ import Foundation
 
 /// A pull reader over JSON text that arrives in chunks (a file read piece by
 /// piece, or a daemon's answer), so an inventory of a million VMs is read in
-/// constant memory: only the current chunk and the entry being captured are held.
+/// constant memory: only the current chunk is held. Entries are remembered by
+/// their byte range in the document, and their text is read back only when needed.
 ///
 /// It validates what it reads (RFC 8259 grammar, UTF-8, no raw control
 /// characters in strings) and reports the byte offset of the first problem.
@@ -26,8 +27,6 @@ struct JSONByteReader {
     private let fill: Fill
     /// Bytes consumed before the current buffer started.
     private var consumedBefore = 0
-    private var captureStart: Int?
-    private var captured: [UInt8] = []
     private var scratch: [UInt8] = []
 
     init(chunkSize: Int = 1 << 20, fill: @escaping Fill) {
@@ -58,16 +57,11 @@ struct JSONByteReader {
 
     private mutating func refill() throws -> Bool {
         if isExhausted { return false }
-        if let start = captureStart {
-            captured.append(contentsOf: buffer[start..<end])
-            captureStart = 0
-        }
         consumedBefore += end
         position = 0
         end = try fill(&buffer)
         if end == 0 {
             isExhausted = true
-            if captureStart != nil { captureStart = 0 }
             return false
         }
         return true
@@ -124,24 +118,6 @@ struct JSONByteReader {
         }
     }
 
-    // MARK: Capture (the raw text of one inventory entry)
-
-    /// Starts recording the bytes read from the next token on.
-    mutating func beginCapture() throws {
-        _ = try peekToken()
-        captured.removeAll(keepingCapacity: true)
-        captureStart = position
-    }
-
-    /// Stops recording and returns the exact bytes read since `beginCapture`.
-    mutating func endCapture() -> [UInt8] {
-        if let start = captureStart {
-            captured.append(contentsOf: buffer[start..<position])
-            captureStart = nil
-        }
-        return captured
-    }
-
     // MARK: Values
 
     /// What a scalar value was, as text (numbers keep the daemon's spelling).
@@ -150,7 +126,7 @@ struct JSONByteReader {
         case number(String)
         case bool(Bool)
         case null
-        /// An object or array: skipped (validated); its text stays in the captured entry.
+        /// An object or array: skipped (validated); its text stays in the entry's byte range.
         case composite
 
         /// The text a comparison uses: strings and numbers; nil for the rest.
@@ -164,23 +140,32 @@ struct JSONByteReader {
 
     /// Reads one value; objects and arrays are validated and skipped.
     mutating func readValue(depth: Int = 0) throws -> Scalar {
+        try readValue(depth: depth, decoding: true)
+    }
+
+    /// Validates and skips any value, building no string.
+    mutating func skipValue(depth: Int = 0) throws {
+        _ = try readValue(depth: depth, decoding: false)
+    }
+
+    private mutating func readValue(depth: Int, decoding: Bool) throws -> Scalar {
         guard let byte = try peekToken() else { throw error("expected a value, found the end of the input") }
         switch byte {
-        case UInt8(ascii: "\""): return .string(try readString())
+        case UInt8(ascii: "\""):
+            if decoding { return .string(try readString()) }
+            try skipString()
+            return .composite
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             try skipComposite(depth: depth)
             return .composite
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try readNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try readNumberBytes()
+            return decoding ? .number(String(decoding: scratch, as: UTF8.self)) : .composite
         default: throw error("expected a value, found '\(Self.printable(byte))'")
         }
-    }
-
-    /// Validates and skips any value.
-    mutating func skipValue(depth: Int = 0) throws {
-        _ = try readValue(depth: depth)
     }
 
     private mutating func skipComposite(depth: Int) throws {
@@ -210,7 +195,8 @@ struct JSONByteReader {
         }
     }
 
-    private mutating func readNumber() throws -> String {
+    /// Reads a number's text (validated against the JSON grammar) into `scratch`.
+    private mutating func readNumberBytes() throws {
         scratch.removeAll(keepingCapacity: true)
         func isDigit(_ byte: UInt8?) -> Bool { byte.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
         if try peekByte() == UInt8(ascii: "-") { scratch.append(try nextByte()) }
@@ -232,11 +218,36 @@ struct JSONByteReader {
             guard isDigit(try peekByte()) else { throw error("invalid number (no digit in the exponent)") }
             while isDigit(try peekByte()) { scratch.append(try nextByte()) }
         }
-        return String(decoding: scratch, as: UTF8.self)
     }
 
     /// Reads a string and decodes its escapes. Invalid UTF-8 is refused, never repaired.
     mutating func readString() throws -> String {
+        try readStringBytes()
+        guard let text = Self.string(validating: scratch) else { throw error("a string is not valid UTF-8") }
+        return text
+    }
+
+    /// The decoded bytes of the last string read by ``readStringBytes()``.
+    var stringBytes: [UInt8] { scratch }
+
+    /// Text from UTF-8 bytes, or nil when they are not valid UTF-8. (`String(decoding:)`
+    /// repairs invalid input; comparing back detects a repair without the cost of
+    /// `String(validating:)`'s generic path, which showed in profiles.)
+    static func string(validating bytes: [UInt8]) -> String? {
+        var text = String(decoding: bytes, as: UTF8.self)
+        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.allSatisfy { $0 < 0x80 } }
+        if isASCII { return text }
+        // Only non-ASCII text can have been repaired: compare the bytes back.
+        let same = text.withUTF8 { utf8 in
+            bytes.withUnsafeBufferPointer { original in
+                utf8.count == original.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, original.baseAddress!, utf8.count) == 0)
+            }
+        }
+        return same ? text : nil
+    }
+
+    /// Reads a string into ``stringBytes``, escapes decoded, without making a `String`.
+    mutating func readStringBytes() throws {
         try expect(UInt8(ascii: "\""), "a string")
         scratch.removeAll(keepingCapacity: true)
         while true {
@@ -257,15 +268,37 @@ struct JSONByteReader {
             if byte < 0x20 { throw error("control character in a string (it must be escaped)") }
             try decodeEscape()
         }
-        guard let text = String(validating: scratch, as: UTF8.self) else {
-            throw error("a string is not valid UTF-8")
-        }
-        return text
     }
 
-    /// Validates and skips a string without decoding it.
+    /// Validates and skips a string without decoding it. (Its UTF-8 is checked
+    /// when an entry's text is read back to be kept: see ``InventoryEntryTexts``.)
     private mutating func skipString() throws {
-        _ = try readString()
+        try expect(UInt8(ascii: "\""), "a string")
+        while true {
+            if position == end, !(try refill()) { throw error("unterminated string") }
+            var runEnd = position
+            while runEnd < end {
+                let byte = buffer[runEnd]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                runEnd += 1
+            }
+            position = runEnd
+            if position == end { continue }
+            let byte = buffer[position]
+            position += 1
+            if byte == UInt8(ascii: "\"") { return }
+            if byte < 0x20 { throw error("control character in a string (it must be escaped)") }
+            let escaped = try nextByte()
+            switch escaped {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                _ = try readHex4()
+            default:
+                throw error("invalid escape '\\\(Self.printable(escaped))' in a string")
+            }
+        }
     }
 
     private mutating func decodeEscape() throws {

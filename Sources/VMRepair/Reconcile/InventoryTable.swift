@@ -8,7 +8,7 @@ import GRDB
 /// Temporary tables live in SQLite's `temp` database, never in the deployer's
 /// file, so report mode writes nothing there.
 struct InventoryTable {
-    /// One inventory: a file, or one daemon's answer.
+    /// One inventory: a file, or one daemon's answer (saved to a file first).
     struct Source {
         let id: Int64
         let label: String
@@ -27,37 +27,40 @@ struct InventoryTable {
             CREATE TEMP TABLE repair_sources (
                 id      INTEGER PRIMARY KEY,
                 label   TEXT NOT NULL,
+                path    TEXT NOT NULL,  -- the file the entries' text is read back from
                 network TEXT,
                 entries INTEGER NOT NULL DEFAULT 0
             );
             -- No index while loading: the unique index is built once, sorted,
             -- after the last entry (and finds duplicate ids as it is built).
+            -- The entry's text stays in its file: only its byte range is kept.
             CREATE TEMP TABLE repair_inventory (
-                source   INTEGER NOT NULL,
-                network  TEXT,
-                vm_id    TEXT NOT NULL,
-                name     TEXT,
-                status   TEXT,
-                node     TEXT,
-                contract TEXT,
-                entry    TEXT NOT NULL
+                source       INTEGER NOT NULL,
+                network      TEXT,
+                vm_id        TEXT NOT NULL,
+                name         TEXT,
+                status       TEXT,
+                node         TEXT,
+                contract     TEXT,
+                entry_offset INTEGER NOT NULL,
+                entry_length INTEGER NOT NULL
             );
             """)
         insert = try db.makeStatement(sql: """
-            INSERT INTO temp.repair_inventory (source, network, vm_id, name, status, node, contract, entry)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO temp.repair_inventory (source, network, vm_id, name, status, node, contract, entry_offset, entry_length)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
     }
 
     /// Registers an inventory; its network may be learned only at the end of the file.
-    func addSource(label: String, network: String?) throws -> Source {
-        try db.execute(sql: "INSERT INTO temp.repair_sources (label, network) VALUES (?, ?)", arguments: [label, network])
+    func addSource(label: String, path: String, network: String?) throws -> Source {
+        try db.execute(sql: "INSERT INTO temp.repair_sources (label, path, network) VALUES (?, ?, ?)", arguments: [label, path, network])
         return Source(id: db.lastInsertedRowID, label: label, network: network)
     }
 
     func add(_ entry: InventoryEntry, to source: Source) throws {
         try insert.execute(arguments: [source.id, source.network, entry.vmID, entry.name, entry.status, entry.node,
-                                       entry.contract, entry.raw])
+                                       entry.contract, entry.range.lowerBound, entry.range.count])
     }
 
     /// Records the source's network (stated late, at the end of its file) and entry count.
@@ -91,6 +94,5 @@ struct InventoryTable {
             }
             throw RepairError(.duplicateIDs, "the inventory lists \(total) vm id(s) more than once on one network: \(named.joined(separator: "; "))\(total > named.count ? "; …" : ""). An id names one VM per network, so this inventory cannot be trusted; nothing was used or changed. Check the export or the daemon (or --id-field, if the wrong field was taken as the id)")
         }
-        try db.execute(sql: "ANALYZE temp.repair_inventory")
     }
 }

@@ -18,8 +18,9 @@ struct OrphanRecorder {
     func record(from analysis: Database) throws -> RepairReport.Applied {
         var applied = RepairReport.Applied()
         let recordedAt = ISO8601DateFormatter.repairTimestamp.string(from: clock())
+        let texts = InventoryEntryTexts()
         let orphans = try Row.fetchCursor(analysis, sql: """
-            SELECT i.network, i.vm_id, i.entry, s.label AS source
+            SELECT i.network, i.vm_id, s.path, i.entry_offset, i.entry_length, s.label AS source
             FROM temp.repair_inventory AS i JOIN temp.repair_sources AS s ON s.id = i.source
             WHERE NOT EXISTS (SELECT 1 FROM main.vms AS v WHERE v.network = i.network AND v.vm_id = i.vm_id)
             ORDER BY i.network, i.vm_id
@@ -29,7 +30,7 @@ struct OrphanRecorder {
                 INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
                 """)
             while let row = try orphans.next() {
-                let entry: String = row["entry"]
+                let entry = try texts.text(path: row["path"], offset: row["entry_offset"], length: row["entry_length"])
                 let identity: VMIdentity
                 do {
                     identity = try VMIdentity(network: row["network"], vmID: row["vm_id"])

@@ -12,8 +12,9 @@ struct Reconciler {
     static let comparedFields = ["status", "name", "node", "contract"]
 
     func reconcile(_ db: Database, into report: inout RepairReport) throws {
+        let texts = InventoryEntryTexts()
         report.listLimit = listLimit
-        try findOrphansAndDrift(db, into: &report)
+        try findOrphansAndDrift(db, texts: texts, into: &report)
         try findGhosts(db, into: &report)
         report.networksNotChecked = try String.fetchAll(db, sql: """
             SELECT DISTINCT network FROM main.vms
@@ -23,12 +24,12 @@ struct Reconciler {
 
     private func listed(_ count: Int) -> Bool { listLimit.map { count < $0 } ?? true }
 
-    private func findOrphansAndDrift(_ db: Database, into report: inout RepairReport) throws {
+    private func findOrphansAndDrift(_ db: Database, texts: InventoryEntryTexts, into report: inout RepairReport) throws {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT i.network, i.vm_id, i.name, i.status, i.node, i.contract, s.label AS source,
                    v.id IS NOT NULL AS known, v.status AS store_status, v.name AS store_name,
                    CAST(v.node_id AS TEXT) AS store_node, CAST(v.contract_id AS TEXT) AS store_contract,
-                   CASE WHEN v.id IS NULL THEN i.entry END AS entry
+                   s.path, i.entry_offset, i.entry_length
             FROM temp.repair_inventory AS i
             JOIN temp.repair_sources AS s ON s.id = i.source
             LEFT JOIN main.vms AS v ON v.network = i.network AND v.vm_id = i.vm_id
@@ -45,7 +46,8 @@ struct Reconciler {
                 if listed(report.counts.orphans) {
                     report.orphans.append(RepairReport.Orphan(
                         network: row["network"], vmID: row["vm_id"], name: row["name"], status: row["status"],
-                        node: row["node"], contract: row["contract"], source: row["source"], entry: row["entry"]))
+                        node: row["node"], contract: row["contract"], source: row["source"],
+                        entry: try texts.text(path: row["path"], offset: row["entry_offset"], length: row["entry_length"])))
                 }
                 report.counts.orphans += 1
                 continue

@@ -1,0 +1,32 @@
+import Foundation
+
+/// A private temporary folder for the daemons' answers of one run, removed with it.
+///
+/// An answer is written to a file and dropped from memory before it is read,
+/// so only one answer is in memory at a time, and its entries are read back by
+/// byte range exactly as a saved inventory's are.
+final class AnswerSpool: Sendable {
+    let folder: String
+
+    init() throws {
+        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-repair.XXXXXX")
+        var buffer = Array(template.utf8CString)
+        guard let made = mkdtemp(&buffer) else {
+            throw RepairError(.internalFailure, "cannot create a temporary folder in \(NSTemporaryDirectory()) (\(String(cString: strerror(errno)))): check TMPDIR")
+        }
+        folder = String(cString: made)
+    }
+
+    /// Writes `answer` to a new file (mode 0600) and returns its path.
+    func save(_ answer: Data, for network: String) throws -> String {
+        let path = (folder as NSString).appendingPathComponent("list_vms.\(network).\(UUID().uuidString).json")
+        guard FileManager.default.createFile(atPath: path, contents: answer, attributes: [.posixPermissions: 0o600]) else {
+            throw RepairError(.internalFailure, "cannot save the answer of the daemon for network \(network) in \(folder): check free space in TMPDIR")
+        }
+        return path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
