@@ -32,7 +32,7 @@ struct MigrationRunner {
         // With a snapshot reader (WAL), hash the old content on the other core
         // while this connection rewrites the tables.
         let concurrent = snapshotReader.flatMap { reader in
-            level == .full ? ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, $0.before) }, parameters: parameters) : nil
+            level != .counts ? ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, $0.before) }, parameters: parameters) : nil
         }
         if concurrent == nil {
             for plan in plans {
@@ -50,8 +50,10 @@ struct MigrationRunner {
             let watch = Stopwatch()
             progress?(.started(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", total: nil))
             let captured = try recreation.replaceTables(db)
-            for step in definition.stepsAfter {
-                try db.executeStatements(step, parameters: parameters, log: log)
+            try timed("migration steps after the rebuild") {
+                for step in definition.stepsAfter {
+                    try db.executeStatements(step, parameters: parameters, log: log)
+                }
             }
             let restored = try recreation.restore(db, captured)
             progress?(.finished(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", seconds: watch.elapsedSeconds))
@@ -137,7 +139,7 @@ struct MigrationRunner {
             let sql = "SELECT count(*) FROM \(table.quotedIdentifier)"
             log?(sql)
             return (try Int.fetchOne(db, sql: sql) ?? 0, nil)
-        case .full:
+        case .full, .exhaustive:
             log?("SELECT \(expressions.joined(separator: ", ")) FROM \(table.quotedIdentifier) -- content hash")
             let watch = Stopwatch()
             progress?(.started(phase: "\(phase) \(table)", total: nil))
@@ -150,43 +152,58 @@ struct MigrationRunner {
     }
 
     private func verifyIntegrity(_ db: Database, _ record: inout VerificationRecord) throws {
-        guard level == .full else { return }
-        // The recreated tables were rewritten; check them and their indexes.
-        // (A full-file check would re-read tables the migration never touched.)
-        var problems: [String] = []
-        let tables = definition.recreations.map(\.table)
-        for table in tables {
-            let sql = "PRAGMA integrity_check(\(table.quotedIdentifier))"
-            log?(sql)
-            let lines = try String.fetchAll(db, sql: sql)
-            problems += lines.filter { $0 != "ok" }
+        guard level != .counts else { return }
+        let pragma = level == .exhaustive ? "integrity_check" : "quick_check"
+        try timed("\(pragma)") {
+            // The recreated tables were rewritten; check them and their indexes.
+            // (A full-file check would re-read tables the migration never touched.)
+            var problems: [String] = []
+            let tables = definition.recreations.map(\.table)
+            for table in tables {
+                let sql = "PRAGMA \(pragma)(\(table.quotedIdentifier))"
+                log?(sql)
+                problems += try String.fetchAll(db, sql: sql).filter { $0 != "ok" }
+            }
+            if tables.isEmpty {
+                log?("PRAGMA \(pragma)")
+                problems += try String.fetchAll(db, sql: "PRAGMA \(pragma)").filter { $0 != "ok" }
+            }
+            record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
+            if !problems.isEmpty { record.failures.append("\(pragma): \(record.integrity)") }
         }
-        if tables.isEmpty {
-            log?("PRAGMA quick_check")
-            problems += try String.fetchAll(db, sql: "PRAGMA quick_check").filter { $0 != "ok" }
+    }
+
+    /// Runs `body` as a named phase for the progress report.
+    private func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        let watch = Stopwatch()
+        progress?(.started(phase: phase, total: nil))
+        defer { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
+        return try body()
+    }
+
+    /// The tables whose foreign keys the migration may have broken: those it
+    /// rewrote and those that refer to them (all tables when none was rewritten).
+    private func tablesToCheckForForeignKeys(_ db: Database, _ schema: SchemaSnapshot) throws -> [String]? {
+        let recreated = Set(definition.recreations.map { $0.table.lowercased() })
+        guard !recreated.isEmpty else { return nil }
+        return try schema.tableNames.filter { table in
+            if recreated.contains(table.lowercased()) { return true }
+            let parents = try String.fetchAll(db, sql: "SELECT \"table\" FROM pragma_foreign_key_list(?)", arguments: [table])
+            return parents.contains { recreated.contains($0.lowercased()) }
         }
-        record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
-        if !problems.isEmpty { record.failures.append("integrity check: \(record.integrity)") }
     }
 
     private func verifyForeignKeys(_ db: Database, _ record: inout VerificationRecord) throws {
-        log?("PRAGMA foreign_key_check")
-        let rows: [Row]
-        do {
-            rows = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
-        } catch let error as DatabaseError where (error.message ?? "").contains("foreign key mismatch") {
-            // A table (often an operator's) refers to columns that are no longer
-            // a unique key after this migration: SQLite cannot even check it.
-            let detail = error.message ?? ""
-            record.foreignKeyViolations = [detail]
-            record.failures.append("\(detail): a foreign key refers to columns that are not a unique key after this migration. Point that table at the new key (for VMs: (network, vm_id), or the rowid id) or drop the constraint, then migrate again")
-            return
+        let schema = try SchemaSnapshot.read(db)
+        let tables = try tablesToCheckForForeignKeys(db, schema) ?? schema.tableNames
+        let result = try timed("foreign key check") { try ForeignKeyCheck.run(db, tables: tables, log: log) }
+        record.foreignKeyViolations = result.mismatches + result.samples
+        for mismatch in result.mismatches {
+            // Often an operator's table keyed on the old unique vm_id.
+            record.failures.append("\(mismatch): a foreign key refers to columns that are not a unique key after this migration. Point that table at the new key (for VMs: (network, vm_id), or the rowid id) or drop the constraint, then migrate again")
         }
-        record.foreignKeyViolations = rows.prefix(20).map { row in
-            "\(row[0] as String? ?? "?") row \(row[1] as Int64? ?? 0) -> \(row[2] as String? ?? "?")"
-        }
-        if !rows.isEmpty {
-            record.failures.append("\(rows.count) foreign key violation(s), first: \(record.foreignKeyViolations[0])")
+        if result.violations > 0 {
+            record.failures.append("\(result.violations) foreign key violation(s), first: \(result.samples.first ?? "?")")
         }
     }
 }

@@ -91,6 +91,9 @@ struct TableRecreation {
         for object in captured.objects.reversed() where object.type != "index" {
             try run(db, "DROP \(object.type.uppercased()) IF EXISTS \(object.name.quotedIdentifier)")
         }
+        let dropWatch = Stopwatch()
+        progress?(.started(phase: "drop old tables, rename", total: nil))
+        defer { progress?(.finished(phase: "drop old tables, rename", seconds: dropWatch.elapsedSeconds)) }
         // 6. Drop the old tables. Foreign keys are off, so no cascade fires.
         for recreation in definition.recreations.reversed() {
             try run(db, "DROP TABLE \(recreation.table.quotedIdentifier)")
@@ -149,6 +152,9 @@ struct TableRecreation {
     /// Step 8 (and 9 for views): put back every captured index, trigger and view
     /// the migration's own steps did not replace; then refresh statistics.
     func restore(_ db: Database, _ captured: Captured) throws -> [String] {
+        let watch = Stopwatch()
+        progress?(.started(phase: "recreate indexes, triggers, views", total: nil))
+        defer { progress?(.finished(phase: "recreate indexes, triggers, views", seconds: watch.elapsedSeconds)) }
         var restored: [String] = []
         for object in captured.objects {
             guard let sql = object.sql, !definition.isDropped(object.type, object.name) else { continue }
