@@ -224,3 +224,28 @@ extension ReconcileTests {
         #expect(try fixture.auditRows().isEmpty)
     }
 }
+
+extension ReconcileTests {
+    @Test("usage errors exit 64", arguments: [
+        ["repair", "--db", "DB"],
+        ["repair", "--db", "DB", "--inventory", "a.json", "--daemons", "d.json"],
+        ["repair", "--db", "DB", "--daemons", "d.json", "--network", "main"],
+        ["repair", "--db", "DB", "--inventory", "a.json", "--no-backup"],
+        ["repair", "--db", "DB", "--inventory", "a.json", "--network", "ma/in"],
+    ])
+    func usage(arguments: [String]) async throws {
+        let fixture = try RepairFixture()
+        let result = try await runVMDB(arguments.map { $0 == "DB" ? fixture.path : $0 })
+        #expect(result.exitCode == 64, "\(result.standardError)")
+    }
+
+    @Test("a missing inventory file or daemons config is unusable input (65)")
+    func missingFiles() async throws {
+        let fixture = try RepairFixture()
+        let inventory = try await runVMDB(["repair", "--db", fixture.path, "--inventory", fixture.directory.file("nope.json"), "--network", "main"])
+        #expect(inventory.exitCode == 65)
+        let config = try await runVMDB(["repair", "--db", fixture.path, "--daemons", fixture.directory.file("nope.json")])
+        #expect(config.exitCode == 65)
+        #expect(config.standardError.contains("daemons config"))
+    }
+}

@@ -18,10 +18,12 @@ extension VMDB {
                 with --inventory FILE… (a JSON-RPC answer, its result, or {"network": …, "vms": […]}; \
                 --network names the network of files that do not state it).
 
-                The daemons config is JSON:
-                  {"timeout_seconds": 10,
-                   "daemons": [{"network": "main", "endpoint": "unix:///run/tfgrid/compute-main.sock"},
-                               {"network": "qa", "endpoint": "http://127.0.0.1:8090/rpc", "id_field": "sid"}]}
+                The daemons config is JSON; "timeout_seconds" (default 10) and "id_field" may \
+                be set at the top or per daemon, relative socket paths are taken from the \
+                config's folder, unknown keys are refused:
+                  {"timeout_seconds": 10, "daemons": [
+                    {"network": "main", "endpoint": "unix:///run/compute-main.sock"},
+                    {"network": "qa", "endpoint": "http://127.0.0.1:8090/rpc"}]}
 
                 Report mode (the default) writes nothing. --apply takes a backup, then records every orphan \
                 (origin repair, with what the daemon said) and an audit row in vm_repairs per orphan, in one \
