@@ -30,30 +30,25 @@ public enum Timestamp {
             return ISO8601DateFormatter().string(from: date)   // outside four-digit years: rare, slow path
         }
 
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20)
-        func append(_ value: Int64, digits: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<digits { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-                rest %= divisor
-                divisor /= 10
+        // Written straight into the string's storage: no intermediate array.
+        let fields: [(value: Int64, digits: Int, separator: UInt8)] = [
+            (year, 4, UInt8(ascii: "-")), (month, 2, UInt8(ascii: "-")), (day, 2, UInt8(ascii: "T")),
+            (secondOfDay / 3600, 2, UInt8(ascii: ":")), (secondOfDay % 3600 / 60, 2, UInt8(ascii: ":")),
+            (secondOfDay % 60, 2, UInt8(ascii: "Z")),
+        ]
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            var position = 0
+            for field in fields {
+                var rest = field.value
+                for offset in stride(from: field.digits - 1, through: 0, by: -1) {
+                    buffer[position + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                position += field.digits
+                buffer[position] = field.separator
+                position += 1
             }
+            return position
         }
-        append(year, digits: 4)
-        bytes.append(UInt8(ascii: "-"))
-        append(month, digits: 2)
-        bytes.append(UInt8(ascii: "-"))
-        append(day, digits: 2)
-        bytes.append(UInt8(ascii: "T"))
-        append(secondOfDay / 3600, digits: 2)
-        bytes.append(UInt8(ascii: ":"))
-        append(secondOfDay % 3600 / 60, digits: 2)
-        bytes.append(UInt8(ascii: ":"))
-        append(secondOfDay % 60, digits: 2)
-        bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -79,38 +79,77 @@ enum VMQueries {
 
     // MARK: Decoding
 
-    /// A `vms` row read by index from the live statement (no copy, no column-name lookups).
-    struct DecodedVM: FetchableRecord {
-        let record: VMRecord
+    /// The `vms` rows of a statement, each read by index straight from the
+    /// SQLite statement with GRDB's column decoders.
+    ///
+    /// Why not a `FetchableRecord`: GRDB's `Row` builds a lowercased
+    /// column-name index on every fetch (22 names here), which is a large part
+    /// of a lookup by pair; this cursor reads by position only.
+    final class VMCursor: DatabaseCursor {
+        typealias Element = VMRecord
+        let _statement: Statement
+        var _isDone = false
 
-        init(row: Row) throws {
-            let identity = VMIdentity(unchecked: try row.decode(String.self, atIndex: 1), vmID: try row.decode(String.self, atIndex: 2))
-            let originText = try row.decode(String.self, atIndex: 21)
+        init(_ statement: Statement, arguments: StatementArguments) throws {
+            _statement = statement
+            try statement.setArguments(arguments)   // resets the statement, checks and binds
+        }
+
+        deinit {
+            // A statement stopped before SQLITE_DONE keeps its read transaction
+            // (and its WAL snapshot) open: reset it. Setting the arguments again
+            // resets it (GRDB keeps `reset()` internal).
+            if !_isDone { try? _statement.setArguments(_statement.arguments) }
+        }
+
+        func _element(sqliteStatement row: SQLiteStatement) throws -> VMRecord {
+            let network = try text(row, 1, "network")
+            let vmID = try text(row, 2, "vm_id")
+            let identity = VMIdentity(unchecked: network, vmID: vmID)
+            func invalid(_ column: String) -> StoreError {
+                StoreError(.invalidRecord(identity, column: column, reason: "NULL or a value of the wrong type"))
+            }
+            func required<T: StatementColumnConvertible>(_ index: CInt, _ column: String) throws -> T {
+                guard let value = T.fromStatement(row, atUncheckedIndex: index) else { throw invalid(column) }
+                return value
+            }
+            func optional<T: StatementColumnConvertible>(_ index: CInt, _ column: String) throws -> T? {
+                // .some(nil) is NULL; nil is a value that does not convert.
+                guard let value = T?.fromStatement(row, atUncheckedIndex: index) else { throw invalid(column) }
+                return value
+            }
+            let originText: String = try required(21, "origin")
             guard let origin = VMOrigin(rawValue: originText) else {
                 throw StoreError(.invalidRecord(identity, column: "origin", reason: "expected one of \(VMOrigin.allCases.map(\.rawValue).joined(separator: ", "))"))
             }
-            record = VMRecord(
-                rowID: try row.decode(Int64.self, atIndex: 0),
-                identity: identity,
-                name: try row.decode(String.self, atIndex: 3),
-                nodeID: try row.decode(Int64?.self, atIndex: 4),
-                contractID: try row.decode(Int64?.self, atIndex: 5),
-                twinID: try row.decode(Int64?.self, atIndex: 6),
-                status: VMStatus(rawValue: try row.decode(String.self, atIndex: 7)),
-                ipv4: try row.decode(String?.self, atIndex: 8),
-                ipv6: try row.decode(String?.self, atIndex: 9),
-                myceliumIP: try row.decode(String?.self, atIndex: 10),
-                flist: try row.decode(String?.self, atIndex: 11),
-                cpu: try row.decode(Int64?.self, atIndex: 12),
-                memoryMB: try row.decode(Int64?.self, atIndex: 13),
-                diskGB: try row.decode(Int64?.self, atIndex: 14),
-                installedVersion: try row.decode(String?.self, atIndex: 15),
-                availableVersion: try row.decode(String?.self, atIndex: 16),
-                updatesCheckedAt: try row.decode(String?.self, atIndex: 17),
-                createdAt: try row.decode(String.self, atIndex: 18),
-                updatedAt: try row.decode(String.self, atIndex: 19),
-                metadata: try row.decode(String?.self, atIndex: 20),
-                origin: origin)
+            return VMRecord(
+                rowID: try required(0, "id"), identity: identity, name: try required(3, "name"),
+                nodeID: try optional(4, "node_id"), contractID: try optional(5, "contract_id"),
+                twinID: try optional(6, "twin_id"), status: VMStatus(rawValue: try required(7, "status")),
+                ipv4: try optional(8, "ipv4"), ipv6: try optional(9, "ipv6"), myceliumIP: try optional(10, "mycelium_ip"),
+                flist: try optional(11, "flist"), cpu: try optional(12, "cpu"), memoryMB: try optional(13, "memory_mb"),
+                diskGB: try optional(14, "disk_gb"), installedVersion: try optional(15, "installed_version"),
+                availableVersion: try optional(16, "available_version"),
+                updatesCheckedAt: try optional(17, "updates_checked_at"), createdAt: try required(18, "created_at"),
+                updatedAt: try required(19, "updated_at"), metadata: try optional(20, "metadata"), origin: origin)
+        }
+
+        /// The identity columns, before there is an identity to name in an error.
+        private func text(_ row: SQLiteStatement, _ index: CInt, _ column: String) throws -> String {
+            guard let value = String.fromStatement(row, atUncheckedIndex: index) else {
+                throw StoreError(.databaseFailure(path: "", resultCode: 0, detail: "a VM row has no \(column) (NOT NULL in the v3 schema): run `vmdb verify`"))
+            }
+            return value
+        }
+
+        static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [VMRecord] {
+            try Array(VMCursor(statement, arguments: arguments))
+        }
+
+        /// The first row, after stepping to the end (a unique key has no
+        /// second row), so the statement completes and its read transaction ends.
+        static func fetchOne(_ statement: Statement, arguments: StatementArguments) throws -> VMRecord? {
+            try fetchAll(statement, arguments: arguments).first
         }
     }
 
@@ -131,12 +170,12 @@ enum VMQueries {
 
     static func vm(_ db: Database, _ identity: VMIdentity) throws -> VMRecord? {
         let statement = try db.cachedStatement(sql: selectByPair)
-        return try DecodedVM.fetchOne(statement, arguments: [identity.network, identity.vmID])?.record
+        return try VMCursor.fetchOne(statement, arguments: [identity.network, identity.vmID])
     }
 
     static func vms(_ db: Database, vmID: String) throws -> [VMRecord] {
         let statement = try db.cachedStatement(sql: selectByID)
-        return try DecodedVM.fetchAll(statement, arguments: [vmID]).map(\.record)
+        return try VMCursor.fetchAll(statement, arguments: [vmID])
     }
 
     /// The one VM the reference names, by the ambiguity rule.

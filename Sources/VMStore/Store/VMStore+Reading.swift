@@ -1,21 +1,21 @@
 import GRDB
 
 extension VMStore {
-    /// Runs `body` on a reader connection. A single statement reads one
-    /// consistent state by itself, so it runs without the snapshot transaction
-    /// (`BEGIN`/`COMMIT`) that `read` would add around it.
+    /// Runs `body` on a read-only connection. A single statement reads one
+    /// consistent state by itself, so it runs without a snapshot transaction
+    /// (`BEGIN`/`COMMIT`) around it.
     private func readOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.unsafeRead(body)
+            return try readers.withConnection { try $0.inDatabase(body) }
         } catch {
             throw Self.translate(error, path: path)
         }
     }
 
-    /// Runs `body` in one snapshot: every statement sees the same committed state.
+    /// Runs `body` in one read transaction: every statement sees the same committed state.
     private func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read(body)
+            return try readers.withConnection { try $0.read(body) }
         } catch {
             throw Self.translate(error, path: path)
         }
@@ -44,7 +44,7 @@ extension VMStore {
     public func list(network: String? = nil, status: VMStatus? = nil) throws -> [VMRecord] {
         let (sql, arguments) = VMQueries.filtered("SELECT \(VMQueries.vmColumns) FROM vms", network: network, status: status, ordered: true)
         return try readOneStatement { db in
-            try VMQueries.DecodedVM.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(\.record)
+            try VMQueries.VMCursor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 

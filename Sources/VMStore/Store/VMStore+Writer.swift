@@ -89,9 +89,9 @@ extension VMStore {
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
             let statement = try database.cachedStatement(sql: VMQueries.delete)
-            let deleted = try VMQueries.DecodedVM.fetchAll(statement, arguments: [identity.network, identity.vmID])
+            let deleted = try VMQueries.VMCursor.fetchAll(statement, arguments: [identity.network, identity.vmID])
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
-            return deleted[0].record
+            return deleted[0]
         }
 
         /// Records the version installed on the VM.
@@ -167,14 +167,16 @@ extension VMStore {
     ///
     /// Writes are serialized; readers keep reading the last committed state
     /// meanwhile. Keep the body short (no network calls): it holds the
-    /// database's write lock, which the deployer also needs.
+    /// database's write lock, which the deployer also needs. Do not call the
+    /// store's own methods from inside the body (use the writer's): the
+    /// writer connection is not reentrant.
     ///
     /// - Throws: What `body` throws (the transaction is rolled back), or
     ///   ``StoreError`` (`busy` when another process held the write lock past
     ///   the busy timeout; SQLite errors translated).
     public func write<T>(_ body: (Writer) throws -> T) throws -> T {
         do {
-            return try pool.write { db in try body(Writer(database: db, clock: clock)) }
+            return try writer.write { db in try body(Writer(database: db, clock: clock)) }
         } catch {
             throw Self.translate(error, path: path)
         }

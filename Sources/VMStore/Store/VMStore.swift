@@ -3,11 +3,13 @@ import GRDB
 
 /// The deployer's VM records, keyed on (network, vm_id), in a database at schema version 3.
 ///
-/// One store per database file, shared freely across tasks and threads: it sits
-/// on a GRDB `DatabasePool` in WAL mode, so reads run concurrently on reader
-/// connections while one writer writes (writes are serialized, and open
-/// `BEGIN IMMEDIATE` transactions that wait up to the busy timeout for another
-/// process's write).
+/// One store per database file, shared freely across tasks and threads. The
+/// database is in WAL mode: reads run concurrently on read-only connections
+/// (at most ``Options/maximumReaderCount``) while one writer connection
+/// writes. Writes are serialized, each in a `BEGIN IMMEDIATE` transaction that
+/// waits up to the busy timeout for another process's write, and each commit
+/// is durable (`synchronous = FULL`): a VM the deployer was told is recorded
+/// survives a power loss.
 ///
 /// The store never migrates: it opens a database only at ``schemaVersion``,
 /// read from `vmdb_migrations`, and refuses any other with a ``StoreError``.
@@ -24,21 +26,28 @@ public final class VMStore: Sendable {
     public struct Options: Sendable {
         /// How long a write waits for another connection's write before ``StoreError/Code/busy``, in seconds.
         public var busyTimeout: Double
-        /// The most reader connections open at once.
+        /// The most read-only connections open at once.
         public var maximumReaderCount: Int
+        /// Whether each commit is synced to disk before it returns (`synchronous = FULL`).
+        /// Off (`NORMAL`), commits are faster and the file is never corrupted,
+        /// but a power loss may undo the last ones.
+        public var isDurable: Bool
         /// The clock behind `created_at`, `updated_at` and `updates_checked_at`.
         public var clock: @Sendable () -> Date
 
-        public init(busyTimeout: Double = 5, maximumReaderCount: Int = 5, clock: @escaping @Sendable () -> Date = { Date() }) {
+        public init(busyTimeout: Double = 5, maximumReaderCount: Int = 5, isDurable: Bool = true,
+                    clock: @escaping @Sendable () -> Date = { Date() }) {
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
+            self.isDurable = isDurable
             self.clock = clock
         }
     }
 
     /// The database file.
     public let path: String
-    let pool: DatabasePool
+    let writer: DatabaseQueue
+    let readers: ReaderConnections
     let clock: @Sendable () -> Date
 
     /// Opens the existing database at `path`.
@@ -48,21 +57,48 @@ public final class VMStore: Sendable {
     ///   (another version than ``schemaVersion``), `busy`.
     public init(path: String, options: Options = Options()) throws {
         try Self.checkExistingDatabase(path)
+        try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
         var configuration = Configuration()
-        configuration.label = "vmdb.store"
+        configuration.label = "vmdb.store.writer"
         configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.maximumReaderCount = max(1, options.maximumReaderCount)
+        configuration.journalMode = .wal
         // The v3 schema declares vm_events(network, vm_id) → vms with ON DELETE
         // CASCADE: a deleted VM takes its events with it, as the deployer expects.
         configuration.foreignKeysEnabled = true
-        let pool: DatabasePool
+        let writer: DatabaseQueue
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            writer = try DatabaseQueue(path: path, configuration: configuration)
+            // GRDB sets NORMAL with WAL; this is per connection, and only the writer commits.
+            try writer.inDatabase { db in
+                try db.execute(sql: options.isDurable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            }
         } catch {
             throw Self.translate(error, path: path)
         }
+        self.path = path
+        self.writer = writer
+        self.readers = ReaderConnections(path: path, maximumCount: options.maximumReaderCount, busyTimeout: options.busyTimeout)
+        self.clock = options.clock
+    }
+
+    /// Closes every connection. Further use throws.
+    public func close() throws {
+        try readers.close()
+        try writer.close()
+    }
+
+    /// Refuses any version but ``schemaVersion``, through a read-only
+    /// connection: a refused database is left byte for byte as it was (the
+    /// writer connection would switch it to WAL and checkpoint it on close).
+    private static func checkSchemaVersion(_ path: String, busyTimeout: Double) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "vmdb.store.version-check"
         do {
-            let version = try pool.read { db in try Self.schemaVersion(db, path: path) }
+            let connection = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? connection.close() }
+            let version = try connection.read { db in try Self.schemaVersion(db, path: path) }
             if version < Self.schemaVersion {
                 throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
             }
@@ -70,17 +106,8 @@ public final class VMStore: Sendable {
                 throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion))
             }
         } catch {
-            try? pool.close()
             throw Self.translate(error, path: path)
         }
-        self.path = path
-        self.pool = pool
-        self.clock = options.clock
-    }
-
-    /// Closes every connection. Further use throws.
-    public func close() throws {
-        try pool.close()
     }
 
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit
