@@ -48,9 +48,12 @@ enum DryRunRendering {
         let changes = report.schemaChanges
         if !changes.isEmpty {
             lines.append("schema changes:")
-            lines += changes.added.map { "  + \($0.type) \($0.name)" }
-            lines += changes.changed.map { "  ~ \($0.type) \($0.name)" }
-            lines += changes.removed.map { "  - \($0.type) \($0.name)" }
+            func indented(_ sql: String?) -> [String] {
+                (sql ?? "").split(separator: "\n").map { "      " + $0 }
+            }
+            for entry in changes.added { lines += ["  + \(entry.type) \(entry.name)"] + indented(entry.after) }
+            for entry in changes.changed { lines += ["  ~ \(entry.type) \(entry.name), now:"] + indented(entry.after) }
+            for entry in changes.removed { lines += ["  - \(entry.type) \(entry.name), was:"] + indented(entry.before) }
         }
         if let free = report.freePagesAfter { lines.append("free pages left behind: \(free) (VACUUM reclaims them)") }
         return lines
