@@ -23,12 +23,10 @@ enum ContentHasher {
         let columnCount = sqlite3_column_count(handle)
         var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var rows = 0
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(4096)
-
-        func appendInteger(_ value: UInt64) {
-            withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0) }
-        }
+        // One reusable byte buffer per scan: a row is encoded into it and
+        // hashed in one call (no per-value allocation on a million rows).
+        var buffer = RowBuffer(capacity: 4096)
+        defer { buffer.deallocate() }
 
         while true {
             let code = sqlite3_step(handle)
@@ -36,34 +34,26 @@ enum ContentHasher {
             guard code == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
             }
-            buffer.removeAll(keepingCapacity: true)
+            buffer.count = 0
             for column in 0..<columnCount {
                 switch sqlite3_column_type(handle, column) {
                 case SQLITE_INTEGER:
-                    buffer.append(1)
-                    appendInteger(UInt64(bitPattern: sqlite3_column_int64(handle, column)))
+                    buffer.append(tag: 1, integer: UInt64(bitPattern: sqlite3_column_int64(handle, column)))
                 case SQLITE_FLOAT:
-                    buffer.append(2)
-                    appendInteger(sqlite3_column_double(handle, column).bitPattern)
+                    buffer.append(tag: 2, integer: sqlite3_column_double(handle, column).bitPattern)
                 case SQLITE_TEXT:
                     let bytes = sqlite3_column_text(handle, column)
                     let length = Int(sqlite3_column_bytes(handle, column))
-                    buffer.append(3)
-                    appendInteger(UInt64(length))
-                    if let bytes { buffer.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length)) }
+                    buffer.append(tag: 3, bytes: UnsafeRawPointer(bytes), count: length)
                 case SQLITE_BLOB:
                     let bytes = sqlite3_column_blob(handle, column)
                     let length = Int(sqlite3_column_bytes(handle, column))
-                    buffer.append(4)
-                    appendInteger(UInt64(length))
-                    if let bytes {
-                        buffer.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: length))
-                    }
+                    buffer.append(tag: 4, bytes: bytes, count: length)
                 default:
-                    buffer.append(0)
+                    buffer.append(tag: 0)
                 }
             }
-            let digest = buffer.withUnsafeBytes { SHA256.hash(data: $0) }
+            let digest = SHA256.hash(data: buffer.bytes)
             digest.withUnsafeBytes { raw in
                 lanes.0 &+= raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
                 lanes.1 &+= raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
@@ -76,5 +66,54 @@ enum ContentHasher {
         let hash = [lanes.0, lanes.1, lanes.2, lanes.3]
             .map { String(format: "%016llx", $0.bigEndian) }.joined()
         return Result(rows: rows, hash: hash)
+    }
+}
+
+/// A growable byte buffer for encoding one row: tag byte, then a big-endian
+/// 8-byte integer or length, then the bytes. The same encoding as before any
+/// optimisation, so recorded hashes stay comparable.
+private struct RowBuffer {
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    }
+
+    func deallocate() { storage.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
+
+    private mutating func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let grown = max(capacity * 2, count + extra)
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+        bigger.copyMemory(from: storage, byteCount: count)
+        storage.deallocate()
+        storage = bigger
+        capacity = grown
+    }
+
+    mutating func append(tag: UInt8) {
+        reserve(1)
+        storage.storeBytes(of: tag, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    mutating func append(tag: UInt8, integer: UInt64) {
+        reserve(9)
+        storage.storeBytes(of: tag, toByteOffset: count, as: UInt8.self)
+        storage.storeBytes(of: integer.bigEndian, toByteOffset: count + 1, as: UInt64.self)
+        count += 9
+    }
+
+    mutating func append(tag: UInt8, bytes: UnsafeRawPointer?, count length: Int) {
+        append(tag: tag, integer: UInt64(length))
+        guard let bytes, length > 0 else { return }
+        reserve(length)
+        (storage + count).copyMemory(from: bytes, byteCount: length)
+        count += length
     }
 }
