@@ -15,169 +15,6 @@ public struct Migrator: Sendable {
         self.toolVersion = toolVersion
     }
 
-    // MARK: Status
-
-    public func status(path: String) throws -> DatabaseStatus {
-        let queue = try DatabaseFile.open(path, access: .readOnly)
-        return try queue.read { db in try inspect(db, path: path) }
-    }
-
-    func inspect(_ db: Database, path: String) throws -> DatabaseStatus {
-        let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
-        if try MigrationHistory.exists(db) {
-            let applied = try MigrationHistory.read(db)
-            let versions = Set(applied.map(\.version))
-            let current = versions.max() ?? 0
-            let unknown = applied.map(\.version).filter { catalog.script(version: $0) == nil }
-            let mismatched = applied.filter { entry in
-                catalog.script(version: entry.version).map { $0.checksum != entry.checksum } ?? false
-            }.map(\.version)
-            let missing = current > 0 ? (1...current).filter { !versions.contains($0) } : []
-            return DatabaseStatus(
-                path: path, currentVersion: current, latestVersion: catalog.latestVersion, isManaged: true,
-                applied: applied, pending: pending(after: current), unknownVersions: unknown,
-                checksumMismatches: mismatched, missingVersions: missing, journalMode: journalMode)
-        }
-        let version = try fingerprintVersion(db, path: path)
-        return DatabaseStatus(
-            path: path, currentVersion: version, latestVersion: catalog.latestVersion, isManaged: false,
-            applied: [], pending: pending(after: version), unknownVersions: [], checksumMismatches: [],
-            missingVersions: [], journalMode: journalMode)
-    }
-
-    private func pending(after version: Int) -> [DatabaseStatus.Pending] {
-        catalog.scripts.filter { $0.version > version }.map { .init(version: $0.version, name: $0.name) }
-    }
-
-    /// The version an unmanaged database's schema matches (the highest, when an
-    /// operator's additions make it match several); refuses one that matches none.
-    func fingerprintVersion(_ db: Database, path: String) throws -> Int {
-        let actual = try SchemaFingerprint.read(db)
-        guard !actual.tables.isEmpty else {
-            throw MigrationError(.unusableInput, "\(path) has no tables: it is not a deployer database. Check the path; `vmdb init --db NEW_PATH` creates a new database")
-        }
-        var closest: (version: Int, differences: [String])?
-        for script in catalog.scripts.reversed() {
-            let reference = try referenceFingerprint(version: script.version)
-            let differences = reference.differences(in: actual)
-            if differences.isEmpty { return script.version }
-            if closest == nil || differences.count < closest!.differences.count {
-                closest = (script.version, differences)
-            }
-        }
-        let list = closest.map { closest in
-            let more = closest.differences.count > 12 ? "; and \(closest.differences.count - 12) more" : ""
-            return "closest is v\(closest.version): " + closest.differences.prefix(12).joined(separator: "; ") + more
-        } ?? ""
-        throw MigrationError(.unusableInput, "the schema of \(path) matches no known version (\(list)). Nothing was changed; if this is a deployer database, report these differences")
-    }
-
-    private func referenceFingerprint(version: Int) throws -> SchemaFingerprint {
-        try referenceDatabase(version: version).read { try SchemaFingerprint.read($0) }
-    }
-
-    /// An empty in-memory database migrated to `version`: what a fresh install looks like.
-    public func referenceDatabase(version: Int) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let queue = try DatabaseQueue(configuration: configuration)
-        try queue.writeWithoutTransaction { db in
-            for script in catalog.scripts where script.version <= version {
-                _ = try apply(db, script: script, parameters: [:], level: .counts, baseline: nil,
-                              backupSHA256: nil, log: nil, progress: nil)
-            }
-        }
-        return queue
-    }
-
-    // MARK: Creating
-
-    /// Creates a new database at `path` at `version` (default: latest), in WAL mode.
-    public func createDatabase(path: String, version: Int? = nil) throws {
-        let target = version ?? catalog.latestVersion
-        guard (1...catalog.latestVersion).contains(target) else {
-            throw MigrationError(.usage, "version \(target) does not exist: this vmdb ships versions 1…\(catalog.latestVersion)")
-        }
-        try BackupService.createPrivateFile(path)
-        do {
-            var configuration = Configuration()
-            configuration.foreignKeysEnabled = false
-            configuration.label = path
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                for script in catalog.scripts where script.version <= target {
-                    _ = try apply(db, script: script, parameters: [:], level: .full, baseline: nil,
-                                  backupSHA256: nil, log: nil, progress: nil)
-                }
-            }
-            try queue.close()
-        } catch {
-            BackupService.removeDatabaseFiles(path)
-            throw MigrationError.wrapping(error, path: path, doing: "creating the database")
-        }
-    }
-
-    // MARK: Planning
-
-    /// The exact SQL `migrate` would run, found by running it on an empty copy of the schema.
-    public func plan(path: String, to version: Int? = nil, parameters: MigrationParameters = [:]) throws -> MigrationPlan {
-        let source = try DatabaseFile.open(path, access: .readOnly)
-        let status = try source.read { try inspect($0, path: path) }
-        try status.requireConsistentHistory()
-        let target = try targetVersion(version, status: status)
-        let clone = try schemaClone(of: source)
-        var entries: [MigrationPlan.Entry] = []
-        try clone.writeWithoutTransaction { db in
-            var baseline = status.isManaged ? nil : Optional(status.currentVersion)
-            for script in catalog.scripts where script.version > status.currentVersion && script.version <= target {
-                let statements = StatementRecorder()
-                _ = try apply(db, script: script, parameters: parameters, level: .full, baseline: baseline,
-                              backupSHA256: nil, log: statements.record, progress: nil, checkParameters: false)
-                baseline = nil
-                entries.append(.init(version: script.version, name: script.name, checksum: script.checksum, statements: statements.all))
-            }
-        }
-        let names = Set(catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
-            .flatMap { $0.definition.parameters.map(\.name) })
-        return MigrationPlan(path: path, fromVersion: status.currentVersion, toVersion: target,
-                             baselinedVersion: status.isManaged ? nil : status.currentVersion,
-                             parameters: names.sorted(), migrations: entries)
-    }
-
-    private func targetVersion(_ requested: Int?, status: DatabaseStatus) throws -> Int {
-        let target = requested ?? catalog.latestVersion
-        guard (1...catalog.latestVersion).contains(target) else {
-            throw MigrationError(.usage, "version \(target) does not exist: this vmdb ships versions 1…\(catalog.latestVersion)")
-        }
-        guard target >= status.currentVersion else {
-            throw MigrationError(.usage, "\(status.path) is at version \(status.currentVersion), above --to \(target): migrations only go forward. To go back, restore the backup taken before the migration (vmdb restore)")
-        }
-        return target
-    }
-
-    /// An in-memory database with the same schema (and statistics) and no rows.
-    private func schemaClone(of source: DatabaseQueue) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let clone = try DatabaseQueue(configuration: configuration)
-        let (objects, history, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
-            let stat = try db.tableExists("sqlite_stat1") ? try Row.fetchAll(db, sql: "SELECT tbl, idx, stat FROM sqlite_stat1") : []
-            return (try SchemaSnapshot.read(db).objects, try MigrationHistory.read(db), stat)
-        }
-        try clone.writeWithoutTransaction { db in
-            for object in objects { if let sql = object.sql { try db.execute(sql: sql) } }
-            for entry in history { try MigrationHistory.record(db, entry, log: nil) }
-            if !statistics.isEmpty {
-                try db.execute(sql: "ANALYZE")
-                for row in statistics {
-                    try db.execute(sql: "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", arguments: [row["tbl"], row["idx"], row["stat"]])
-                }
-            }
-        }
-        return clone
-    }
-
     // MARK: Migrating
 
     /// Applies the pending migrations to the file at `path`: lock, checks,
@@ -235,7 +72,7 @@ public struct Migrator: Sendable {
                                   baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
     }
 
-    private func applyPending(_ queue: DatabaseQueue, scripts: [MigrationScript], baseline: Int?, backup: BackupRecord?,
+    func applyPending(_ queue: DatabaseQueue, scripts: [MigrationScript], baseline: Int?, backup: BackupRecord?,
                               options: MigrationOptions, snapshotReader: DatabaseQueue?) throws -> [MigrationResult] {
         try queue.writeWithoutTransaction { db in
             if scripts.isEmpty, let baseline {
@@ -256,7 +93,7 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func checkParameters(_ db: Database, script: MigrationScript, parameters: MigrationParameters) throws {
+    func checkParameters(_ db: Database, script: MigrationScript, parameters: MigrationParameters) throws {
         for parameter in script.definition.parameters where parameters[parameter.name] == nil {
             let needed = try db.count(parameter.neededWhen, parameters: parameters)
             if needed > 0 {
@@ -266,40 +103,7 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Refuses early when the filesystem cannot hold the backup, the new tables and the WAL.
-    private func checkDiskSpace(_ queue: DatabaseQueue, path: String, scripts: [MigrationScript], options: MigrationOptions) throws {
-        let fileSize = DiskSpace.fileSize(path)
-        let recreated = Set(scripts.flatMap { $0.definition.recreations.map(\.table) })
-        let tableBytes: Int64 = try queue.read { db in
-            guard !recreated.isEmpty else { return fileSize / 10 }
-            let hasDBStat = (try? db.execute(sql: "SELECT 1 FROM dbstat LIMIT 1")) != nil
-            guard hasDBStat else { return fileSize }
-            var total: Int64 = 0
-            for table in recreated {
-                total += try Int64.fetchOne(db, sql: """
-                    SELECT coalesce(sum(pgsize), 0) FROM dbstat
-                    WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?)
-                    """, arguments: [table]) ?? 0
-            }
-            return total
-        }
-        // New tables, the WAL holding them, and the freed old pages: about 3× the recreated tables.
-        let migrationNeed = 3 * tableBytes
-        let backupFolderPath = options.backupDirectory.map { ($0 as NSString).appendingPathComponent("x") } ?? path
-        let sameFilesystem = options.backupDirectory == nil
-        let backupNeed = options.takesBackup ? fileSize : 0
-        if let free = DiskSpace.available(inFolderOf: path) {
-            let need = migrationNeed + (sameFilesystem ? backupNeed : 0)
-            if free < need {
-                throw MigrationError(.diskFull, "not enough disk space to migrate \(path): it needs about \(DiskSpace.describe(need)) (\(options.takesBackup && sameFilesystem ? "backup, " : "")new tables, WAL), \(DiskSpace.describe(free)) is free. Free space or put the backup elsewhere (--backup-dir); nothing was changed")
-            }
-        }
-        if !sameFilesystem, backupNeed > 0, let free = DiskSpace.available(inFolderOf: backupFolderPath), free < backupNeed {
-            throw MigrationError(.diskFull, "not enough space in \(options.backupDirectory!) for the backup: it needs about \(DiskSpace.describe(backupNeed)), \(DiskSpace.describe(free)) is free; nothing was changed")
-        }
-    }
-
-    private func stampBaseline(_ db: Database, version: Int, log: ((String) -> Void)?) throws {
+    func stampBaseline(_ db: Database, version: Int, log: ((String) -> Void)?) throws {
         for script in catalog.scripts where script.version <= version {
             try MigrationHistory.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
@@ -356,6 +160,17 @@ public struct Migrator: Sendable {
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
             throw MigrationError.wrapping(error, path: db.configuration.label ?? "the database", doing: "applying migration \(script.version) (\(script.name))")
         }
+    }
+
+    func targetVersion(_ requested: Int?, status: DatabaseStatus) throws -> Int {
+        let target = requested ?? catalog.latestVersion
+        guard (1...catalog.latestVersion).contains(target) else {
+            throw MigrationError(.usage, "version \(target) does not exist: this vmdb ships versions 1…\(catalog.latestVersion)")
+        }
+        guard target >= status.currentVersion else {
+            throw MigrationError(.usage, "\(status.path) is at version \(status.currentVersion), above --to \(target): migrations only go forward. To go back, restore the backup taken before the migration (vmdb restore)")
+        }
+        return target
     }
 }
 

@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+
+extension Migrator {
+    /// The exact SQL `migrate` would run, found by running it on an empty copy of the schema.
+    public func plan(path: String, to version: Int? = nil, parameters: MigrationParameters = [:]) throws -> MigrationPlan {
+        let source = try DatabaseFile.open(path, access: .readOnly)
+        let status = try source.read { try inspect($0, path: path) }
+        try status.requireConsistentHistory()
+        let target = try targetVersion(version, status: status)
+        let clone = try schemaClone(of: source)
+        var entries: [MigrationPlan.Entry] = []
+        try clone.writeWithoutTransaction { db in
+            var baseline = status.isManaged ? nil : Optional(status.currentVersion)
+            for script in catalog.scripts where script.version > status.currentVersion && script.version <= target {
+                let statements = StatementRecorder()
+                _ = try apply(db, script: script, parameters: parameters, level: .full, baseline: baseline,
+                              backupSHA256: nil, log: statements.record, progress: nil, checkParameters: false)
+                baseline = nil
+                entries.append(.init(version: script.version, name: script.name, checksum: script.checksum, statements: statements.all))
+            }
+        }
+        let names = Set(catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
+            .flatMap { $0.definition.parameters.map(\.name) })
+        return MigrationPlan(path: path, fromVersion: status.currentVersion, toVersion: target,
+                             baselinedVersion: status.isManaged ? nil : status.currentVersion,
+                             parameters: names.sorted(), migrations: entries)
+    }
+
+    /// An in-memory database with the same schema (and statistics) and no rows.
+    func schemaClone(of source: DatabaseQueue) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        let clone = try DatabaseQueue(configuration: configuration)
+        let (objects, history, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
+            let stat = try db.tableExists("sqlite_stat1") ? try Row.fetchAll(db, sql: "SELECT tbl, idx, stat FROM sqlite_stat1") : []
+            return (try SchemaSnapshot.read(db).objects, try MigrationHistory.read(db), stat)
+        }
+        try clone.writeWithoutTransaction { db in
+            for object in objects { if let sql = object.sql { try db.execute(sql: sql) } }
+            for entry in history { try MigrationHistory.record(db, entry, log: nil) }
+            if !statistics.isEmpty {
+                try db.execute(sql: "ANALYZE")
+                for row in statistics {
+                    try db.execute(sql: "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", arguments: [row["tbl"], row["idx"], row["stat"]])
+                }
+            }
+        }
+        return clone
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+extension Migrator {
+    public func status(path: String) throws -> DatabaseStatus {
+        let queue = try DatabaseFile.open(path, access: .readOnly)
+        return try queue.read { db in try inspect(db, path: path) }
+    }
+
+    func inspect(_ db: Database, path: String) throws -> DatabaseStatus {
+        let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
+        if try MigrationHistory.exists(db) {
+            let applied = try MigrationHistory.read(db)
+            let versions = Set(applied.map(\.version))
+            let current = versions.max() ?? 0
+            let unknown = applied.map(\.version).filter { catalog.script(version: $0) == nil }
+            let mismatched = applied.filter { entry in
+                catalog.script(version: entry.version).map { $0.checksum != entry.checksum } ?? false
+            }.map(\.version)
+            let missing = current > 0 ? (1...current).filter { !versions.contains($0) } : []
+            return DatabaseStatus(
+                path: path, currentVersion: current, latestVersion: catalog.latestVersion, isManaged: true,
+                applied: applied, pending: pending(after: current), unknownVersions: unknown,
+                checksumMismatches: mismatched, missingVersions: missing, journalMode: journalMode)
+        }
+        let version = try fingerprintVersion(db, path: path)
+        return DatabaseStatus(
+            path: path, currentVersion: version, latestVersion: catalog.latestVersion, isManaged: false,
+            applied: [], pending: pending(after: version), unknownVersions: [], checksumMismatches: [],
+            missingVersions: [], journalMode: journalMode)
+    }
+
+    func pending(after version: Int) -> [DatabaseStatus.Pending] {
+        catalog.scripts.filter { $0.version > version }.map { .init(version: $0.version, name: $0.name) }
+    }
+
+    /// The version an unmanaged database's schema matches (the highest, when an
+    /// operator's additions make it match several); refuses one that matches none.
+    func fingerprintVersion(_ db: Database, path: String) throws -> Int {
+        let actual = try SchemaFingerprint.read(db)
+        guard !actual.tables.isEmpty else {
+            throw MigrationError(.unusableInput, "\(path) has no tables: it is not a deployer database. Check the path; `vmdb init --db NEW_PATH` creates a new database")
+        }
+        var closest: (version: Int, differences: [String])?
+        for script in catalog.scripts.reversed() {
+            let reference = try referenceFingerprint(version: script.version)
+            let differences = reference.differences(in: actual)
+            if differences.isEmpty { return script.version }
+            if closest == nil || differences.count < closest!.differences.count {
+                closest = (script.version, differences)
+            }
+        }
+        let list = closest.map { closest in
+            let more = closest.differences.count > 12 ? "; and \(closest.differences.count - 12) more" : ""
+            return "closest is v\(closest.version): " + closest.differences.prefix(12).joined(separator: "; ") + more
+        } ?? ""
+        throw MigrationError(.unusableInput, "the schema of \(path) matches no known version (\(list)). Nothing was changed; if this is a deployer database, report these differences")
+    }
+
+    func referenceFingerprint(version: Int) throws -> SchemaFingerprint {
+        try referenceDatabase(version: version).read { try SchemaFingerprint.read($0) }
+    }
+
+    /// An empty in-memory database migrated to `version`: what a fresh install looks like.
+    public func referenceDatabase(version: Int) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            for script in catalog.scripts where script.version <= version {
+                _ = try apply(db, script: script, parameters: [:], level: .counts, baseline: nil,
+                              backupSHA256: nil, log: nil, progress: nil)
+            }
+        }
+        return queue
+    }
+}
