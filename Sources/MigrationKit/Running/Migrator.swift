@@ -126,6 +126,10 @@ public struct Migrator: Sendable {
         guard try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") == false else {
             throw MigrationError(.internalFailure, "foreign keys could not be turned off before migration \(script.version); nothing was changed")
         }
+        // No automatic checkpoint inside COMMIT: it runs after the lock is released (below).
+        let autoCheckpoint = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        defer { try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(autoCheckpoint)") }
         // 2. BEGIN IMMEDIATE: take the write lock now, not at the first write.
         log?("BEGIN IMMEDIATE")
         try db.execute(sql: "BEGIN IMMEDIATE")
@@ -143,8 +147,6 @@ public struct Migrator: Sendable {
             guard verification.passed else {
                 throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
             }
-            let result = MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
-                                         lockSeconds: lockWatch.elapsedSeconds, verification: verification)
             try MigrationHistory.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
                 durationMilliseconds: watch.elapsedMilliseconds, lockMilliseconds: lockWatch.elapsedMilliseconds,
@@ -154,8 +156,16 @@ public struct Migrator: Sendable {
             progress?(.started(phase: "commit", total: nil))
             try db.execute(sql: "COMMIT")
             progress?(.finished(phase: "commit", seconds: commitWatch.elapsedSeconds))
-            return MigrationResult(version: result.version, name: result.name, seconds: watch.elapsedSeconds,
-                                   lockSeconds: lockWatch.elapsedSeconds, verification: verification)
+            let lockSeconds = lockWatch.elapsedSeconds
+            // Copying the WAL into the file needs no write lock: the deployer
+            // writes again while this runs, so it is not part of the lock time.
+            let checkpointWatch = Stopwatch()
+            progress?(.started(phase: "checkpoint (the deployer can write again)", total: nil))
+            log?("PRAGMA wal_checkpoint(PASSIVE)")
+            _ = try? Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            progress?(.finished(phase: "checkpoint (the deployer can write again)", seconds: checkpointWatch.elapsedSeconds))
+            return MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
+                                   lockSeconds: lockSeconds, verification: verification)
         } catch {
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
             throw MigrationError.wrapping(error, path: db.configuration.label ?? "the database", doing: "applying migration \(script.version) (\(script.name))")
