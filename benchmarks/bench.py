@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""The runner behind benchmarks/run: interleaved rounds, medians, peak RSS and disk.
+
+  bench.py migrate --n N --runs R --data DIR --vmdb BIN [--impls a,b,...] [--extras]
+  bench.py repair  --records M --runs R --data DIR --bench BIN
+  bench.py store   --vms V --data DIR --bench BIN
+  bench.py report  --data DIR            (markdown from every results/*.json, to stdout)
+
+migrate: every implementation runs once per round, in an order rotated each round, on a
+fresh copy of DIR/v2_N.db (rm + cp + sync, untimed) in DIR/work/. Each run is wrapped in
+/usr/bin/time -f %M (peak RSS of the process tree's largest member) while a thread
+samples the size of every file under DIR/work/ every 20 ms (peak extra disk = peak total
+- the copy). The *_lock implementations run with benchmarks/lockprobe.py attached.
+In the last round each result is checked with verify_v3.py (untimed). Results go to
+DIR/results/N/migrate.json.
+"""
+import argparse, json, os, shutil, signal, statistics, subprocess, sys, threading, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOOR = os.path.join(HERE, "floor_v2_to_v3.sql")
+PY = sys.executable
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, **kw)
+
+
+class DiskSampler(threading.Thread):
+    def __init__(self, folder, period=0.02):
+        super().__init__(daemon=True)
+        self.folder, self.period, self.stop_flag = folder, period, False
+        self.peak, self.peak_wal = 0, 0
+
+    def sample(self):
+        total, wal = 0, 0
+        for root, _, files in os.walk(self.folder):
+            for name in files:
+                try:
+                    size = os.stat(os.path.join(root, name)).st_size
+                except FileNotFoundError:
+                    continue
+                total += size
+                if name.endswith("-wal"):
+                    wal += size
+        self.peak, self.peak_wal = max(self.peak, total), max(self.peak_wal, wal)
+
+    def run(self):
+        while not self.stop_flag:
+            self.sample()
+            time.sleep(self.period)
+        self.sample()
+
+
+def lock_seconds(obj):
+    """Sum of every lockSeconds in vmdb's JSON report."""
+    if isinstance(obj, dict):
+        return sum(v if k == "lockSeconds" and isinstance(v, (int, float)) else lock_seconds(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return sum(lock_seconds(v) for v in obj)
+    return 0.0
+
+
+class Migrate:
+    def __init__(self, a):
+        self.a = a
+        self.src = os.path.join(a.data, f"v2_{a.n}.db")
+        self.wd = os.path.join(a.data, "work")
+        self.w = os.path.join(self.wd, "live.db")
+        self.copy = os.path.join(self.wd, "copy.db")
+        self.out = os.path.join(a.data, "results", str(a.n))
+        self.ref = os.path.join(a.data, f"ref_v3_{a.n}.db")
+        self.fresh = os.path.join(a.data, "fresh_v3.db")
+        os.makedirs(self.out, exist_ok=True)
+        v, w, c = a.vmdb, self.w, self.copy
+        ini = os.path.join(HERE, "peers", "alembic.ini")
+        self.impls = {
+            "floor": f"sqlite3 {w} < {FLOOR}",
+            "vmdb": [v, "migrate", "--db", w, "--no-backup", "--format", "json"],
+            "vmdb_counts": [v, "migrate", "--db", w, "--no-backup", "--verify", "counts", "--format", "json"],
+            "vmdb_backup": [v, "migrate", "--db", w, "--format", "json"],
+            "floor_lock": f"sqlite3 {w} < {FLOOR}",
+            "vmdb_lock": [v, "migrate", "--db", w, "--no-backup", "--format", "json"],
+            "vmdb_dry": [v, "migrate", "--db", w, "--dry-run", "--format", "json"],
+            "floor_dry": f"sqlite3 {w} '.backup {c}' && sqlite3 {c} < {FLOOR}",
+            "alembic": ["alembic", "-c", ini, "-x", f"db={w}", "upgrade", "head"],
+            "sqlite_utils": [PY, os.path.join(HERE, "peers", "migrate_sqlite_utils.py"), w],
+        }
+        self.verify_as = {"floor": "v3", "vmdb": "v3", "vmdb_counts": "v3", "vmdb_backup": "v3",
+                          "alembic": "v3", "sqlite_utils": "v3"}
+
+    def prepare(self):
+        shutil.rmtree(self.wd, ignore_errors=True)
+        os.makedirs(os.path.join(self.wd, "tmp"))
+        shutil.copyfile(self.src, self.w)
+        os.sync()
+
+    def run_one(self, impl, cmd=None, extra_env=None):
+        cmd = cmd or self.impls[impl]
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
+        rss_file = os.path.join(self.out, ".rss")
+        env = dict(os.environ, TMPDIR=os.path.join(self.wd, "tmp"), **(extra_env or {}))
+        probe = None
+        if impl.endswith("_lock"):
+            probe = subprocess.Popen([PY, os.path.join(HERE, "lockprobe.py"), self.w], stdout=subprocess.PIPE, text=True)
+            assert probe.stdout.readline().strip() == "ready"
+        base = os.path.getsize(self.w)
+        sampler = DiskSampler(self.wd)
+        sampler.start()
+        t = time.monotonic()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wall = time.monotonic() - t
+        sampler.stop_flag = True
+        sampler.join()
+        rec = {"impl": impl, "wall_s": round(wall, 3), "exit": p.returncode,
+               "peak_extra_disk_bytes": sampler.peak - base, "peak_wal_bytes": sampler.peak_wal}
+        try:
+            rec["rss_kb"] = int(open(rss_file).read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            rec["rss_kb"] = None
+        if probe:
+            probe.send_signal(signal.SIGTERM)
+            rec["probe"] = json.loads(probe.stdout.read().strip().splitlines()[-1])
+            probe.wait()
+        if isinstance(cmd, list) and cmd[0] == self.a.vmdb and "--format" in cmd:
+            try:
+                rec["lock_self_s"] = round(lock_seconds(json.loads(p.stdout)), 3)
+            except ValueError:
+                pass
+        if p.returncode != 0:
+            rec["stderr_tail"] = p.stderr[-2000:]
+            print(f"!!! {impl} exited {p.returncode}: {p.stderr[-600:]}", file=sys.stderr)
+        return rec, p
+
+    def verify(self, impl, expect="v3", dst=None):
+        args = [PY, os.path.join(HERE, "verify_v3.py"), self.src, dst or self.w, "--expect", expect, "--label", impl,
+                "--fresh", self.fresh]
+        if os.path.exists(self.ref) and impl != "floor":
+            args += ["--ref", self.ref]
+        if self.a.n >= 1_000_000:
+            args.append("--quick")
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            return json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"label": impl, "ok": False, "problems": [f"verify crashed: {p.stderr[-800:]}"]}
+
+    def main(self):
+        a = self.a
+        res = {"n": a.n, "src_bytes": os.path.getsize(self.src), "load_start": load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+               "runs": [], "verify": {}, "extras": {}, "profile": {}}
+        res["objects_bytes"] = dict(line.split("|") for line in subprocess.run(
+            ["sqlite3", self.src, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"],
+            stdout=subprocess.PIPE, text=True).stdout.split())
+        res["objects_bytes"] = {k: int(v) for k, v in res["objects_bytes"].items()}
+        impls = a.impls.split(",") if a.impls else list(self.impls)
+        if not os.path.exists(self.fresh):
+            sh([a.vmdb, "init", "--db", self.fresh], stdout=subprocess.DEVNULL)
+        # The floor's result is the schema reference (and this run warms the page cache).
+        self.prepare()
+        rec, _ = self.run_one("floor")
+        res["warmup_floor_s"] = rec["wall_s"]
+        os.replace(self.w, self.ref)
+        print(f"N={a.n}: warm-up floor {rec['wall_s']:.2f} s; load {load()}", file=sys.stderr)
+        for r in range(a.runs):
+            last = r == a.runs - 1
+            for j in range(len(impls)):
+                impl = impls[(j + r) % len(impls)]
+                self.prepare()
+                rec, _ = self.run_one(impl)
+                rec["round"] = r
+                res["runs"].append(rec)
+                extra = f" lock(self) {rec['lock_self_s']:.2f}" if "lock_self_s" in rec else ""
+                extra += f" probe {rec['probe']['longest_blocked_s']:.2f}" if "probe" in rec else ""
+                print(f"N={a.n} round {r} {impl:13s} {rec['wall_s']:7.2f} s  rss {rec['rss_kb']} KB  "
+                      f"disk +{rec['peak_extra_disk_bytes'] / 1e6:.0f} MB{extra}", file=sys.stderr)
+                if last and rec["exit"] == 0:
+                    if impl in self.verify_as:
+                        res["verify"][impl] = self.verify(impl)
+                    elif impl == "vmdb_dry":
+                        same = subprocess.run(["cmp", "-s", self.src, self.w]).returncode == 0
+                        res["verify"][impl] = {"ok": same, "live_file_unchanged": same,
+                                               "problems": [] if same else ["live file changed by a dry run"]}
+        if a.extras:
+            self.extras(res)
+        self.profile(res)
+        res["load_end"] = load()
+        with open(os.path.join(self.out, "migrate.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        shutil.rmtree(self.wd, ignore_errors=True)
+        print(summarize_migrate(res), file=sys.stderr)
+
+    def extras(self, res):
+        """The peers' obvious variants, once each, untimed: what they lose."""
+        ini = os.path.join(HERE, "peers", "alembic.ini")
+        for name, cmd in (("alembic_naive", ["alembic", "-c", ini, "-x", f"db={self.w}", "-x", "naive=1", "upgrade", "head"]),
+                          ("sqlite_utils_api", [PY, os.path.join(HERE, "peers", "migrate_sqlite_utils.py"), "--mode", "api", self.w])):
+            self.prepare()
+            rec, p = self.run_one(name, cmd)
+            rec["stderr_tail"] = p.stderr[-1500:]
+            rec["verify"] = self.verify(name)
+            res["extras"][name] = rec
+            print(f"extra {name}: exit {rec['exit']}, problems {rec['verify'].get('problems')}", file=sys.stderr)
+
+    def profile(self, res):
+        """Phase timings: vmdb --progress (stderr), the floor with .timer on."""
+        for name, cmd in (("vmdb", [self.a.vmdb, "migrate", "--db", self.w, "--no-backup", "--progress"]),
+                          ("vmdb_counts", [self.a.vmdb, "migrate", "--db", self.w, "--no-backup", "--verify", "counts", "--progress"]),
+                          ("floor", f"sqlite3 -cmd '.timer on' {self.w} < {FLOOR}")):
+            self.prepare()
+            rec, p = self.run_one(name, cmd)
+            text = p.stderr if name != "floor" else p.stdout
+            res["profile"][name] = {"wall_s": rec["wall_s"], "text": text[-6000:]}
+            with open(os.path.join(self.out, f"profile_{name}.txt"), "w") as f:
+                f.write(text)
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def summarize_migrate(res):
+    by = {}
+    for r in res["runs"]:
+        by.setdefault(r["impl"], []).append(r)
+    st = {impl: stats([r["wall_s"] for r in rs if r["exit"] == 0]) for impl, rs in by.items()}
+    floor = st.get("floor", {}) and st["floor"]["median"]
+    L = [f"### N = {res['n']:,} VMs (v2 file {res['src_bytes'] / 1e6:.0f} MB; vms {res['objects_bytes'].get('vms', 0) / 1e6:.0f} MB, "
+         f"vm_events {res['objects_bytes'].get('vm_events', 0) / 1e6:.0f} MB); load average {res['load_start']} -> {res['load_end']}",
+         "", "| implementation | median s | min–max s | runs | × floor | peak RSS MiB | peak extra disk MB | peak WAL MB | checked |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for impl, rs in by.items():
+        s = st[impl]
+        if not s:
+            L.append(f"| {impl} | failed | | | | | | | {rs[-1].get('stderr_tail', '')[-80:]!r} |")
+            continue
+        ratio = f"{s['median'] / floor:.2f}" if floor else "-"
+        rss = max((r["rss_kb"] or 0) for r in rs) / 1024
+        disk = max(r["peak_extra_disk_bytes"] for r in rs) / 1e6
+        wal = max(r["peak_wal_bytes"] for r in rs) / 1e6
+        v = res["verify"].get(impl)
+        check = "-" if v is None else ("ok" if v.get("ok") else "**FAIL**: " + "; ".join(v.get("problems", []))[:300])
+        if v and v.get("ok") and "semantic_equal_to_floor" in v:
+            check += ", same schema as the floor" if v["semantic_equal_to_floor"] else f", schema differs from the floor ({len(v.get('semantic_diffs_vs_floor', []))})"
+        L.append(f"| {impl} | {s['median']:.2f} | {s['min']:.2f}–{s['max']:.2f} | {s['n']} | {ratio} | {rss:.1f} | {disk:.0f} | {wal:.0f} | {check} |")
+    L.append("")
+    for impl in ("vmdb_lock", "floor_lock", "vmdb", "vmdb_counts", "vmdb_backup"):
+        rs = by.get(impl, [])
+        pr = stats([r["probe"]["longest_blocked_s"] for r in rs if "probe" in r])
+        ls = stats([r.get("lock_self_s") for r in rs])
+        if pr:
+            L.append(f"- write lock, {impl}: probe saw BEGIN IMMEDIATE blocked at most {pr['median']:.2f} s median "
+                     f"({pr['min']:.2f}–{pr['max']:.2f})" + (f"; vmdb's own lockSeconds {ls['median']:.2f} s" if ls else "")
+                     + (f"; × floor time {pr['median'] / floor:.2f}" if floor else ""))
+        elif ls:
+            L.append(f"- write lock, {impl}: vmdb's own lockSeconds {ls['median']:.2f} s ({ls['min']:.2f}–{ls['max']:.2f})"
+                     + (f"; × floor time {ls['median'] / floor:.2f}" if floor else ""))
+    return "\n".join(L)
+
+
+def repair(a):
+    d = os.path.join(a.data, "repair")
+    marker = os.path.join(d, f".prepared_{a.records}")
+    out = os.path.join(a.data, "results", "repair")
+    os.makedirs(out, exist_ok=True)
+    if not os.path.exists(marker):
+        shutil.rmtree(d, ignore_errors=True)
+        sh([a.bench, "repair", "prepare", "--dir", d, "--records", str(a.records)])
+        open(marker, "w").close()
+    res = {"records": a.records, "load_start": load(), "runs": []}
+    phases = ["scan", "run"]
+    for r in range(a.runs):
+        for j in range(2):
+            phase = phases[(j + r) % 2]
+            rss_file = os.path.join(out, ".rss")
+            t = time.monotonic()
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, a.bench, "repair", phase, "--dir", d],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wall = time.monotonic() - t
+            rec = {"phase": phase, "round": r, "wall_s": round(wall, 3), "exit": p.returncode,
+                   "rss_kb": int(open(rss_file).read().split()[-1]), "line": p.stdout.strip()[-400:]}
+            res["runs"].append(rec)
+            print(f"repair {phase}: {wall:.2f} s rss {rec['rss_kb']} KB: {rec['line']}", file=sys.stderr)
+    res["load_end"] = load()
+    with open(os.path.join(out, f"repair_{a.records}.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def store(a):
+    out = os.path.join(a.data, "results", "store")
+    os.makedirs(out, exist_ok=True)
+    d = os.path.join(a.data, "store")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rss_file = os.path.join(out, ".rss")
+    res = {"vms": a.vms, "load_start": load()}
+    t = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, a.bench, "store", "--vms", str(a.vms), "--directory", d],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    res.update(wall_s=round(time.monotonic() - t, 2), exit=p.returncode, output=p.stdout, stderr=p.stderr[-1000:],
+               rss_kb=int(open(rss_file).read().split()[-1]), load_end=load())
+    shutil.rmtree(d, ignore_errors=True)
+    print(p.stdout, file=sys.stderr)
+    with open(os.path.join(out, f"store_{a.vms}.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def report(a):
+    root = os.path.join(a.data, "results")
+    L = []
+    for n in sorted((int(x) for x in os.listdir(root) if x.isdigit())):
+        path = os.path.join(root, str(n), "migrate.json")
+        if os.path.exists(path):
+            res = json.load(open(path))
+            L += [summarize_migrate(res), ""]
+            for name, e in res.get("extras", {}).items():
+                L.append(f"- {name}: exit {e['exit']}; problems: {'; '.join(e['verify'].get('problems', [])) or 'none'}"
+                         + (f"; stderr: {e['stderr_tail'].strip().splitlines()[-1][:200]!r}" if e['exit'] and e.get('stderr_tail') else ""))
+            L.append("")
+    for f in sorted(os.listdir(os.path.join(root, "repair"))) if os.path.isdir(os.path.join(root, "repair")) else []:
+        if f.endswith(".json"):
+            res = json.load(open(os.path.join(root, "repair", f)))
+            L.append(f"### repair, {res['records']:,} records vs ~{res['records']:,} inventory entries (load {res['load_start']} -> {res['load_end']})")
+            L += ["", "| phase | median s | min–max s | peak RSS MiB | last line |", "|---|---:|---:|---:|---|"]
+            for phase in ("scan", "run"):
+                rs = [r for r in res["runs"] if r["phase"] == phase]
+                s = stats([r["wall_s"] for r in rs])
+                L.append(f"| {phase} | {s['median']:.2f} | {s['min']:.2f}–{s['max']:.2f} | {max(r['rss_kb'] for r in rs) / 1024:.1f} | {rs[-1]['line']} |")
+            L.append("")
+    for f in sorted(os.listdir(os.path.join(root, "store"))) if os.path.isdir(os.path.join(root, "store")) else []:
+        if f.endswith(".json"):
+            res = json.load(open(os.path.join(root, "store", f)))
+            L += [f"### store, {res['vms']:,} VMs (wall {res['wall_s']} s, peak RSS {res['rss_kb'] / 1024:.1f} MiB, load {res['load_start']} -> {res['load_end']})", "", res["output"], ""]
+    print("\n".join(L))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("section", choices=["migrate", "repair", "store", "report"])
+    ap.add_argument("--data", default=os.environ.get("VMDB_BENCH_DATA", "/tmp/vmdb-bench-data"))
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--vmdb")
+    ap.add_argument("--bench")
+    ap.add_argument("--impls")
+    ap.add_argument("--extras", action="store_true")
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--vms", type=int, default=100_000)
+    a = ap.parse_args()
+    {"migrate": lambda: Migrate(a).main(), "repair": lambda: repair(a), "store": lambda: store(a), "report": lambda: report(a)}[a.section]()
+
+
+if __name__ == "__main__":
+    main()
