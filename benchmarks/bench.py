@@ -90,7 +90,10 @@ class Migrate:
             "alembic": ["alembic", "-c", ini, "-x", f"db={w}", "upgrade", "head"],
             "sqlite_utils": [PY, os.path.join(HERE, "peers", "migrate_sqlite_utils.py"), w],
         }
-        self.verify_as = {"floor": "v3", "vmdb": "v3", "vmdb_counts": "v3", "vmdb_backup": "v3",
+        if a.vmdb_alt:  # a candidate build, measured beside the current one and the floor
+            self.impls["alt"] = [a.vmdb_alt, "migrate", "--db", w, "--no-backup", "--format", "json"]
+            self.impls["alt_counts"] = [a.vmdb_alt, "migrate", "--db", w, "--no-backup", "--verify", "counts", "--format", "json"]
+        self.verify_as = {"alt": "v3", "alt_counts": "v3", "floor": "v3", "vmdb": "v3", "vmdb_counts": "v3", "vmdb_backup": "v3",
                           "alembic": "v3", "sqlite_utils": "v3"}
 
     def prepare(self):
@@ -127,7 +130,7 @@ class Migrate:
             probe.send_signal(signal.SIGTERM)
             rec["probe"] = json.loads(probe.stdout.read().strip().splitlines()[-1])
             probe.wait()
-        if isinstance(cmd, list) and cmd[0] == self.a.vmdb and "--format" in cmd:
+        if isinstance(cmd, list) and cmd[0] in (self.a.vmdb, self.a.vmdb_alt) and "--format" in cmd:
             try:
                 rec["lock_self_s"] = round(lock_seconds(json.loads(p.stdout)), 3)
             except ValueError:
@@ -188,9 +191,10 @@ class Migrate:
                                                "problems": [] if same else ["live file changed by a dry run"]}
         if a.extras:
             self.extras(res)
-        self.profile(res)
+        if not a.no_profile:
+            self.profile(res)
         res["load_end"] = load()
-        with open(os.path.join(self.out, "migrate.json"), "w") as f:
+        with open(os.path.join(self.out, a.results_name), "w") as f:
             json.dump(res, f, indent=1)
         shutil.rmtree(self.wd, ignore_errors=True)
         print(summarize_migrate(res), file=sys.stderr)
@@ -350,6 +354,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--vmdb")
     ap.add_argument("--bench")
+    ap.add_argument("--vmdb-alt", help="migrate: a candidate vmdb build, run as impls alt and alt_counts")
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--results-name", default="migrate.json")
     ap.add_argument("--impls")
     ap.add_argument("--extras", action="store_true")
     ap.add_argument("--records", type=int, default=1_000_000)
