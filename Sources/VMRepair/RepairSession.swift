@@ -97,8 +97,8 @@ public struct RepairSession: Sendable {
         try DatabaseFile.open(databasePath, access: .readOnly, busyTimeout: options.busyTimeout) { db in
             try db.execute(sql: "PRAGMA temp_store = FILE")
             // Bounded page caches (in KiB): memory stays flat whatever the inventory's size.
-            try db.execute(sql: "PRAGMA main.cache_size = -32768")
-            try db.execute(sql: "PRAGMA temp.cache_size = -65536")
+            try db.execute(sql: "PRAGMA main.cache_size = -8192")
+            try db.execute(sql: "PRAGMA temp.cache_size = -16384")
         }
     }
 

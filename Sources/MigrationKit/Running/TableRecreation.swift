@@ -167,8 +167,13 @@ struct TableRecreation {
             }
             restored.append("\(object.type) \(object.name)")
         }
-        for table in captured.analyzedTables {
-            try run(db, "ANALYZE \(table.quotedIdentifier)")
+        if !captured.analyzedTables.isEmpty {
+            // Approximate statistics, as `PRAGMA optimize` keeps them: enough for
+            // the planner, and ANALYZE no longer reads whole tables under the lock.
+            try run(db, "PRAGMA analysis_limit = 1000")
+            for table in captured.analyzedTables {
+                try run(db, "ANALYZE \(table.quotedIdentifier)")
+            }
         }
         return restored
     }
