@@ -39,16 +39,27 @@ public final class WatchedProcess: @unchecked Sendable {
     }
 
     public var standardError: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// The size of standard error so far: a `stat`, so waiting does not re-read the file on every poll.
+    private var standardErrorSize: Int {
+        var info = stat()
+        return stat(errPath, &info) == 0 ? Int(info.st_size) : 0
+    }
     public var elapsed: Double { Date().timeIntervalSince(started) }
 
     /// Waits until standard error contains `marker`; false when the process ended first or `timeout` passed.
     @discardableResult
     public func waitFor(_ marker: String, timeout: Double = 120) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
+        var seen = -1
         while Date() < deadline {
-            if standardError.contains(marker) { return true }
+            let size = standardErrorSize
+            if size != seen {
+                seen = size
+                if standardError.contains(marker) { return true }
+            }
             if !process.isRunning { return standardError.contains(marker) }
-            usleep(300)
+            usleep(500)
         }
         return false
     }
@@ -56,7 +67,7 @@ public final class WatchedProcess: @unchecked Sendable {
     /// Sleeps `seconds` unless the process ends first.
     public func sleep(_ seconds: Double) {
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline, process.isRunning { usleep(200) }
+        while Date() < deadline, process.isRunning { usleep(500) }
     }
 
     /// SIGKILL, as a power cut or the OOM killer ends a process: no cleanup runs.
