@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import MigrationKit
 import ShippedMigrations
 
@@ -38,6 +39,12 @@ public struct VMDB: ParsableCommand {
                 return 0
             } catch let exit as ExitCode {
                 return exit.rawValue
+            } catch let error as DatabaseError {
+                // A SQLite error no command translated: still say what it means for the file.
+                let path = databasePath(in: arguments) ?? "the database"
+                let wrapped = MigrationError.wrapping(error, path: path, doing: "running `vmdb \(arguments.first ?? "")`")
+                report(code: wrapped.exitCode, kind: wrapped.kindName, message: wrapped.operatorMessage, json: wantsJSON, console: console)
+                return wrapped.exitCode
             } catch let error as any OperatorFacingError {
                 report(code: error.exitCode, kind: error.kindName, message: error.operatorMessage, json: wantsJSON, console: console)
                 return error.exitCode
@@ -57,6 +64,13 @@ public struct VMDB: ParsableCommand {
     /// The process entry point: runs and exits with the documented code.
     public static func main() async {
         Foundation.exit(execute(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// The `--db` argument, or `VMDB_DB`, for messages about errors no command caught.
+    private static func databasePath(in arguments: [String]) -> String? {
+        if let index = arguments.firstIndex(of: "--db"), index + 1 < arguments.count { return arguments[index + 1] }
+        if let inline = arguments.first(where: { $0.hasPrefix("--db=") }) { return String(inline.dropFirst(5)) }
+        return ProcessInfo.processInfo.environment["VMDB_DB"]
     }
 
     private static func report(code: Int32, kind: String, message: String, json: Bool, console: Console) {

@@ -184,6 +184,9 @@ public struct RepairSession: Sendable {
             return RepairError(.databaseNotCurrent, "\(error)")
         case .databaseNewer:
             return RepairError(.databaseNewer, "\(error)")
+        case .databaseFailure where [13, 10].contains((error.resultCode ?? 0) & 0xff):
+            // SQLITE_FULL, SQLITE_IOERR (primary codes).
+            return RepairError(.diskFull, "the disk filled up or failed while recording the orphans in \(path); everything was rolled back and nothing was recorded (the backup taken is kept). Free space and retry: \(error)")
         default:
             return RepairError(.internalFailure, "recording the orphans failed and was rolled back, nothing was recorded: \(error)")
         }

@@ -95,7 +95,7 @@ import VMDBTestSupport
         #expect(try Fixtures.fileHash(path) == hash)
     }
 
-    @Test(.disabled("bug: a corrupted source is reported as a full disk. Repro: scribble over a leaf page of vms in a v2 database (BadInputTests.damaged(.corruptedPage)), then `vmdb migrate --db F` or `vmdb backup --db F --to B`: exit 74 'the backup at … failed its check (*** in database main *** …)'. BackupService.backup maps a failing quick_check of the copy to .diskFull; when the source itself fails the check it should be 65 'F is corrupt: restore it from a backup'."))
+    @Test
     func aCorruptedDatabaseIsNamedCorruptNotDiskFull() throws {
         let directory = try TemporaryDirectory("corrupt-code")
         let path = try Self.damaged(.corruptedPage, in: directory)

@@ -98,7 +98,7 @@ struct FullDiskTests {
         #expect(counts.vms == Self.vms && counts.audits == 0 && counts.integrity == ["ok"])
     }
 
-    @Test(.disabled("bug: repair --apply on a disk that fills up exits 1 ('recording the orphans failed … SQLite error 13 … database or disk is full … report it'), not 74. Repro: aDiskFillingUpWhileRepairRecordsOrphansRecordsNone (freeze vmdb at 'record orphans', fill the tmpfs, let it go on). RepairSession.translate sends every StoreError but busy/schema/newer to .internalFailure; a StoreError wrapping SQLITE_FULL/SQLITE_IOERR should become exit 74 with 'the disk filled up … free space and retry'. Everything is rolled back correctly; only the code and advice are wrong."))
+    @Test
     func repairOnAFullDiskExits74() throws {
         let (disk, path, scratch) = try Self.database(on: 64 << 20, version: 3)
         let inventory = scratch.file("main.json")

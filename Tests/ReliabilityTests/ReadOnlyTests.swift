@@ -60,8 +60,7 @@ import VMDBTestSupport
         #expect(try Fixtures.fileHash(path) == hash)
     }
 
-    @Test(.enabled(if: hasChattr, "needs chattr"),
-          .disabled("bug: in a read-only folder, restore and status say 'I/O error … everything was rolled back' (exit 74) instead of naming the read-only folder. Repro: a WAL v2 database in folder D; `chattr +i D`; `vmdb restore --db D/deployer.db --from OTHER.backup` and `vmdb status --db D/deployer.db` (and `vmdb repair --apply` on a v3 file there) exit 74 with SQLITE_CANTOPEN ('unable to open database file': SQLite cannot create the -shm beside a WAL file). restore should refuse as migrate does (65, 'the folder of … is read-only'), before opening; status could open the file with SQLITE_OPEN_READONLY + `immutable=1` or say the folder is read-only."))
+    @Test(.enabled(if: hasChattr, "needs chattr"))
     func aReadOnlyFolderIsNamedReadOnlyByRestoreAndStatus() throws {
         let directory = try TemporaryDirectory("immutable-folder")
         let path = try Self.v2Database(in: directory)

@@ -29,7 +29,8 @@ public enum BackupService {
             let check = try target.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
             try target.close()
             guard check == ["ok"] else {
-                throw MigrationError(.diskFull, "the backup at \(destination) failed its check (\(check.prefix(3).joined(separator: "; "))); nothing was changed")
+                // The backup API copies pages as they are: a page that fails here failed in the source.
+                throw MigrationError(.unusableInput, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept. Run `vmdb verify --db \(sourcePath)`, and restore it from a good backup (vmdb restore)")
             }
             progress?(.finished(phase: "backup", seconds: watch.elapsedSeconds))
             return BackupRecord(path: destination, bytes: DiskSpace.fileSize(destination),

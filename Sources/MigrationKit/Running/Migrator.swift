@@ -132,7 +132,11 @@ public struct Migrator: Sendable {
         defer { try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(autoCheckpoint)") }
         // 2. BEGIN IMMEDIATE: take the write lock now, not at the first write.
         log?("BEGIN IMMEDIATE")
-        try db.execute(sql: "BEGIN IMMEDIATE")
+        do {
+            try db.execute(sql: "BEGIN IMMEDIATE")
+        } catch {
+            throw MigrationError.wrapping(error, path: db.configuration.label ?? "the database", doing: "waiting for the write lock before migration \(script.version)")
+        }
         let lockWatch = Stopwatch()
         do {
             let recorded = try MigrationHistory.exists(db) ? try MigrationHistory.read(db).map(\.version).max() ?? 0 : (baseline ?? 0)

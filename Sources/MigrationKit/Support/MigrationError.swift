@@ -39,7 +39,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 
 extension MigrationError {
     /// Translates a SQLite error met while working on `path` into the operator's terms.
-    static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
+    public static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
         if let error = error as? MigrationError { return error }
         guard let dbError = error as? DatabaseError else {
             return MigrationError(.internalFailure, "\(activity) failed on \(path): \(error)")
@@ -50,6 +50,9 @@ extension MigrationError {
             return MigrationError(.busy, "\(path) stayed locked by another connection while \(activity) (\(detail)); nothing was changed. Retry when the deployer's write finishes, or raise --busy-timeout.")
         case .SQLITE_FULL:
             return MigrationError(.diskFull, "the disk filled up while \(activity) on \(path) (\(detail)); everything was rolled back and the file is as it was. Free space and retry.")
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN where !isFolderWritable(of: path):
+            // SQLite writes -wal/-shm (or a journal) beside the database, even to read a WAL file.
+            return MigrationError(.unusableInput, "the folder of \(path) is read-only, and SQLite needs to write its journal or shared-memory file beside the database (\(detail)); nothing was changed. Make the folder writable, or work on a copy")
         case .SQLITE_IOERR, .SQLITE_CANTOPEN:
             return MigrationError(.diskFull, "I/O error while \(activity) on \(path) (\(detail)); everything was rolled back. Check the disk and the permissions, then retry.")
         case .SQLITE_READONLY, .SQLITE_PERM:
@@ -59,5 +62,10 @@ extension MigrationError {
         default:
             return MigrationError(.internalFailure, "\(activity) failed on \(path): \(detail). Everything was rolled back. This is likely a bug: report it with the output of `vmdb status --db \(path)`.")
         }
+    }
+
+    private static func isFolderWritable(of path: String) -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        return FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder)
     }
 }

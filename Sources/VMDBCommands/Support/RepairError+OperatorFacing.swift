@@ -9,6 +9,7 @@ extension RepairError: OperatorFacingError {
         case .databaseNewer: 4
         case .daemonUnavailable: 69
         case .busy: 75
+        case .diskFull: 74
         case .internalFailure: 1
         }
     }

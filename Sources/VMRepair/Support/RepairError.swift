@@ -18,6 +18,8 @@ public struct RepairError: Error, CustomStringConvertible, Sendable {
         case databaseNewer
         /// Another connection held the database past the busy timeout; retry later.
         case busy
+        /// The disk filled up or failed; everything was rolled back.
+        case diskFull
         /// A bug: the message says what to report.
         case internalFailure
     }

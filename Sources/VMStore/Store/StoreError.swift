@@ -105,6 +105,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         return []
     }
 
+    /// For a database failure: SQLite's result code (13 full, 10 I/O error, …).
+    public var resultCode: Int32? {
+        if case .databaseFailure(_, let resultCode, _) = reason { return resultCode }
+        return nil
+    }
+
     /// For a version refusal: the database's schema version and the one this build opens.
     public var versions: (found: Int, expected: Int)? {
         switch reason {
