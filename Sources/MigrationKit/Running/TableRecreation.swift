@@ -137,11 +137,8 @@ struct TableRecreation {
         var done = 0
         while true {
             let end = try Int64.fetchOne(boundary, arguments: [start])
-            var values: [String: any DatabaseValueConvertible] = [:]
-            for name in statement.parameterNames { values[name] = parameters[name]?.databaseValue ?? DatabaseValue.null }
-            values["vmdb_chunk_start"] = start
-            values["vmdb_chunk_end"] = end ?? Int64.max
-            try statement.execute(arguments: StatementArguments(values))
+            try statement.bind(parameters, extra: ["vmdb_chunk_start": start, "vmdb_chunk_end": end ?? Int64.max])
+            try statement.execute()
             done = min(total, done + Self.chunkRows)
             progress?(.advanced(phase: phase, done: done, total: total))
             guard let end else { break }

@@ -14,10 +14,11 @@ extension Statement {
         }
     }
 
-    /// Binds exactly the parameters this statement names, NULL where none is given.
-    func bind(_ parameters: MigrationParameters) throws {
+    /// Binds exactly the parameters this statement names, NULL where none is
+    /// given; `extra` holds the framework's own (such as a chunk's rowid range).
+    func bind(_ parameters: MigrationParameters, extra: [String: any DatabaseValueConvertible] = [:]) throws {
         var values: [String: any DatabaseValueConvertible] = [:]
-        for name in parameterNames { values[name] = parameters[name]?.databaseValue ?? DatabaseValue.null }
+        for name in parameterNames { values[name] = extra[name] ?? parameters[name]?.databaseValue ?? DatabaseValue.null }
         try setArguments(StatementArguments(values))
     }
 }
