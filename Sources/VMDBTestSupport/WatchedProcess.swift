@@ -82,11 +82,11 @@ public final class WatchedProcess: @unchecked Sendable {
     /// Lets a paused process go on (SIGCONT).
     public func resume() { _ = Foundation.kill(process.processIdentifier, SIGCONT) }
 
-    /// Waits for the end (killing it after `timeout`, which a test then reports) and returns what happened.
+    /// Waits for the end (SIGKILLing it after `timeout`: `wasKilled` then says so) and returns what happened.
     public func finish(timeout: Double = 300) -> Outcome {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(1000) }
-        if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
+        kill()
         process.waitUntilExit()
         let killed = killedByTest && process.terminationReason == .uncaughtSignal
         return Outcome(exitCode: process.terminationStatus, wasKilled: killed,

@@ -89,24 +89,12 @@ struct FullDiskTests {
                                                        ["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"],
                                                        disk: disk, in: scratch)
         #expect(reached)
-        // 74 is the documented code; today it is 1 (see repairOnAFullDiskExits74).
-        #expect(outcome.exitCode != 0, "\(outcome.standardError)")
-        #expect(outcome.standardError.contains("disk is full") && outcome.standardError.contains("nothing was recorded"), "\(outcome.standardError)")
+        #expect(outcome.exitCode == 74, "\(outcome.standardError)")
+        #expect(outcome.standardError.contains("disk filled up") && outcome.standardError.contains("nothing was recorded"), "\(outcome.standardError)")
         print("full disk during repair --apply: exit \(outcome.exitCode): \(outcome.standardError.split(separator: "\n").last(where: { $0.contains("error:") }) ?? "")")
         #expect(try Fixtures.fileHash(path) == hash)
         let counts = try RepairCrashTests.counts(path)
         #expect(counts.vms == Self.vms && counts.audits == 0 && counts.integrity == ["ok"])
-    }
-
-    @Test
-    func repairOnAFullDiskExits74() throws {
-        let (disk, path, scratch) = try Self.database(on: 64 << 20, version: 3)
-        let inventory = scratch.file("main.json")
-        try RepairCrashTests.writeInventory(for: path, orphans: 20_000, to: inventory)
-        let (outcome, _) = try Self.runFillingAt("vmdb: record orphans",
-                                                 ["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"],
-                                                 disk: disk, in: scratch)
-        #expect(outcome.exitCode == 74, "\(outcome.standardError)")
     }
 
     @Test func repairRefusesWhenTheBackupCannotFit() throws {

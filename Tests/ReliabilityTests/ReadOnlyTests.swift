@@ -45,9 +45,7 @@ import VMDBTestSupport
         defer { Self.run("/usr/bin/chattr", ["-i", target]) }
         let other = try TemporaryDirectory("immutable-backup")
         let backup = try Fixtures.database(version: 2, in: other, name: "good.backup")
-        var commands = [["migrate", "--db", path], ["migrate", "--db", path, "--no-backup"]]
-        if what == "file" { commands.append(["restore", "--db", path, "--from", backup]) }  // folder: see aReadOnlyFolderIsNamedReadOnlyByRestoreAndStatus
-        for arguments in commands {
+        for arguments in [["migrate", "--db", path], ["migrate", "--db", path, "--no-backup"], ["restore", "--db", path, "--from", backup]] {
             let result = try Reliability.vmdb(arguments)
             #expect(result.exitCode == 65, "\(arguments): \(result.standardError)")
             #expect(result.standardError.contains("read-only"), "\(arguments): \(result.standardError)")

@@ -97,7 +97,7 @@ import VMDBTestSupport
         for name in (try? FileManager.default.subpathsOfDirectory(atPath: snapshot)) ?? [] {
             let file = (snapshot as NSString).appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
             if !isDirectory.boolValue {
                 #expect(Reliability.mode(file) & 0o077 == 0, "snapshot file \(name) is mode \(String(Reliability.mode(file), radix: 8))")
             }
