@@ -55,7 +55,7 @@ import VMDBTestSupport
         if migrate.exitCode == 0 { #expect(try Reliability.vmdb(["verify", "--db", path]).exitCode == 0) }
     }
 
-    @Test(.disabled("bug: the online backup never finishes while the deployer writes steadily. Repro: a 100,000-VM v2 file (LargeDatabase.makeV2), a writer committing one insert every 5 ms, `vmdb backup --db F --to B --progress`: 'backup: 4096 of 11965 … 4096 of 11994' for ever (the same holds for migrate's backup, migrate --dry-run's copy and repair --apply's backup; at 1,000,000 VMs migrate sat in its backup for 6 minutes). BackupService.backup calls GRDB's DatabaseReader.backup, whose `read` opens a DEFERRED transaction that takes no snapshot before the first statement, so each sqlite3_backup_step opens its own read transaction, sees the deployer's commit, and restarts from page 1. Fix: read once inside the transaction (e.g. `SELECT count(*) FROM sqlite_master`) and call Database.backup(to:) there, so every step copies the same snapshot; or copy in one step (-1 pages; in WAL it does not block the writer)."))
+    @Test
     func theOnlineBackupFinishesWhileTheDeployerWrites() throws {
         let directory = try TemporaryDirectory("backup-livelock")
         let path = directory.file("deployer.db")

@@ -23,9 +23,7 @@ public enum BackupService {
             configuration.label = "vmdb-backup"
             let target = try DatabaseQueue(path: destination, configuration: configuration)
             progress?(.started(phase: "backup", total: pageCount))
-            try source.backup(to: target, pagesPerStep: 4096) { step in
-                progress?(.advanced(phase: "backup", done: step.completedPageCount, total: step.totalPageCount))
-            }
+            try copySnapshot(of: source, to: target, phase: "backup", progress: progress)
             let check = try target.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
             try target.close()
             guard check == ["ok"] else {
@@ -38,6 +36,23 @@ public enum BackupService {
         } catch {
             removeDatabaseFiles(destination)
             throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")
+        }
+    }
+
+    /// Copies `source` into `target` page by page, every step from the same read snapshot.
+    ///
+    /// GRDB's `read` opens a DEFERRED transaction, which takes its snapshot only
+    /// at the first read. Without one, each `sqlite3_backup_step` reads a fresh
+    /// snapshot, sees the deployer's latest commit, and restarts from page 1:
+    /// beside a steady writer the backup never ends.
+    static func copySnapshot(of source: DatabaseQueue, to target: DatabaseQueue, phase: String, progress: ProgressHandler?) throws {
+        try target.writeWithoutTransaction { destination in
+            try source.read { db in
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
+                try db.backup(to: destination, pagesPerStep: 4096) { step in
+                    progress?(.advanced(phase: phase, done: step.completedPageCount, total: step.totalPageCount))
+                }
+            }
         }
     }
 

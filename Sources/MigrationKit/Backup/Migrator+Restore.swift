@@ -47,9 +47,7 @@ extension Migrator {
         }
         do {
             progress?(.started(phase: "restore", total: nil))
-            try backup.backup(to: live, pagesPerStep: 4096) { step in
-                progress?(.advanced(phase: "restore", done: step.completedPageCount, total: step.totalPageCount))
-            }
+            try BackupService.copySnapshot(of: backup, to: live, phase: "restore", progress: progress)
             progress?(.finished(phase: "restore", seconds: watch.elapsedSeconds))
         } catch {
             throw MigrationError.wrapping(error, path: path, doing: "restoring \(source)")
