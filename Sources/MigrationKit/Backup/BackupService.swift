@@ -14,9 +14,11 @@ public enum BackupService {
         let watch = Stopwatch()
         try createPrivateFile(destination)
         do {
-            let pageCount = try source.read { try Int.fetchOne($0, sql: "PRAGMA page_count") } ?? 0
-            if let needed = Optional(Int64(pageCount) * Int64(try source.read { try Int.fetchOne($0, sql: "PRAGMA page_size") } ?? 4096)),
-               let free = DiskSpace.available(inFolderOf: destination), free < needed + needed / 10 {
+            let (pageCount, pageSize) = try source.read { db in
+                (try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0, try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+            }
+            let needed = Int64(pageCount) * Int64(pageSize)
+            if let free = DiskSpace.available(inFolderOf: destination), free < needed + needed / 10 {
                 throw MigrationError(.diskFull, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free. Free space, choose another --backup-dir, or pass --no-backup at your own risk; nothing was changed")
             }
             var configuration = Configuration()

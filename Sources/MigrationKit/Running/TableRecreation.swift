@@ -103,10 +103,13 @@ struct TableRecreation {
             try run(db, "ALTER TABLE \(Self.temporaryName(recreation.table).quotedIdentifier) RENAME TO \(recreation.table.quotedIdentifier)")
         }
         // AUTOINCREMENT counters die with the old table; keep ids from being reused.
+        let ensureRow = "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)"
+        let restoreSeq = "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?"
         for (table, seq) in sequences {
-            log?("UPDATE sqlite_sequence SET seq = max(seq, \(seq)) WHERE name = '\(table)'")
-            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", arguments: [table, table])
-            try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [seq, table])
+            log?(ensureRow)
+            try db.execute(sql: ensureRow, arguments: [table, table])
+            log?(restoreSeq)
+            try db.execute(sql: restoreSeq, arguments: [seq, table])
         }
         return captured
     }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Free space on the filesystem that holds a folder.
-enum DiskSpace {
+/// Free space on the filesystem that holds a folder, and sizes in words.
+public enum DiskSpace {
     static func available(inFolderOf path: String) -> Int64? {
         let folder = (path as NSString).deletingLastPathComponent
         var stats = statvfs()
@@ -13,7 +13,8 @@ enum DiskSpace {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
     }
 
-    static func describe(_ bytes: Int64) -> String {
+    /// `1.2 GiB`, `512 bytes`: a size as an operator reads it.
+    public static func describe(_ bytes: Int64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }

@@ -15,7 +15,7 @@ enum DryRunRendering {
 
     static func text(_ report: DryRunReport) -> String {
         var out = "dry run of \(report.path) (the live file was not touched)\n"
-        out += String(format: "copy: %@ in %.2f s%@\n", describe(report.copyBytes), report.copySeconds, report.keptCopy.map { ", kept at \($0)" } ?? ", removed")
+        out += String(format: "copy: %@ in %.2f s%@\n", DiskSpace.describe(report.copyBytes), report.copySeconds, report.keptCopy.map { ", kept at \($0)" } ?? ", removed")
         out += "verdict: \(verdict(report))\n"
         for line in sections(report) { out += line + "\n" }
         out += "\nplan (the SQL migrate would run; see `vmdb plan` for it alone):\n"
@@ -98,9 +98,5 @@ enum DryRunRendering {
         for entry in changes.removed { out += "- removed \(entry.type) `\(entry.name)`\n" }
         out += "\n**Plan**\n\n```sql\n\(VMDB.Plan.sql(report.plan))```\n"
         return out
-    }
-
-    private static func describe(_ bytes: Int64) -> String {
-        bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : "\(bytes) bytes"
     }
 }
