@@ -75,8 +75,11 @@ let package = Package(
             dependencies: [
                 "MigrationKit", "ShippedMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
+        // The compute daemon the repair tests talk to, in its own process (see TestDaemon).
+        .executableTarget(
+            name: "vmdb-test-daemon",
+            dependencies: ["VMDBTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]),
         .testTarget(
             name: "MigrationKitTests",
             dependencies: ["MigrationKit", "ShippedMigrations", "VMDBTestSupport"]),

@@ -35,7 +35,7 @@ while not os.path.exists(stop):
     public init(path: String, network: String = "main", prefix: String = "w", in directory: TemporaryDirectory) throws {
         stopFile = directory.file("stop-\(prefix)")
         outputPath = directory.file("acknowledged-\(prefix)")
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, path, stopFile, network, prefix]
@@ -59,7 +59,7 @@ while not os.path.exists(stop):
 
     /// Stops the writer and returns every id it was told succeeded.
     public func stop() -> [String] {
-        FileManager.default.createFile(atPath: stopFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
         process.waitUntilExit()
         return acknowledged
     }

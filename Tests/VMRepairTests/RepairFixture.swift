@@ -89,12 +89,9 @@ extension NewVM {
     }
 }
 
-/// Runs the built `vmdb` on a thread of its own: waiting for the child must not
-/// block the cooperative pool, where the in-process test daemon answers it.
+/// Runs the built `vmdb`, waiting for it on a thread of its own rather than on the cooperative pool.
 func runVMDB(_ arguments: [String]) async throws -> VMDBProcess.Result {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try VMDBProcess.run(arguments) }) }.start()
-    }
+    try await offThePool { try VMDBProcess.run(arguments) }
 }
 
 /// Decodes `vmdb --format json` output.
