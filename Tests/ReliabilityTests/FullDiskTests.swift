@@ -61,40 +61,44 @@ struct FullDiskTests {
         ("during the table copy", "vmdb: copy vms", ["--no-backup"]),
         ("during the index rebuild", "vmdb: copy vm_events done", ["--no-backup"]),
     ])
-    func aDiskFillingUpDuringMigrateRollsBackAndExits74(_ moment: String, _ marker: String, _ extra: [String]) throws {
-        let (disk, path, scratch) = try Self.database(on: 64 << 20)
-        let before = try ContentFingerprint.of(path)
-        let hash = try Fixtures.fileHash(path)
-        let (outcome, reached) = try Self.runFillingAt(marker, ["migrate", "--db", path] + extra, disk: disk, in: scratch)
-        #expect(reached, "\(moment): vmdb never reached \(marker): \(outcome.standardError)")
-        #expect(outcome.exitCode == 74, "\(moment): \(outcome.standardError)")
-        #expect(outcome.standardError.contains("disk") || outcome.standardError.contains("space"), "\(outcome.standardError)")
-        print("full disk \(moment): exit \(outcome.exitCode): \(outcome.standardError.split(separator: "\n").last(where: { $0.contains("error:") }) ?? "")")
-        #expect(try Fixtures.fileHash(path) == hash, "\(moment): the file changed")
-        #expect(try ContentFingerprint.of(path) == before)
-        #expect(try DatabaseQueue(path: path).read(Reliability.recordedVersion) == 2)
-        #expect(Reliability.files(in: disk.path, suffix: ".backup").isEmpty, "a failed backup was left behind")
-        // With the space back, the same command finishes the job.
-        let again = try Reliability.vmdb(["migrate", "--db", path] + extra)
-        #expect(again.exitCode == 0, "\(again.standardError)")
-        #expect(try ContentFingerprint.of(path) == before)
+    func aDiskFillingUpDuringMigrateRollsBackAndExits74(_ moment: String, _ marker: String, _ extra: [String]) async throws {
+        try await offThePool {
+            let (disk, path, scratch) = try Self.database(on: 64 << 20)
+            let before = try ContentFingerprint.of(path)
+            let hash = try Fixtures.fileHash(path)
+            let (outcome, reached) = try Self.runFillingAt(marker, ["migrate", "--db", path] + extra, disk: disk, in: scratch)
+            #expect(reached, "\(moment): vmdb never reached \(marker): \(outcome.standardError)")
+            #expect(outcome.exitCode == 74, "\(moment): \(outcome.standardError)")
+            #expect(outcome.standardError.contains("disk") || outcome.standardError.contains("space"), "\(outcome.standardError)")
+            print("full disk \(moment): exit \(outcome.exitCode): \(outcome.standardError.split(separator: "\n").last(where: { $0.contains("error:") }) ?? "")")
+            #expect(try Fixtures.fileHash(path) == hash, "\(moment): the file changed")
+            #expect(try ContentFingerprint.of(path) == before)
+            #expect(try DatabaseQueue(path: path).read(Reliability.recordedVersion) == 2)
+            #expect(Reliability.files(in: disk.path, suffix: ".backup").isEmpty, "a failed backup was left behind")
+            // With the space back, the same command finishes the job.
+            let again = try Reliability.vmdb(["migrate", "--db", path] + extra)
+            #expect(again.exitCode == 0, "\(again.standardError)")
+            #expect(try ContentFingerprint.of(path) == before)
+        }
     }
 
-    @Test func aDiskFillingUpWhileRepairRecordsOrphansRecordsNone() throws {
-        let (disk, path, scratch) = try Self.database(on: 64 << 20, version: 3)
-        let inventory = scratch.file("main.json")
-        try RepairCrashTests.writeInventory(for: path, orphans: 20_000, to: inventory)
-        let hash = try Fixtures.fileHash(path)
-        let (outcome, reached) = try Self.runFillingAt("vmdb: record orphans",
-                                                       ["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"],
-                                                       disk: disk, in: scratch)
-        #expect(reached)
-        #expect(outcome.exitCode == 74, "\(outcome.standardError)")
-        #expect(outcome.standardError.contains("disk filled up") && outcome.standardError.contains("nothing was recorded"), "\(outcome.standardError)")
-        print("full disk during repair --apply: exit \(outcome.exitCode): \(outcome.standardError.split(separator: "\n").last(where: { $0.contains("error:") }) ?? "")")
-        #expect(try Fixtures.fileHash(path) == hash)
-        let counts = try RepairCrashTests.counts(path)
-        #expect(counts.vms == Self.vms && counts.audits == 0 && counts.integrity == ["ok"])
+    @Test func aDiskFillingUpWhileRepairRecordsOrphansRecordsNone() async throws {
+        try await offThePool {
+            let (disk, path, scratch) = try Self.database(on: 64 << 20, version: 3)
+            let inventory = scratch.file("main.json")
+            try RepairCrashTests.writeInventory(for: path, orphans: 20_000, to: inventory)
+            let hash = try Fixtures.fileHash(path)
+            let (outcome, reached) = try Self.runFillingAt("vmdb: record orphans",
+                                                           ["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"],
+                                                           disk: disk, in: scratch)
+            #expect(reached)
+            #expect(outcome.exitCode == 74, "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("disk filled up") && outcome.standardError.contains("nothing was recorded"), "\(outcome.standardError)")
+            print("full disk during repair --apply: exit \(outcome.exitCode): \(outcome.standardError.split(separator: "\n").last(where: { $0.contains("error:") }) ?? "")")
+            #expect(try Fixtures.fileHash(path) == hash)
+            let counts = try RepairCrashTests.counts(path)
+            #expect(counts.vms == Self.vms && counts.audits == 0 && counts.integrity == ["ok"])
+        }
     }
 
     @Test func repairRefusesWhenTheBackupCannotFit() throws {

@@ -46,38 +46,42 @@ import VMDBTestSupport
         #expect(Reliability.files(in: directory.path, suffix: ".backup").isEmpty, "a backup was taken for a run that could not start")
     }
 
-    @Test func aHugeInventoryIsReadInFullInReportModeAndNothingIsWritten() throws {
-        let directory = try TemporaryDirectory("huge")
-        let path = try Self.v3Database(in: directory)
-        let hash = try Fixtures.fileHash(path)
-        let inventory = directory.file("huge.json")
-        let entries = Reliability.isHeavy ? 2_000_000 : 200_000
-        try RepairCrashTests.writeInventory(for: path, orphans: entries, to: inventory)
-        let result = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--format", "json", "--limit", "5"])
-        #expect(result.exitCode == 3, "\(result.standardError)")
-        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
-        #expect((object?["counts"] as? [String: Int])?["orphans"] == entries)
-        #expect(try Fixtures.fileHash(path) == hash)
-        print("huge inventory: \(entries) orphans, \(sizeText(inventory)) read in report mode, nothing written")
+    @Test func aHugeInventoryIsReadInFullInReportModeAndNothingIsWritten() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("huge")
+            let path = try Self.v3Database(in: directory)
+            let hash = try Fixtures.fileHash(path)
+            let inventory = directory.file("huge.json")
+            let entries = Reliability.isHeavy ? 2_000_000 : 200_000
+            try RepairCrashTests.writeInventory(for: path, orphans: entries, to: inventory)
+            let result = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--format", "json", "--limit", "5"])
+            #expect(result.exitCode == 3, "\(result.standardError)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            #expect((object?["counts"] as? [String: Int])?["orphans"] == entries)
+            #expect(try Fixtures.fileHash(path) == hash)
+            print("huge inventory: \(entries) orphans, \(sizeText(inventory)) read in report mode, nothing written")
+        }
     }
 
-    @Test func aHugeEntryIsRecordedIntactOrRefusedNeverTruncated() throws {
-        let directory = try TemporaryDirectory("huge-entry")
-        let path = try Self.v3Database(in: directory)
-        let name = String(repeating: "ß'\";--", count: 1 << 20)  // 8 MiB of name
-        let inventory = directory.file("big-entry.json")
-        let entry = try JSONSerialization.data(withJSONObject: ["network": "main", "vms": [["vm_id": "big0", "name": name]]] as [String: Any])
-        try entry.write(to: URL(fileURLWithPath: inventory))
-        let hash = try Fixtures.fileHash(path)
-        let result = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"])
-        if result.exitCode == 65 {
-            #expect(try Fixtures.fileHash(path) == hash)
-        } else {
-            #expect(result.exitCode == 3, "\(result.standardError)")  // recorded; ghosts remain on main
-            let stored = try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "SELECT name FROM vms WHERE network = 'main' AND vm_id = 'big0'") }
-            #expect(stored == name, "the name was not stored intact (\(stored?.count ?? 0) characters)")
+    @Test func aHugeEntryIsRecordedIntactOrRefusedNeverTruncated() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("huge-entry")
+            let path = try Self.v3Database(in: directory)
+            let name = String(repeating: "ß'\";--", count: 1 << 20)  // 8 MiB of name
+            let inventory = directory.file("big-entry.json")
+            let entry = try JSONSerialization.data(withJSONObject: ["network": "main", "vms": [["vm_id": "big0", "name": name]]] as [String: Any])
+            try entry.write(to: URL(fileURLWithPath: inventory))
+            let hash = try Fixtures.fileHash(path)
+            let result = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup"])
+            if result.exitCode == 65 {
+                #expect(try Fixtures.fileHash(path) == hash)
+            } else {
+                #expect(result.exitCode == 3, "\(result.standardError)")  // recorded; ghosts remain on main
+                let stored = try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "SELECT name FROM vms WHERE network = 'main' AND vm_id = 'big0'") }
+                #expect(stored == name, "the name was not stored intact (\(stored?.count ?? 0) characters)")
+            }
+            print("huge entry (8 MiB name): exit \(result.exitCode)")
         }
-        print("huge entry (8 MiB name): exit \(result.exitCode)")
     }
 
     @Test(arguments: SilentDaemon.Behavior.allCases)

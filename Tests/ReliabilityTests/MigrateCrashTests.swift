@@ -42,60 +42,62 @@ import VMDBTestSupport
         return points
     }
 
-    @Test func everyKillLeavesTheOldVersionOrTheFullyMigratedOne() throws {
-        let directory = try TemporaryDirectory("crash-migrate")
-        let template = directory.file("template.db")
-        try LargeDatabase.makeV2(at: template, vms: Reliability.vmCount)
-        let before = try ContentFingerprint.of(template)
-        let schemaBefore = try DatabaseQueue(path: template).read(Reliability.schema)
-        #expect(before.tables["vms"]?.rows == Reliability.vmCount)
+    @Test func everyKillLeavesTheOldVersionOrTheFullyMigratedOne() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("crash-migrate")
+            let template = directory.file("template.db")
+            try LargeDatabase.makeV2(at: template, vms: Reliability.vmCount)
+            let before = try ContentFingerprint.of(template)
+            let schemaBefore = try DatabaseQueue(path: template).read(Reliability.schema)
+            #expect(before.tables["vms"]?.rows == Reliability.vmCount)
 
-        var landed = Tally(), outcomes = Tally()
-        for (index, point) in Self.points.enumerated() {
-            let work = try TemporaryDirectory("crash-point")
-            let path = work.file("deployer.db")
-            try Reliability.copy(template, to: path)
-            let run = try WatchedProcess.run(["migrate", "--db", path, "--progress", "--busy-timeout", "30"],
-                                             killAt: point.marker, after: point.delay, in: work, label: "kill\(index)")
-            landed.add(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished before the kill")
-            if !run.wasKilled { #expect(run.exitCode == 0, "\(point): \(run.standardError)") }
-            if Reliability.isHeavy { print("migrate kill \(index + 1)/\(Self.points.count) \(point): \(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished")") }
+            var landed = Tally(), outcomes = Tally()
+            for (index, point) in Self.points.enumerated() {
+                let work = try TemporaryDirectory("crash-point")
+                let path = work.file("deployer.db")
+                try Reliability.copy(template, to: path)
+                let run = try WatchedProcess.run(["migrate", "--db", path, "--progress", "--busy-timeout", "30"],
+                                                 killAt: point.marker, after: point.delay, in: work, label: "kill\(index)")
+                landed.add(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished before the kill")
+                if !run.wasKilled { #expect(run.exitCode == 0, "\(point): \(run.standardError)") }
+                if Reliability.isHeavy { print("migrate kill \(index + 1)/\(Self.points.count) \(point): \(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished")") }
 
-            // What an operator does next: ask status first, on the file exactly as the crash left it (hot WAL and all).
-            let status = try Reliability.reportedVersion(path)
-            #expect(status.exitCode == 0, "\(point): status failed after the kill")
-            let queue = try DatabaseQueue(path: path)
-            let (integrity, version, leftovers, schema) = try queue.read { db in
-                (try Reliability.integrity(db), try Reliability.recordedVersion(db),
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name LIKE '%vmdb_new%'") ?? -1,
-                 try Reliability.schema(db))
-            }
-            try queue.close()
-            #expect(integrity == ["ok"], "\(point): \(integrity.prefix(3))")
-            #expect(version == 2 || version == 3, "\(point): version \(version)")
-            #expect(status.version == version, "\(point): status says \(status.version ?? -1), history says \(version)")
-            #expect(leftovers == 0, "\(point): a half-built table survived")
-            #expect(try ContentFingerprint.of(path) == before, "\(point): content changed (at version \(version))")
-            if version == 2 {
-                #expect(schema == schemaBefore, "\(point): at version 2 but the schema changed")
-                outcomes.add("left at v2, content unchanged")
-            } else {
-                let verify = try Reliability.vmdb(["verify", "--db", path])
-                #expect(verify.exitCode == 0, "\(point): verify after a kill at v3: \(verify.standardOutput)")
-                outcomes.add("at v3, verified")
-            }
-            for backup in Reliability.files(in: work.path, suffix: ".backup") {
-                try Reliability.checkLeftoverBackup(backup, expected: before)
-            }
+                // What an operator does next: ask status first, on the file exactly as the crash left it (hot WAL and all).
+                let status = try Reliability.reportedVersion(path)
+                #expect(status.exitCode == 0, "\(point): status failed after the kill")
+                let queue = try DatabaseQueue(path: path)
+                let (integrity, version, leftovers, schema) = try queue.read { db in
+                    (try Reliability.integrity(db), try Reliability.recordedVersion(db),
+                     try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name LIKE '%vmdb_new%'") ?? -1,
+                     try Reliability.schema(db))
+                }
+                try queue.close()
+                #expect(integrity == ["ok"], "\(point): \(integrity.prefix(3))")
+                #expect(version == 2 || version == 3, "\(point): version \(version)")
+                #expect(status.version == version, "\(point): status says \(status.version ?? -1), history says \(version)")
+                #expect(leftovers == 0, "\(point): a half-built table survived")
+                #expect(try ContentFingerprint.of(path) == before, "\(point): content changed (at version \(version))")
+                if version == 2 {
+                    #expect(schema == schemaBefore, "\(point): at version 2 but the schema changed")
+                    outcomes.add("left at v2, content unchanged")
+                } else {
+                    let verify = try Reliability.vmdb(["verify", "--db", path])
+                    #expect(verify.exitCode == 0, "\(point): verify after a kill at v3: \(verify.standardOutput)")
+                    outcomes.add("at v3, verified")
+                }
+                for backup in Reliability.files(in: work.path, suffix: ".backup") {
+                    try Reliability.checkLeftoverBackup(backup, expected: before)
+                }
 
-            // Running migrate again finishes the job.
-            let again = try Reliability.vmdb(["migrate", "--db", path, "--no-backup", "--busy-timeout", "30"])
-            #expect(again.exitCode == 0, "\(point): second run: \(again.standardError)")
-            // (The second run verified itself before its COMMIT; this checks it independently.)
-            #expect(try DatabaseQueue(path: path).read(Reliability.recordedVersion) == 3)
-            #expect(try ContentFingerprint.of(path) == before, "\(point): content changed after the second run")
+                // Running migrate again finishes the job.
+                let again = try Reliability.vmdb(["migrate", "--db", path, "--no-backup", "--busy-timeout", "30"])
+                #expect(again.exitCode == 0, "\(point): second run: \(again.standardError)")
+                // (The second run verified itself before its COMMIT; this checks it independently.)
+                #expect(try DatabaseQueue(path: path).read(Reliability.recordedVersion) == 3)
+                #expect(try ContentFingerprint.of(path) == before, "\(point): content changed after the second run")
+            }
+            print("migrate kill points: \(Self.points.count) tried; landed in: \(landed.summary); outcomes: \(outcomes.summary)")
+            #expect(landed.total == Self.points.count)
         }
-        print("migrate kill points: \(Self.points.count) tried; landed in: \(landed.summary); outcomes: \(outcomes.summary)")
-        #expect(landed.total == Self.points.count)
     }
 }

@@ -65,47 +65,49 @@ import VMDBTestSupport
         return (object?["applied"] as? [String: Any])?["recorded"] as? Int
     }
 
-    @Test func everyKillRecordsAllOrphansOrNone() throws {
-        let directory = try TemporaryDirectory("crash-repair")
-        let template = directory.file("template.db")
-        try LargeDatabase.makeV3(at: template, vms: Reliability.vmCount)
-        let inventory = directory.file("main.json")
-        // Orphans only: reading the store's 55,000 main VMs back from the file would only slow every run;
-        // the store's main VMs are then ghosts, reported (exit 3) and never touched.
-        try Self.writeInventory(for: template, orphans: Self.orphanCount, listingStore: false, to: inventory)
-        let untouched = ["vms": "id <= \(Reliability.vmCount)"]
-        let before = try ContentFingerprint.of(template, filters: untouched)
+    @Test func everyKillRecordsAllOrphansOrNone() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("crash-repair")
+            let template = directory.file("template.db")
+            try LargeDatabase.makeV3(at: template, vms: Reliability.vmCount)
+            let inventory = directory.file("main.json")
+            // Orphans only: reading the store's 55,000 main VMs back from the file would only slow every run;
+            // the store's main VMs are then ghosts, reported (exit 3) and never touched.
+            try Self.writeInventory(for: template, orphans: Self.orphanCount, listingStore: false, to: inventory)
+            let untouched = ["vms": "id <= \(Reliability.vmCount)"]
+            let before = try ContentFingerprint.of(template, filters: untouched)
 
-        var landed = Tally(), outcomes = Tally()
-        for (index, point) in Self.points.enumerated() {
-            let work = try TemporaryDirectory("crash-repair-point")
-            let path = work.file("deployer.db")
-            try Reliability.copy(template, to: path)
-            let arguments = ["repair", "--db", path, "--inventory", inventory, "--apply", "--progress", "--format", "json"]
-            let run = try WatchedProcess.run(arguments, killAt: point.marker, after: point.delay, in: work, label: "kill\(index)")
-            let label = "\(point.marker ?? "start") +\(Int(point.delay * 1000)) ms"
-            landed.add(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished before the kill")
-            if !run.wasKilled { #expect(run.exitCode == 3, "\(label): \(run.standardError)") }
-            if Reliability.isHeavy { print("repair kill \(index + 1)/\(Self.points.count) \(label): \(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished")") }
+            var landed = Tally(), outcomes = Tally()
+            for (index, point) in Self.points.enumerated() {
+                let work = try TemporaryDirectory("crash-repair-point")
+                let path = work.file("deployer.db")
+                try Reliability.copy(template, to: path)
+                let arguments = ["repair", "--db", path, "--inventory", inventory, "--apply", "--progress", "--format", "json"]
+                let run = try WatchedProcess.run(arguments, killAt: point.marker, after: point.delay, in: work, label: "kill\(index)")
+                let label = "\(point.marker ?? "start") +\(Int(point.delay * 1000)) ms"
+                landed.add(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished before the kill")
+                if !run.wasKilled { #expect(run.exitCode == 3, "\(label): \(run.standardError)") }
+                if Reliability.isHeavy { print("repair kill \(index + 1)/\(Self.points.count) \(label): \(run.wasKilled ? Reliability.lastPhase(run.standardError) : "finished")") }
 
-            let state = try Self.counts(path)
-            #expect(state.integrity == ["ok"], "\(label): \(state.integrity.prefix(3))")
-            let recordedAll = state.vms == Reliability.vmCount + Self.orphanCount && state.audits == Self.orphanCount
-            let recordedNone = state.vms == Reliability.vmCount && state.audits == 0
-            #expect(recordedAll || recordedNone, "\(label): \(state.vms) VMs, \(state.audits) audit rows: a partial record")
-            outcomes.add(recordedAll ? "all orphans recorded" : "none recorded")
-            #expect(try ContentFingerprint.of(path, filters: untouched) == before, "\(label): existing records changed")
-            for backup in Reliability.files(in: work.path, suffix: ".backup") {
-                try Reliability.checkLeftoverBackup(backup, expected: before)
+                let state = try Self.counts(path)
+                #expect(state.integrity == ["ok"], "\(label): \(state.integrity.prefix(3))")
+                let recordedAll = state.vms == Reliability.vmCount + Self.orphanCount && state.audits == Self.orphanCount
+                let recordedNone = state.vms == Reliability.vmCount && state.audits == 0
+                #expect(recordedAll || recordedNone, "\(label): \(state.vms) VMs, \(state.audits) audit rows: a partial record")
+                outcomes.add(recordedAll ? "all orphans recorded" : "none recorded")
+                #expect(try ContentFingerprint.of(path, filters: untouched) == before, "\(label): existing records changed")
+                for backup in Reliability.files(in: work.path, suffix: ".backup") {
+                    try Reliability.checkLeftoverBackup(backup, expected: before)
+                }
+
+                let again = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup", "--format", "json"])
+                #expect(again.exitCode == 3, "\(label): second run: \(again.standardError)")  // ghosts remain, by design
+                #expect(Self.applied(again) == (recordedAll ? 0 : Self.orphanCount), "\(label): second run recorded \(Self.applied(again) ?? -1)")
+                let after = try Self.counts(path)
+                #expect(after.vms == Reliability.vmCount + Self.orphanCount && after.audits == Self.orphanCount && after.integrity == ["ok"])
             }
-
-            let again = try Reliability.vmdb(["repair", "--db", path, "--inventory", inventory, "--apply", "--no-backup", "--format", "json"])
-            #expect(again.exitCode == 3, "\(label): second run: \(again.standardError)")  // ghosts remain, by design
-            #expect(Self.applied(again) == (recordedAll ? 0 : Self.orphanCount), "\(label): second run recorded \(Self.applied(again) ?? -1)")
-            let after = try Self.counts(path)
-            #expect(after.vms == Reliability.vmCount + Self.orphanCount && after.audits == Self.orphanCount && after.integrity == ["ok"])
+            print("repair --apply kill points: \(Self.points.count) tried; landed in: \(landed.summary); outcomes: \(outcomes.summary)")
+            #expect(landed.total == Self.points.count)
         }
-        print("repair --apply kill points: \(Self.points.count) tried; landed in: \(landed.summary); outcomes: \(outcomes.summary)")
-        #expect(landed.total == Self.points.count)
     }
 }
