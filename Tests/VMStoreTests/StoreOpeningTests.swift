@@ -13,6 +13,23 @@ import VMStore
         #expect(try fixture.store.list().isEmpty)
     }
 
+    /// Opening and reading write nothing: GRDB's own WAL setup would create and drop a table
+    /// (bumping the schema cookie and leaving a free page) whenever the -wal file is empty.
+    @Test func openingAndReadingLeaveTheFileByteForByte() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.database(version: 3, in: directory)
+        let writer = try VMStore(path: path)
+        try writer.provision(.sample("main", "005o"))
+        try writer.provision(.sample("qa", "005o"))
+        try writer.close()
+        let before = try Fixtures.fileHash(path)
+        let store = try VMStore(path: path)
+        #expect(try store.count() == 2)
+        #expect(try store.vm(.id("qa", "005o")) != nil)
+        try store.close()
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+
     @Test func aMissingPathIsAnErrorAndNoFileIsCreated() throws {
         let directory = try TemporaryDirectory("store")
         let path = directory.file("typo.db")

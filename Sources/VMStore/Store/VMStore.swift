@@ -61,14 +61,22 @@ public final class VMStore: Sendable {
         var configuration = Configuration()
         configuration.label = "vmdb.store.writer"
         configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.journalMode = .wal
+        // WAL is set by hand, not with `journalMode = .wal`: GRDB's setup then creates and
+        // drops a table whenever the -wal file is empty, so merely opening the store (for
+        // `vmdb vm list`) would write to the file. On a database already in WAL mode,
+        // as every one vmdb makes is, this pragma writes nothing.
+        configuration.prepareDatabase { db in
+            guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
+                throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "could not switch the database to WAL mode")
+            }
+        }
         // The v3 schema declares vm_events(network, vm_id) → vms with ON DELETE
         // CASCADE: a deleted VM takes its events with it, as the deployer expects.
         configuration.foreignKeysEnabled = true
         let writer: DatabaseQueue
         do {
             writer = try DatabaseQueue(path: path, configuration: configuration)
-            // GRDB sets NORMAL with WAL; this is per connection, and only the writer commits.
+            // Per connection, and only the writer commits.
             try writer.inDatabase { db in
                 try db.execute(sql: options.isDurable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             }
