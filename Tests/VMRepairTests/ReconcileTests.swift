@@ -226,6 +226,21 @@ extension ReconcileTests {
 }
 
 extension ReconcileTests {
+    @Test("an orphan whose name holds a NUL is refused whole, not recorded cut short")
+    func orphanWithNUL() async throws {
+        let fixture = try RepairFixture()
+        let inventory = fixture.directory.file("nul.json")
+        try Data(inventoryDocument([#"{"vm_id":"0001","name":"web\u0000evil"}"#, #"{"vm_id":"0002","name":"fine"}"#], network: "main").utf8)
+            .write(to: URL(fileURLWithPath: inventory))
+        let before = try Fixtures.fileHash(fixture.path)
+        let result = try await runVMDB(["repair", "--db", fixture.path, "--inventory", inventory, "--apply", "--no-backup"])
+        #expect(result.exitCode == 65, "\(result.standardError)")
+        #expect(result.standardError.contains("main/0001") && result.standardError.contains("NUL"), "\(result.standardError)")
+        #expect(result.standardError.contains("nothing was recorded"))
+        #expect(try fixture.auditRows().isEmpty)
+        #expect(try Fixtures.fileHash(fixture.path) == before)   // the rollback left no trace, not even GRDB's WAL setup
+    }
+
     @Test("usage errors exit 64", arguments: [
         ["repair", "--db", "DB"],
         ["repair", "--db", "DB", "--inventory", "a.json", "--daemons", "d.json"],

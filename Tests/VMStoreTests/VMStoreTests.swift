@@ -138,6 +138,35 @@ import VMStore
         #expect(try store.vm(.id("main", "005o")) == untouched)
     }
 
+    /// GRDB binds text up to its first NUL, so such a value would be stored cut short: it is refused whole.
+    @Test func textWithANULCharacterIsRefusedNotCutShort() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        var vm = NewVM.sample("main", "005o")
+        vm.name = "web\u{0}evil"
+        #expect {
+            try store.provision(vm)
+        } throws: { error in
+            guard let error = error as? StoreError else { return false }
+            return error.code == .unstorableText && error.column == "name" && error.identity == .id("main", "005o")
+                && error.description.contains("NUL") && !error.description.contains("evil")
+        }
+        #expect(try store.count() == 0)
+
+        var metadata = NewVM.sample("main", "005o")
+        metadata.metadata = "{\"a\":\"\u{0}\"}"
+        #expect(storeErrorCode { try store.provision(metadata) } == .unstorableText)
+        #expect(try store.count() == 0)
+
+        try store.provision(.sample("main", "005o"))
+        let stored = try #require(try store.vm(.id("main", "005o")))
+        #expect(storeErrorCode { try store.recordInstalledVersion("1.0\u{0}", for: .ref("005o", "main")) } == .unstorableText)
+        #expect(storeErrorCode { try store.recordStatus(VMStatus("run\u{0}ning"), for: .ref("005o", "main")) } == .unstorableText)
+        #expect(storeErrorCode { try store.recordEvent("boot", detail: "ok\u{0}", for: .ref("005o", "main")) } == .unstorableText)
+        #expect(try store.vm(.id("main", "005o")) == stored)
+        #expect(try store.events(of: .ref("005o", "main")).isEmpty)
+    }
+
     @Test func writesByIDAloneResolveWhenOneNetworkHasIt() throws {
         let fixture = try StoreFixture()
         try fixture.store.provision(.sample("qa", "0071"))

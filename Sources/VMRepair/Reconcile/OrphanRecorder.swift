@@ -41,7 +41,11 @@ struct OrphanRecorder {
                     applied.alreadyRecorded += 1
                     continue
                 }
-                try writer.provision(DaemonFields.newVM(identity, entry: entry), origin: .repair)
+                do {
+                    try writer.provision(DaemonFields.newVM(identity, entry: entry), origin: .repair)
+                } catch let error as StoreError where error.code == .unstorableText {
+                    throw RepairError(.malformedInput, "the daemon's entry for orphan \(identity) cannot be recorded as it is: its \(error.column ?? "text") contains a NUL character (U+0000), which SQLite would cut off there; nothing was recorded. Fix the daemon's answer, or record this VM by hand")
+                }
                 let source: String = row["source"]
                 try audit.execute(arguments: [identity.network, identity.vmID, Self.recordedAction, source, entry, recordedAt])
                 applied.recorded += 1

@@ -32,6 +32,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unexpectedChangeCount = Code("unexpectedChangeCount")
         /// A stored value this build cannot read (such as an unknown origin).
         public static let invalidRecord = Code("invalidRecord")
+        /// A text value to write holds a NUL character, which would be cut off there: nothing is written.
+        public static let unstorableText = Code("unstorableText")
         /// Any other SQLite error.
         public static let databaseFailure = Code("databaseFailure")
     }
@@ -48,6 +50,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case busy(path: String)
         case unexpectedChangeCount(VMIdentity, operation: String, changed: Int)
         case invalidRecord(VMIdentity, column: String, reason: String)
+        case unstorableText(VMIdentity, column: String)
         case databaseFailure(path: String, resultCode: Int32, detail: String)
     }
 
@@ -68,6 +71,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .busy: .busy
         case .unexpectedChangeCount: .unexpectedChangeCount
         case .invalidRecord: .invalidRecord
+        case .unstorableText: .unstorableText
         case .databaseFailure: .databaseFailure
         }
     }
@@ -75,7 +79,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The pair the error is about, when there is exactly one.
     public var identity: VMIdentity? {
         switch reason {
-        case .alreadyRecorded(let identity), .unexpectedChangeCount(let identity, _, _), .invalidRecord(let identity, _, _):
+        case .alreadyRecorded(let identity), .unexpectedChangeCount(let identity, _, _), .invalidRecord(let identity, _, _),
+             .unstorableText(let identity, _):
             identity
         case .notFound(let reference):
             reference.identity
@@ -119,6 +124,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// For a value refused or unreadable: its column.
+    public var column: String? {
+        switch reason {
+        case .invalidRecord(_, let column, _), .unstorableText(_, let column): column
+        default: nil
+        }
+    }
+
     /// For a failed write: the rows it changed.
     public var changedRows: Int? {
         if case .unexpectedChangeCount(_, _, let changed) = reason { return changed }
@@ -152,6 +165,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(operation) of VM \(identity) changed \(changed) rows instead of 1; it was rolled back. This is a bug or a concurrent change: check `vmdb vm show \(identity)`"
         case .invalidRecord(let identity, let column, let reason):
             return "VM \(identity) holds a value this vmdb cannot read in column \(column) (\(reason)); check it with `vmdb verify`"
+        case .unstorableText(let identity, let column):
+            return "the \(column) given for VM \(identity) contains a NUL character (U+0000), which SQLite would cut off there; nothing was written. Remove the character and retry"
         case .databaseFailure(let path, let resultCode, let detail):
             return "SQLite error \(resultCode) on \(path): \(detail). Nothing was changed; if it persists, report it with the output of `vmdb status --db \(path)`"
         }

@@ -38,6 +38,9 @@ extension VMStore {
             let timestamp = now
             let statement = try database.cachedStatement(sql: VMQueries.insert)
             let identity = vm.identity
+            try Self.refuseNUL(in: [("name", vm.name), ("status", vm.status.rawValue), ("ipv4", vm.ipv4), ("ipv6", vm.ipv6),
+                                    ("mycelium_ip", vm.myceliumIP), ("flist", vm.flist), ("installed_version", vm.installedVersion),
+                                    ("metadata", vm.metadata)], of: identity)
             do {
                 try statement.execute(arguments: [
                     identity.network, identity.vmID, vm.name, vm.nodeID, vm.contractID, vm.twinID, vm.status.rawValue,
@@ -97,25 +100,25 @@ extension VMStore {
         /// Records the version installed on the VM.
         @discardableResult
         public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setInstalledVersion, value: version, reference, "install")
+            try update(VMQueries.setInstalledVersion, column: "installed_version", value: version, reference, "install")
         }
 
         /// Records an update found available for the VM (nil: none).
         @discardableResult
         public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setAvailableVersion, value: version, reference, "update")
+            try update(VMQueries.setAvailableVersion, column: "available_version", value: version, reference, "update")
         }
 
         /// Records when updates were checked for the VM (by default, now).
         @discardableResult
         public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
-            try update(VMQueries.setUpdatesCheckedAt, value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
+            try update(VMQueries.setUpdatesCheckedAt, column: "updates_checked_at", value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
         }
 
         /// Records the VM's status.
         @discardableResult
         public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setStatus, value: status.rawValue, reference, "status change")
+            try update(VMQueries.setStatus, column: "status", value: status.rawValue, reference, "status change")
         }
 
         /// Appends an event to the VM's history.
@@ -125,6 +128,7 @@ extension VMStore {
         public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
             let identity = try resolve(reference)
             guard try VMQueries.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
+            try Self.refuseNUL(in: [("kind", kind), ("detail", detail)], of: identity)
             let at = Timestamp.string(from: date ?? clock())
             let statement = try database.cachedStatement(sql: VMQueries.insertEvent)
             try statement.execute(arguments: [identity.network, identity.vmID, kind, at, detail])
@@ -132,13 +136,22 @@ extension VMStore {
             return VMEvent(rowID: database.lastInsertedRowID, identity: identity, kind: kind, at: at, detail: detail)
         }
 
-        private func update(_ sql: String, value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
+        private func update(_ sql: String, column: String, value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
             let identity = try resolve(reference)
+            try Self.refuseNUL(in: [(column, value)], of: identity)
             let statement = try database.cachedStatement(sql: sql)
             try statement.execute(arguments: [value, Timestamp.string(from: clock()), identity.network, identity.vmID])
             let changed = database.changesCount
             try expectOneChange(changed, identity, operation, reference: reference)
             return VMChange(identity: identity, changedRows: changed)
+        }
+
+        /// GRDB binds text up to its first NUL: a value holding one would be
+        /// stored cut short, silently. Refuse it instead (ids are checked by VMIdentity).
+        private static func refuseNUL(in values: [(column: String, value: String?)], of identity: VMIdentity) throws {
+            for (column, value) in values where value?.utf8.contains(0) == true {
+                throw StoreError(.unstorableText(identity, column: column))
+            }
         }
 
         /// No row: the pair is not recorded. More than one: impossible under
