@@ -33,7 +33,10 @@ let package = Package(
         // The VM records keyed on (network, vm_id).
         .target(
             name: "VMStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),   // binding the hot statements directly
+            ]),
         // Orphans, ghosts and drift between daemon inventories and the store.
         .target(
             name: "VMRepair",

@@ -249,6 +249,27 @@ import VMStore
         "%s%n%x", "\\'\\\"", "*?[]{}~#!", "日本語/中文 🙂", "  leading and trailing  ", "NULL", "null",
     ]
 
+    /// The hot statements bind through the C API (DirectStatement): an empty text must stay
+    /// text, not become NULL, and a string that is not native UTF-8 must bind the same.
+    @Test func emptyAndBridgedTextIsStoredAsGiven() throws {
+        let fixture = try StoreFixture()
+        var new = NewVM.sample("qa", "x")
+        new.name = ""
+        new.ipv4 = ""
+        new.flist = String(NSString(string: "日本語 ünïcode flist"))
+        new.metadata = String(String(repeating: "ab", count: 40).dropFirst(3))
+        try fixture.store.provision(new)
+        let row = try #require(try fixture.rawQueue().read { db in
+            try Row.fetchOne(db, sql: "SELECT typeof(name) AS nameType, name, typeof(ipv4) AS ipv4Type, flist, metadata FROM vms")
+        })
+        #expect(row["nameType"] as String? == "text" && row["name"] as String? == "")
+        #expect(row["ipv4Type"] as String? == "text")
+        #expect(row["flist"] as String? == "日本語 ünïcode flist")
+        #expect(row["metadata"] as String? == new.metadata)
+        let record = try fixture.store.vm(.id("qa", "x"))
+        #expect(record?.name == "" && record?.ipv4 == "" && record?.flist == new.flist)
+    }
+
     @Test(arguments: hostileValues)
     func valuesFullOfMetacharactersRoundTripIntact(value: String) throws {
         let fixture = try StoreFixture()

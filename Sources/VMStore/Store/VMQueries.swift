@@ -79,30 +79,33 @@ enum VMQueries {
 
     // MARK: Decoding
 
-    /// The `vms` rows of a statement, each read by index straight from the
+    /// The `vms` rows of a statement, each read by position straight from the
     /// SQLite statement with GRDB's column decoders.
     ///
     /// Why not a `FetchableRecord`: GRDB's `Row` builds a lowercased
     /// column-name index on every fetch (22 names here), which is a large part
-    /// of a lookup by pair; this cursor reads by position only.
-    final class VMCursor: DatabaseCursor {
-        typealias Element = VMRecord
-        let _statement: Statement
-        var _isDone = false
-
-        init(_ statement: Statement, arguments: StatementArguments) throws {
-            _statement = statement
-            try statement.setArguments(arguments)   // resets the statement, checks and binds
+    /// of a lookup by pair; this reads by position only.
+    enum VMRows {
+        /// The rows for `arguments`, bound by GRDB (listing: not a hot path).
+        static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [VMRecord] {
+            try statement.setArguments(arguments)
+            return try DirectStatement.rows(statement, decode: decode)
         }
 
-        deinit {
-            // A statement stopped before SQLITE_DONE keeps its read transaction
-            // (and its WAL snapshot) open: reset it. Setting the arguments again
-            // resets it (GRDB keeps `reset()` internal).
-            if !_isDone { try? _statement.setArguments(_statement.arguments) }
+        /// The rows of a statement whose parameters are (network, vm_id).
+        static func fetchAll(_ statement: Statement, _ identity: VMIdentity) throws -> [VMRecord] {
+            try DirectStatement.rows(statement, {
+                DirectStatement.bind($0, 1, identity.network)
+                DirectStatement.bind($0, 2, identity.vmID)
+            }, decode: decode)
         }
 
-        func _element(sqliteStatement row: SQLiteStatement) throws -> VMRecord {
+        /// The rows of a statement whose one parameter is a vm_id.
+        static func fetchAll(_ statement: Statement, vmID: String) throws -> [VMRecord] {
+            try DirectStatement.rows(statement, { DirectStatement.bind($0, 1, vmID) }, decode: decode)
+        }
+
+        static func decode(_ row: SQLiteStatement) throws -> VMRecord {
             let network = try text(row, 1, "network")
             let vmID = try text(row, 2, "vm_id")
             let identity = VMIdentity(unchecked: network, vmID: vmID)
@@ -135,21 +138,11 @@ enum VMQueries {
         }
 
         /// The identity columns, before there is an identity to name in an error.
-        private func text(_ row: SQLiteStatement, _ index: CInt, _ column: String) throws -> String {
+        private static func text(_ row: SQLiteStatement, _ index: CInt, _ column: String) throws -> String {
             guard let value = String.fromStatement(row, atUncheckedIndex: index) else {
                 throw StoreError(.databaseFailure(path: "", resultCode: 0, detail: "a VM row has no \(column) (NOT NULL in the v3 schema): run `vmdb verify`"))
             }
             return value
-        }
-
-        static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [VMRecord] {
-            try Array(VMCursor(statement, arguments: arguments))
-        }
-
-        /// The first row, after stepping to the end (a unique key has no
-        /// second row), so the statement completes and its read transaction ends.
-        static func fetchOne(_ statement: Statement, arguments: StatementArguments) throws -> VMRecord? {
-            try fetchAll(statement, arguments: arguments).first
         }
     }
 
@@ -169,13 +162,12 @@ enum VMQueries {
     // MARK: Reads shared by the store and its writer
 
     static func vm(_ db: Database, _ identity: VMIdentity) throws -> VMRecord? {
-        let statement = try db.cachedStatement(sql: selectByPair)
-        return try VMCursor.fetchOne(statement, arguments: [identity.network, identity.vmID])
+        // Stepped to the end (a unique key has no second row), so the statement completes.
+        return try VMRows.fetchAll(db.cachedStatement(sql: selectByPair), identity).first
     }
 
     static func vms(_ db: Database, vmID: String) throws -> [VMRecord] {
-        let statement = try db.cachedStatement(sql: selectByID)
-        return try VMCursor.fetchAll(statement, arguments: [vmID])
+        try VMRows.fetchAll(db.cachedStatement(sql: selectByID), vmID: vmID)
     }
 
     /// The one VM the reference names, by the ambiguity rule.

@@ -44,7 +44,7 @@ extension VMStore {
     public func list(network: String? = nil, status: VMStatus? = nil) throws -> [VMRecord] {
         let (sql, arguments) = VMQueries.filtered("SELECT \(VMQueries.vmColumns) FROM vms", network: network, status: status, ordered: true)
         return try readOneStatement { db in
-            try VMQueries.VMCursor.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+            try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 

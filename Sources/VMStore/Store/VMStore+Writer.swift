@@ -38,15 +38,37 @@ extension VMStore {
             let timestamp = now
             let statement = try database.cachedStatement(sql: VMQueries.insert)
             let identity = vm.identity
-            try Self.refuseNUL(in: [("name", vm.name), ("status", vm.status.rawValue), ("ipv4", vm.ipv4), ("ipv6", vm.ipv6),
-                                    ("mycelium_ip", vm.myceliumIP), ("flist", vm.flist), ("installed_version", vm.installedVersion),
-                                    ("metadata", vm.metadata)], of: identity)
+            try Self.refuseNUL("name", vm.name, of: identity)
+            try Self.refuseNUL("status", vm.status.rawValue, of: identity)
+            try Self.refuseNUL("ipv4", vm.ipv4, of: identity)
+            try Self.refuseNUL("ipv6", vm.ipv6, of: identity)
+            try Self.refuseNUL("mycelium_ip", vm.myceliumIP, of: identity)
+            try Self.refuseNUL("flist", vm.flist, of: identity)
+            try Self.refuseNUL("installed_version", vm.installedVersion, of: identity)
+            try Self.refuseNUL("metadata", vm.metadata, of: identity)
             do {
-                try statement.execute(arguments: [
-                    identity.network, identity.vmID, vm.name, vm.nodeID, vm.contractID, vm.twinID, vm.status.rawValue,
-                    vm.ipv4, vm.ipv6, vm.myceliumIP, vm.flist, vm.cpu, vm.memoryMB, vm.diskGB, vm.installedVersion,
-                    timestamp, timestamp, vm.metadata, origin.rawValue,
-                ])
+                // In the order of VMQueries.insert's columns.
+                try DirectStatement.execute(statement) { row in
+                    DirectStatement.bind(row, 1, identity.network)
+                    DirectStatement.bind(row, 2, identity.vmID)
+                    DirectStatement.bind(row, 3, vm.name)
+                    DirectStatement.bind(row, 4, vm.nodeID)
+                    DirectStatement.bind(row, 5, vm.contractID)
+                    DirectStatement.bind(row, 6, vm.twinID)
+                    DirectStatement.bind(row, 7, vm.status.rawValue)
+                    DirectStatement.bind(row, 8, vm.ipv4)
+                    DirectStatement.bind(row, 9, vm.ipv6)
+                    DirectStatement.bind(row, 10, vm.myceliumIP)
+                    DirectStatement.bind(row, 11, vm.flist)
+                    DirectStatement.bind(row, 12, vm.cpu)
+                    DirectStatement.bind(row, 13, vm.memoryMB)
+                    DirectStatement.bind(row, 14, vm.diskGB)
+                    DirectStatement.bind(row, 15, vm.installedVersion)
+                    DirectStatement.bind(row, 16, timestamp)
+                    DirectStatement.bind(row, 17, timestamp)
+                    DirectStatement.bind(row, 18, vm.metadata)
+                    DirectStatement.bind(row, 19, origin.rawValue)
+                }
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 // The failed statement alone was rolled back. Name the pair only
                 // when it is the identity that collided, not another unique index
@@ -92,7 +114,7 @@ extension VMStore {
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
             let statement = try database.cachedStatement(sql: VMQueries.delete)
-            let deleted = try VMQueries.VMCursor.fetchAll(statement, arguments: [identity.network, identity.vmID])
+            let deleted = try VMQueries.VMRows.fetchAll(statement, identity)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
             return deleted[0]
         }
@@ -128,7 +150,8 @@ extension VMStore {
         public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
             let identity = try resolve(reference)
             guard try VMQueries.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
-            try Self.refuseNUL(in: [("kind", kind), ("detail", detail)], of: identity)
+            try Self.refuseNUL("kind", kind, of: identity)
+            try Self.refuseNUL("detail", detail, of: identity)
             let at = Timestamp.string(from: date ?? clock())
             let statement = try database.cachedStatement(sql: VMQueries.insertEvent)
             try statement.execute(arguments: [identity.network, identity.vmID, kind, at, detail])
@@ -138,7 +161,7 @@ extension VMStore {
 
         private func update(_ sql: String, column: String, value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
             let identity = try resolve(reference)
-            try Self.refuseNUL(in: [(column, value)], of: identity)
+            try Self.refuseNUL(column, value, of: identity)
             let statement = try database.cachedStatement(sql: sql)
             try statement.execute(arguments: [value, Timestamp.string(from: clock()), identity.network, identity.vmID])
             let changed = database.changesCount
@@ -148,10 +171,8 @@ extension VMStore {
 
         /// GRDB binds text up to its first NUL: a value holding one would be
         /// stored cut short, silently. Refuse it instead (ids are checked by VMIdentity).
-        private static func refuseNUL(in values: [(column: String, value: String?)], of identity: VMIdentity) throws {
-            for (column, value) in values where value?.utf8.contains(0) == true {
-                throw StoreError(.unstorableText(identity, column: column))
-            }
+        private static func refuseNUL(_ column: String, _ value: String?, of identity: VMIdentity) throws {
+            if value?.utf8.contains(0) == true { throw StoreError(.unstorableText(identity, column: column)) }
         }
 
         /// No row: the pair is not recorded. More than one: impossible under
