@@ -169,8 +169,9 @@ extension VMStore {
             return VMChange(identity: identity, changedRows: changed)
         }
 
-        /// GRDB binds text up to its first NUL: a value holding one would be
-        /// stored cut short, silently. Refuse it instead (ids are checked by VMIdentity).
+        /// GRDB binds text up to its first NUL, and reads it back only that far
+        /// (`String(cString:)`): a value holding one would be stored or read cut
+        /// short, silently. Refuse it instead (ids are checked by VMIdentity).
         private static func refuseNUL(_ column: String, _ value: String?, of identity: VMIdentity) throws {
             if value?.utf8.contains(0) == true { throw StoreError(.unstorableText(identity, column: column)) }
         }
