@@ -39,6 +39,20 @@ import VMDBTestSupport
         #expect(report.schemaChanges.added.contains { $0.name == "vms_identity" })
     }
 
+    /// Rows a hand-added network column left NULL or empty are one "(none)" group before,
+    /// and the stated network's after.
+    @Test func aBreakdownNamesNullAndEmptyLabelsNone() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        try Fixtures.insertV2([(network: "qa", id: "0001"), (network: nil, id: "0002"), (network: "", id: "0003")], into: path)
+        var options = MigrationOptions()
+        options.parameters = ["default_network": "main"]
+        let report = try migrator.dryRun(path: path, options: options, breakdowns: [perNetwork])
+        #expect(report.wouldSucceed)
+        #expect(report.breakdowns.first?.before == ["(none)": 2, "qa": 1])
+        #expect(report.breakdowns.first?.after == ["main": 2, "qa": 1])
+    }
+
     @Test func aDryRunAndARealRunAgree() throws {
         let directory = try TemporaryDirectory()
         let path = try liveV2(directory)

@@ -12,6 +12,21 @@ public enum BackupService {
     public static func backup(_ source: DatabaseQueue, sourcePath: String, to destination: String,
                               progress: ProgressHandler? = nil) throws -> BackupRecord {
         let watch = Stopwatch()
+        let bytes = try copy(source, sourcePath: sourcePath, to: destination, progress: progress).bytes
+        do {
+            return BackupRecord(path: destination, bytes: bytes, sha256: try sha256(ofFile: destination), seconds: watch.elapsedSeconds)
+        } catch {
+            removeDatabaseFiles(destination)
+            throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")
+        }
+    }
+
+    /// The same online copy, checked with `quick_check` but not checksummed:
+    /// for copies nothing is restored from (a dry run's, a snapshot capture's).
+    /// At 1,000,000 VMs the checksum alone reads 636 MB again.
+    public static func copy(_ source: DatabaseQueue, sourcePath: String, to destination: String,
+                            progress: ProgressHandler? = nil) throws -> (bytes: Int64, seconds: Double) {
+        let watch = Stopwatch()
         try createPrivateFile(destination)
         do {
             let (pageCount, pageSize) = try source.read { db in
@@ -33,8 +48,7 @@ public enum BackupService {
                 throw MigrationError(.unusableInput, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept. Run `vmdb verify --db \(sourcePath)`, and restore it from a good backup (vmdb restore)")
             }
             progress?(.finished(phase: "backup", seconds: watch.elapsedSeconds))
-            return BackupRecord(path: destination, bytes: DiskSpace.fileSize(destination),
-                                sha256: try sha256(ofFile: destination), seconds: watch.elapsedSeconds)
+            return (DiskSpace.fileSize(destination), watch.elapsedSeconds)
         } catch {
             removeDatabaseFiles(destination)
             throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")

@@ -3,7 +3,8 @@ import GRDB
 
 /// A named `SELECT label, count` whose answer a dry run reports before and
 /// after (for the deployer: VMs per network). Lets the report speak of the
-/// data without the framework knowing what the data is.
+/// data without the framework knowing what the data is. A NULL or empty
+/// label is reported as "(none)"; rows with the same label are summed.
 public struct Breakdown: Sendable {
     public let title: String
     public let sql: String
@@ -66,7 +67,7 @@ extension Migrator {
         }
         defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
 
-        let copy = try BackupService.backup(source, sourcePath: path, to: copyPath, progress: options.progress)
+        let copy = try BackupService.copy(source, sourcePath: path, to: copyPath, progress: options.progress)
         try? source.close()
         let plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
         let before = try countBreakdowns(copyPath, breakdowns)
@@ -103,7 +104,10 @@ extension Migrator {
             breakdowns.map { breakdown in
                 guard let rows = try? Row.fetchAll(db, sql: breakdown.sql) else { return nil }
                 var result: [String: Int] = [:]
-                for row in rows { result[(row[0] as String?) ?? "(none)", default: 0] += (row[1] as Int?) ?? 0 }
+                for row in rows {
+                    let key = (row[0] as String?).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)"   // NULL and '' alike
+                    result[key, default: 0] += (row[1] as Int?) ?? 0
+                }
                 return result
             }
         }

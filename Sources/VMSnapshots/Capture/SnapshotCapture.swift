@@ -60,7 +60,7 @@ public struct SnapshotCapture: Sendable {
         let work = try SnapshotFiles.temporaryFolder("capture")
         defer { try? FileManager.default.removeItem(atPath: work) }
         let copyPath = (work as NSString).appendingPathComponent("copy.db")
-        _ = try BackupService.backup(source, sourcePath: path, to: copyPath)
+        _ = try BackupService.copy(source, sourcePath: path, to: copyPath)
         try? source.close()
 
         let status = try migrator.status(path: copyPath)
