@@ -90,6 +90,7 @@ let package = Package(
             name: "VMStoreTests",
             dependencies: [
                 "VMStore", "VMDBTestSupport",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 import VMDBTestSupport
 import VMStore
@@ -21,6 +22,36 @@ import VMStore
         #expect(try fixture.store.vm(.ref("005o")).origin == .repair)
         let audit = try fixture.rawQueue().read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM vm_repairs") }
         #expect(audit == 1)
+    }
+
+    /// SQLite may roll a transaction back on its own (SQLITE_FULL, SQLITE_IOERR). A body that goes
+    /// on after that must not write in autocommit mode, one committed statement at a time.
+    @Test func writesAfterTheTransactionIsGoneAreRefusedNotAutocommitted() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.provision(.sample("qa", "0071"))
+        var refusals: [String] = []
+        #expect(throws: (any Error).self) {
+            try fixture.store.write { writer in
+                try writer.database.execute(sql: "ROLLBACK")   // as SQLite does after a full disk
+                do { try writer.provision(.sample("main", "005o")) } catch { refusals.append("\(error)") }
+                do { try writer.delete(.ref("0071", "qa")) } catch { refusals.append("\(error)") }
+            }
+        }
+        #expect(refusals.count == 2)
+        #expect(refusals.allSatisfy { $0.contains("rolled back by an earlier failure") }, "\(refusals)")
+        #expect(try fixture.store.count() == 1)
+        #expect(try fixture.store.vm(.id("qa", "0071")) != nil)
+    }
+
+    /// A value SQLite refuses to bind (here: over the connection's length limit) must fail the
+    /// write, never leave the parameter NULL and commit the row without it.
+    @Test func aValueThatCannotBeBoundFailsTheWrite() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.write { writer in _ = sqlite3_limit(writer.database.sqliteConnection, SQLITE_LIMIT_LENGTH, 1000) }
+        var big = NewVM.sample("main", "005o")
+        big.metadata = String(repeating: "m", count: 5000)
+        #expect(throws: (any Error).self) { try fixture.store.provision(big) }
+        #expect(try fixture.store.count() == 0)
     }
 
     @Test func aThrowingBodyLeavesNothingBehind() throws {

@@ -17,46 +17,60 @@ enum DirectStatement {
     /// SQLite copies the value before the bind call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: String?) {
+    static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: String?) throws {
         guard var value else {
-            sqlite3_bind_null(statement, index)
-            return
+            return try check(sqlite3_bind_null(statement, index), statement)
         }
-        value.withUTF8 { bytes in
+        let code = value.withUTF8 { bytes -> CInt in
+            guard bytes.count <= Int(CInt.max) else { return SQLITE_TOOBIG }
             // An empty buffer may have no address, which SQLite would bind as NULL.
-            if let address = bytes.baseAddress {
-                sqlite3_bind_text(statement, index, UnsafeRawPointer(address).assumingMemoryBound(to: CChar.self),
-                                  CInt(bytes.count), transient)
-            } else {
-                sqlite3_bind_text(statement, index, "", 0, transient)
-            }
+            guard let address = bytes.baseAddress else { return sqlite3_bind_text(statement, index, "", 0, transient) }
+            return sqlite3_bind_text(statement, index, UnsafeRawPointer(address).assumingMemoryBound(to: CChar.self),
+                                     CInt(bytes.count), transient)
         }
+        try check(code, statement)
     }
 
-    static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: Int64?) {
-        if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+    static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: Int64?) throws {
+        let code = if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+        try check(code, statement)
+    }
+
+    /// A bind that fails (SQLITE_TOOBIG, SQLITE_NOMEM) leaves the parameter NULL: never step with it.
+    private static func check(_ code: CInt, _ statement: SQLiteStatement) throws {
+        guard code != SQLITE_OK else { return }
+        let message = code == SQLITE_TOOBIG ? "a value is too large to bind" : String(cString: sqlite3_errstr(code))
+        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
     }
 
     /// Binds with `bindValues`, steps a statement that returns no rows, and resets it.
     ///
+    /// For writes inside a transaction, which SQLite may have rolled back on
+    /// its own after an earlier failure (SQLITE_FULL, SQLITE_IOERR): the
+    /// statement then refuses to run rather than commit alone in autocommit
+    /// mode (GRDB makes the same check before each statement it runs).
+    ///
     /// - Throws: GRDB's `DatabaseError` with SQLite's extended result code.
-    static func execute(_ statement: Statement, _ bindValues: (SQLiteStatement) -> Void) throws {
+    static func executeInTransaction(_ statement: Statement, _ bindValues: (SQLiteStatement) throws -> Void) throws {
         let handle = statement.sqliteStatement
+        try requireTransaction(handle)
         sqlite3_reset(handle)
-        bindValues(handle)
+        try bindValues(handle)
         let code = sqlite3_step(handle)
-        guard code == SQLITE_DONE || code == SQLITE_ROW else { throw failure(statement) }
+        guard code == SQLITE_DONE else { throw failure(statement) }
         sqlite3_reset(handle)
     }
 
     /// Binds with `bindValues` (nothing when GRDB bound the arguments already),
     /// steps through every row, decoding each, and resets the statement, which
     /// also ends its read transaction when no other is open.
-    static func rows<Element>(_ statement: Statement, _ bindValues: (SQLiteStatement) -> Void = { _ in },
+    /// `inTransaction`: a write that must not run once its transaction is gone (see above).
+    static func rows<Element>(_ statement: Statement, inTransaction: Bool = false, _ bindValues: (SQLiteStatement) throws -> Void = { _ in },
                               decode: (SQLiteStatement) throws -> Element) throws -> [Element] {
         let handle = statement.sqliteStatement
+        if inTransaction { try requireTransaction(handle) }
         sqlite3_reset(handle)
-        bindValues(handle)
+        try bindValues(handle)
         defer { sqlite3_reset(handle) }
         var elements: [Element] = []
         while true {
@@ -65,6 +79,12 @@ enum DirectStatement {
             case SQLITE_DONE: return elements
             default: throw failure(statement)
             }
+        }
+    }
+
+    private static func requireTransaction(_ handle: SQLiteStatement) throws {
+        guard sqlite3_get_autocommit(sqlite3_db_handle(handle)) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the write transaction was rolled back by an earlier failure; nothing more is written in it")
         }
     }
 

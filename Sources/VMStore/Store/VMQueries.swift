@@ -92,17 +92,18 @@ enum VMQueries {
             return try DirectStatement.rows(statement, decode: decode)
         }
 
-        /// The rows of a statement whose parameters are (network, vm_id).
-        static func fetchAll(_ statement: Statement, _ identity: VMIdentity) throws -> [VMRecord] {
-            try DirectStatement.rows(statement, {
-                DirectStatement.bind($0, 1, identity.network)
-                DirectStatement.bind($0, 2, identity.vmID)
+        /// The rows of a statement whose parameters are (network, vm_id);
+        /// `inTransaction` for a write (delete … RETURNING).
+        static func fetchAll(_ statement: Statement, _ identity: VMIdentity, inTransaction: Bool = false) throws -> [VMRecord] {
+            try DirectStatement.rows(statement, inTransaction: inTransaction, {
+                try DirectStatement.bind($0, 1, identity.network)
+                try DirectStatement.bind($0, 2, identity.vmID)
             }, decode: decode)
         }
 
         /// The rows of a statement whose one parameter is a vm_id.
         static func fetchAll(_ statement: Statement, vmID: String) throws -> [VMRecord] {
-            try DirectStatement.rows(statement, { DirectStatement.bind($0, 1, vmID) }, decode: decode)
+            try DirectStatement.rows(statement, { try DirectStatement.bind($0, 1, vmID) }, decode: decode)
         }
 
         static func decode(_ row: SQLiteStatement) throws -> VMRecord {

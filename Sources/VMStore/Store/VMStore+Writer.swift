@@ -48,26 +48,26 @@ extension VMStore {
             try Self.refuseNUL("metadata", vm.metadata, of: identity)
             do {
                 // In the order of VMQueries.insert's columns.
-                try DirectStatement.execute(statement) { row in
-                    DirectStatement.bind(row, 1, identity.network)
-                    DirectStatement.bind(row, 2, identity.vmID)
-                    DirectStatement.bind(row, 3, vm.name)
-                    DirectStatement.bind(row, 4, vm.nodeID)
-                    DirectStatement.bind(row, 5, vm.contractID)
-                    DirectStatement.bind(row, 6, vm.twinID)
-                    DirectStatement.bind(row, 7, vm.status.rawValue)
-                    DirectStatement.bind(row, 8, vm.ipv4)
-                    DirectStatement.bind(row, 9, vm.ipv6)
-                    DirectStatement.bind(row, 10, vm.myceliumIP)
-                    DirectStatement.bind(row, 11, vm.flist)
-                    DirectStatement.bind(row, 12, vm.cpu)
-                    DirectStatement.bind(row, 13, vm.memoryMB)
-                    DirectStatement.bind(row, 14, vm.diskGB)
-                    DirectStatement.bind(row, 15, vm.installedVersion)
-                    DirectStatement.bind(row, 16, timestamp)
-                    DirectStatement.bind(row, 17, timestamp)
-                    DirectStatement.bind(row, 18, vm.metadata)
-                    DirectStatement.bind(row, 19, origin.rawValue)
+                try DirectStatement.executeInTransaction(statement) { row in
+                    try DirectStatement.bind(row, 1, identity.network)
+                    try DirectStatement.bind(row, 2, identity.vmID)
+                    try DirectStatement.bind(row, 3, vm.name)
+                    try DirectStatement.bind(row, 4, vm.nodeID)
+                    try DirectStatement.bind(row, 5, vm.contractID)
+                    try DirectStatement.bind(row, 6, vm.twinID)
+                    try DirectStatement.bind(row, 7, vm.status.rawValue)
+                    try DirectStatement.bind(row, 8, vm.ipv4)
+                    try DirectStatement.bind(row, 9, vm.ipv6)
+                    try DirectStatement.bind(row, 10, vm.myceliumIP)
+                    try DirectStatement.bind(row, 11, vm.flist)
+                    try DirectStatement.bind(row, 12, vm.cpu)
+                    try DirectStatement.bind(row, 13, vm.memoryMB)
+                    try DirectStatement.bind(row, 14, vm.diskGB)
+                    try DirectStatement.bind(row, 15, vm.installedVersion)
+                    try DirectStatement.bind(row, 16, timestamp)
+                    try DirectStatement.bind(row, 17, timestamp)
+                    try DirectStatement.bind(row, 18, vm.metadata)
+                    try DirectStatement.bind(row, 19, origin.rawValue)
                 }
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 // The failed statement alone was rolled back. Name the pair only
@@ -114,7 +114,7 @@ extension VMStore {
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
             let statement = try database.cachedStatement(sql: VMQueries.delete)
-            let deleted = try VMQueries.VMRows.fetchAll(statement, identity)
+            let deleted = try VMQueries.VMRows.fetchAll(statement, identity, inTransaction: true)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
             return deleted[0]
         }
