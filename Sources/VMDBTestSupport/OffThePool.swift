@@ -10,10 +10,14 @@ import Foundation
 /// It stays the same task (a task executor preference, not a detached thread),
 /// so `#expect` inside still reports to the test that runs it.
 public func offThePool<T>(_ body: () throws -> T) async throws -> T {
-    try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try body() }
+    if #available(macOS 15.0, *) {
+        return try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try body() }
+    }
+    return try body()   // older macOS: no task executors; the work stays on the pool
 }
 
 /// A task executor that runs each job on a new thread: meant for the few, long, blocking jobs above.
+@available(macOS 15.0, *)
 final class ThreadPerJobExecutor: TaskExecutor {
     static let shared = ThreadPerJobExecutor()
 

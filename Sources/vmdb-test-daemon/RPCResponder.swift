@@ -42,11 +42,13 @@ struct RPCResponder: HTTPHandler {
     }
 
     /// One line per request, written before the answer, so the test sees it once its client has the answer.
+    /// One `write` on an O_APPEND descriptor: concurrent requests cannot overwrite each other's line.
     private func record(_ method: String) {
-        guard let handle = FileHandle(forWritingAtPath: logPath) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        handle.write(Data((method + "\n").utf8))
+        let descriptor = open(logPath, O_WRONLY | O_APPEND)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let line = Array((method + "\n").utf8)
+        _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 
     private static func result(_ vms: [String], network: String?, id: String) -> String {
