@@ -16,8 +16,8 @@ public final class SizeLimitedFolder: @unchecked Sendable {
         guard getuid() == 0, let probe = try? TemporaryDirectory("mount-probe") else { return false }
         let folder = probe.file("probe")
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder]) == 0 else { return false }
-        _ = run("/bin/umount", ["-l", folder])
+        guard SystemTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder]) == 0 else { return false }
+        _ = SystemTool.run("/bin/umount", ["-l", folder])
         return true
     }()
 
@@ -28,7 +28,7 @@ public final class SizeLimitedFolder: @unchecked Sendable {
         parent = try TemporaryDirectory(label)
         path = parent.file("disk")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes),mode=0700", "tmpfs", path]) == 0 else {
+        guard SystemTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes),mode=0700", "tmpfs", path]) == 0 else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
     }
@@ -60,25 +60,13 @@ public final class SizeLimitedFolder: @unchecked Sendable {
 
     /// Remounts the filesystem read-only (or back to read-write).
     public func remount(readOnly: Bool) -> Bool {
-        Self.run("/bin/mount", ["-o", "remount,\(readOnly ? "ro" : "rw")", path]) == 0
+        SystemTool.run("/bin/mount", ["-o", "remount,\(readOnly ? "ro" : "rw")", path]) == 0
     }
 
     public func unmount() {
         guard mounted else { return }
-        mounted = Self.run("/bin/umount", ["-l", path]) != 0
+        mounted = SystemTool.run("/bin/umount", ["-l", path]) != 0
     }
 
     deinit { unmount() }
-
-    @discardableResult
-    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 }

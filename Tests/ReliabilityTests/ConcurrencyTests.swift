@@ -13,7 +13,7 @@ import VMDBTestSupport
             try LargeDatabase.makeV2(at: path, vms: Reliability.vmCount)
             let before = try ContentFingerprint.of(path, filters: ["vms": "1 = 0"])  // events: only the deployer's updates touch vms
 
-            let deployer = try UpdatingDeployer(path: path, existingRows: Reliability.vmCount, in: directory)
+            let deployer = try StandInDeployer(path: path, existingRows: Reliability.vmCount, in: directory)
             deployer.waitForAcknowledged(30)
             // With the backup, as an operator runs it: the online backup copies one snapshot while the deployer
             // writes (it used to restart for ever: theOnlineBackupFinishesWhileTheDeployerWrites).
@@ -64,7 +64,7 @@ import VMDBTestSupport
             let directory = try TemporaryDirectory("backup-livelock")
             let path = directory.file("deployer.db")
             try LargeDatabase.makeV2(at: path, vms: 100_000)
-            let deployer = try UpdatingDeployer(path: path, existingRows: 100_000, in: directory)
+            let deployer = try StandInDeployer(path: path, existingRows: 100_000, in: directory)
             deployer.waitForAcknowledged(10)
             let child = try WatchedProcess(["backup", "--db", path, "--to", directory.file("online.backup"), "--progress"], in: directory, label: "backup")
             let run = child.finish(timeout: 60)

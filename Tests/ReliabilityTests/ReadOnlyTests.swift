@@ -12,21 +12,9 @@ import VMDBTestSupport
         guard let directory = try? TemporaryDirectory("chattr-probe") else { return false }
         let file = directory.file("probe")
         _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        guard run("/usr/bin/chattr", ["+i", file]) == 0 else { return false }
-        return run("/usr/bin/chattr", ["-i", file]) == 0
+        guard SystemTool.run("/usr/bin/chattr", ["+i", file]) == 0 else { return false }
+        return SystemTool.run("/usr/bin/chattr", ["-i", file]) == 0
     }()
-
-    @discardableResult
-    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 
     static func v2Database(in directory: TemporaryDirectory) throws -> String {
         let path = try Fixtures.database(version: 2, in: directory)
@@ -41,8 +29,8 @@ import VMDBTestSupport
         let path = try Self.v2Database(in: directory)
         let hash = try Fixtures.fileHash(path)
         let target = what == "file" ? path : directory.path
-        #expect(Self.run("/usr/bin/chattr", ["+i", target]) == 0)
-        defer { Self.run("/usr/bin/chattr", ["-i", target]) }
+        #expect(SystemTool.run("/usr/bin/chattr", ["+i", target]) == 0)
+        defer { SystemTool.run("/usr/bin/chattr", ["-i", target]) }
         let other = try TemporaryDirectory("immutable-backup")
         let backup = try Fixtures.database(version: 2, in: other, name: "good.backup")
         for arguments in [["migrate", "--db", path], ["migrate", "--db", path, "--no-backup"], ["restore", "--db", path, "--from", backup]] {
@@ -64,8 +52,8 @@ import VMDBTestSupport
         let path = try Self.v2Database(in: directory)
         let other = try TemporaryDirectory("immutable-folder-backup")
         let backup = try Fixtures.database(version: 2, in: other, name: "good.backup")
-        #expect(Self.run("/usr/bin/chattr", ["+i", directory.path]) == 0)
-        defer { Self.run("/usr/bin/chattr", ["-i", directory.path]) }
+        #expect(SystemTool.run("/usr/bin/chattr", ["+i", directory.path]) == 0)
+        defer { SystemTool.run("/usr/bin/chattr", ["-i", directory.path]) }
         let restore = try Reliability.vmdb(["restore", "--db", path, "--from", backup])
         #expect(restore.exitCode == 65 && restore.standardError.contains("read-only"), "\(restore.standardError)")
         let status = try Reliability.vmdb(["status", "--db", path])
