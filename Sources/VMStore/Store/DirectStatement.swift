@@ -19,7 +19,7 @@ enum DirectStatement {
 
     static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: String?) throws {
         guard var value else {
-            return try check(sqlite3_bind_null(statement, index), statement)
+            return try check(sqlite3_bind_null(statement, index))
         }
         let code = value.withUTF8 { bytes -> CInt in
             guard bytes.count <= Int(CInt.max) else { return SQLITE_TOOBIG }
@@ -28,16 +28,16 @@ enum DirectStatement {
             return sqlite3_bind_text(statement, index, UnsafeRawPointer(address).assumingMemoryBound(to: CChar.self),
                                      CInt(bytes.count), transient)
         }
-        try check(code, statement)
+        try check(code)
     }
 
     static func bind(_ statement: SQLiteStatement, _ index: CInt, _ value: Int64?) throws {
         let code = if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
-        try check(code, statement)
+        try check(code)
     }
 
     /// A bind that fails (SQLITE_TOOBIG, SQLITE_NOMEM) leaves the parameter NULL: never step with it.
-    private static func check(_ code: CInt, _ statement: SQLiteStatement) throws {
+    private static func check(_ code: CInt) throws {
         guard code != SQLITE_OK else { return }
         let message = code == SQLITE_TOOBIG ? "a value is too large to bind" : String(cString: sqlite3_errstr(code))
         throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
