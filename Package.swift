@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "VMSnapshots",
             dependencies: [
-                "MigrationKit", "ShippedMigrations",
+                "MigrationKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -54,7 +54,9 @@ public struct VMDB: ParsableCommand {
                     console.out(fullMessage(for: error) + "\n")   // --help, --version
                     return 0
                 }
-                let message = fullMessage(for: error)
+                // ArgumentParser starts its text with "Error: "; `report` adds vmdb's own prefix.
+                var message = wantsJSON ? message(for: error) : fullMessage(for: error)
+                if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
                 report(code: code == 1 ? 1 : 64, kind: code == 1 ? "internalFailure" : "usage", message: message, json: wantsJSON, console: console)
                 return code == 1 ? 1 : 64
             }

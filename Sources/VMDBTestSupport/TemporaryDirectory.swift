@@ -1,4 +1,5 @@
 import Foundation
+import MigrationKit
 
 /// A fresh folder under the system's temporary directory, removed when released.
 /// Tests open fixtures only as copies in one of these, never in place.
@@ -6,12 +7,8 @@ public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ label: String = "test") throws {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-\(label).XXXXXX")
-        var buffer = Array(template.utf8CString)
-        guard let made = mkdtemp(&buffer) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        path = String(cString: made)
+        guard let made = PrivateDirectory.make(label) else { throw CocoaError(.fileWriteUnknown) }
+        path = made
     }
 
     /// A path inside the folder (the file is not created).

@@ -66,7 +66,7 @@ struct RepairBenchmark: ParsableCommand {
             var written = 0
             for (slot, network) in RepairBenchmark.networks.enumerated() {
                 let path = location.inventory(network)
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                 var buffer = #"{"jsonrpc":"2.0","id":1,"result":{"network":"\#(network)","vms":["#
                 var first = true

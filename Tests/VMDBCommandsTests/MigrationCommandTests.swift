@@ -55,7 +55,9 @@ import VMDBTestSupport
         #expect(result.err.contains("--db"))
     }
 
-    @Test(arguments: ["", "ma in", "qa\u{7}", "main/qa"])
+    // C1 controls (U+0080–U+009F) too: the store refuses them, so a migration that
+    // stored one would leave VMs no lookup by pair can reach.
+    @Test(arguments: ["", "ma in", "qa\u{7}", "main/qa", "qa\u{81}", "qa\u{9f}", "qa\u{85}", String(repeating: "n", count: 65)])
     func badDefaultNetworksAreRefused(_ network: String) throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 1, in: directory)

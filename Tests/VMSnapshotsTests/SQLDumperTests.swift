@@ -19,7 +19,7 @@ import VMDBTestSupport
             let values: [(String?, [UInt8]?, Double?, Int64?)] = [
                 ("nul", [], 0.1, Int64.min),
                 ("new\nline\r\ttab\u{7f}", [0, 255, 1], 1e300, Int64.max),
-                ("it's", nil, 5e-324, 0),
+                ("it's", nil, Double.leastNonzeroMagnitude, 0),
                 ("", nil, .infinity, nil),
                 ("🚀 e\u{301}", nil, -1.5, -1),
             ]

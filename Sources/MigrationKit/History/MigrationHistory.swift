@@ -31,19 +31,56 @@ enum MigrationHistory {
         try db.tableExists(tableName)
     }
 
-    static func read(_ db: Database) throws -> [AppliedMigration] {
+    /// Every row, in version order.
+    ///
+    /// - Parameter toolVersion: this tool's version: a row this tool cannot read
+    ///   that a newer vmdb wrote means the database is newer (4); any other is
+    ///   a tampered history (5). Nothing is ever read as something it is not.
+    /// - Throws: `MigrationError` `.databaseNewer` or `.historyInconsistent`.
+    static func read(_ db: Database, toolVersion: String? = nil) throws -> [AppliedMigration] {
         guard try exists(db) else { return [] }
         let decoder = JSONDecoder()
         return try Row.fetchAll(db, sql: "SELECT * FROM vmdb_migrations ORDER BY version").map { row in
+            let version: Int = row["version"]
+            let writer: String = row["tool_version"] ?? "an unknown vmdb"
+            func unreadable(_ what: String) -> MigrationError {
+                if let toolVersion, isVersion(writer, newerThan: toolVersion) {
+                    return MigrationError(.databaseNewer, "the history row of migration \(version) was written by vmdb \(writer), newer than this vmdb (\(toolVersion)), and \(what): use vmdb \(writer) or newer. Nothing was changed")
+                }
+                return MigrationError(.historyInconsistent, "the history row of migration \(version) (written by vmdb \(writer)) \(what): the history table was edited by hand. Restore the database from a backup (vmdb restore), or repair the row. Nothing was changed")
+            }
+            let kindText: String? = row["kind"]
+            guard let kindText, let kind = AppliedMigration.Kind(rawValue: kindText) else {
+                throw unreadable("has kind \(kindText.map { "'\($0)'" } ?? "NULL"), which this vmdb does not know (applied or baseline)")
+            }
             let json: String? = row["verification"]
+            var verification: VerificationRecord?
+            if let json {
+                do {
+                    verification = try decoder.decode(VerificationRecord.self, from: Data(json.utf8))
+                } catch {
+                    throw unreadable("holds a verification record this vmdb cannot read")
+                }
+            }
             return AppliedMigration(
-                version: row["version"], name: row["name"], checksum: row["checksum"],
+                version: version, name: row["name"], checksum: row["checksum"],
                 appliedAt: row["applied_at"], durationMilliseconds: row["duration_ms"],
-                lockMilliseconds: row["lock_ms"], toolVersion: row["tool_version"],
-                kind: AppliedMigration.Kind(rawValue: row["kind"]) ?? .applied,
-                verification: json.flatMap { try? decoder.decode(VerificationRecord.self, from: Data($0.utf8)) },
-                backupSHA256: row["backup_sha256"])
+                lockMilliseconds: row["lock_ms"], toolVersion: writer,
+                kind: kind, verification: verification, backupSHA256: row["backup_sha256"])
         }
+    }
+
+    /// Dotted numeric versions compared part by part (`0.10.0` is newer than `0.9.1`).
+    static func isVersion(_ version: String, newerThan other: String) -> Bool {
+        func parts(_ text: String) -> [Int] {
+            text.split(separator: "-").first.map { $0.split(separator: ".").map { Int($0) ?? 0 } } ?? []
+        }
+        let (a, b) = (parts(version), parts(other))
+        for index in 0..<max(a.count, b.count) {
+            let (x, y) = (index < a.count ? a[index] : 0, index < b.count ? b[index] : 0)
+            if x != y { return x > y }
+        }
+        return false
     }
 
     static func record(_ db: Database, _ entry: AppliedMigration, log: ((String) -> Void)?) throws {

@@ -57,13 +57,11 @@ extension Migrator {
             folder = nil
             copyPath = keepCopy
         } else {
-            let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-dry-run.XXXXXX")
-            var buffer = Array(template.utf8CString)
-            guard let made = mkdtemp(&buffer) else {
-                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy (\(String(cString: strerror(errno)))); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+            guard let made = PrivateDirectory.make("dry-run") else {
+                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy (\(PrivateDirectory.lastFailure)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
             }
-            folder = String(cString: made)
-            copyPath = (folder! as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+            folder = made
+            copyPath = (made as NSString).appendingPathComponent((path as NSString).lastPathComponent)
         }
         defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
 

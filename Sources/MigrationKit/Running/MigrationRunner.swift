@@ -34,6 +34,9 @@ struct MigrationRunner {
         let concurrent = snapshotReader.flatMap { reader in
             level != .counts ? ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, $0.before) }, parameters: parameters) : nil
         }
+        // Joined on every path out: a failure below must not leave the hash running.
+        var censusJoined = false
+        defer { if !censusJoined { concurrent?.cancel() } }
         if concurrent == nil {
             for plan in plans {
                 let census = try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before")
@@ -63,6 +66,7 @@ struct MigrationRunner {
 
         if let concurrent {
             let watch = Stopwatch()
+            censusJoined = true
             let results = try concurrent.wait()
             progress?(.finished(phase: "census before (concurrent, waited)", seconds: watch.elapsedSeconds))
             for (plan, census) in zip(plans, results) {

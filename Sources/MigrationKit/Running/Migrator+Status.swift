@@ -10,7 +10,7 @@ extension Migrator {
     func inspect(_ db: Database, path: String) throws -> DatabaseStatus {
         let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
         if try MigrationHistory.exists(db) {
-            let applied = try MigrationHistory.read(db)
+            let applied = try MigrationHistory.read(db, toolVersion: toolVersion)
             let versions = Set(applied.map(\.version))
             let current = versions.max() ?? 0
             let unknown = applied.map(\.version).filter { catalog.script(version: $0) == nil }

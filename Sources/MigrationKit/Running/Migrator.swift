@@ -139,7 +139,7 @@ public struct Migrator: Sendable {
         }
         let lockWatch = Stopwatch()
         do {
-            let recorded = try MigrationHistory.exists(db) ? try MigrationHistory.read(db).map(\.version).max() ?? 0 : (baseline ?? 0)
+            let recorded = try MigrationHistory.exists(db) ? try MigrationHistory.read(db, toolVersion: toolVersion).map(\.version).max() ?? 0 : (baseline ?? 0)
             guard recorded == script.version - 1 || (baseline != nil && recorded == baseline) else {
                 throw MigrationError(.busy, "the database moved to version \(recorded) while this run waited (another migrator?); nothing was changed. Run `vmdb status`")
             }
@@ -188,9 +188,8 @@ public struct Migrator: Sendable {
     }
 }
 
-/// Collects statements for a plan; `@unchecked Sendable` because it is only
-/// used from the one connection's serial queue.
-final class StatementRecorder: @unchecked Sendable {
+/// Collects statements for a plan, on the one connection that runs it.
+final class StatementRecorder {
     private(set) var all: [String] = []
     func record(_ sql: String) { all.append(sql) }
 }

@@ -50,7 +50,7 @@ extension MigrationError {
             return MigrationError(.busy, "\(path) stayed locked by another connection while \(activity) (\(detail)); nothing was changed. Retry when the deployer's write finishes, or raise --busy-timeout.")
         case .SQLITE_FULL:
             return MigrationError(.diskFull, "the disk filled up while \(activity) on \(path) (\(detail)); everything was rolled back and the file is as it was. Free space and retry.")
-        case .SQLITE_IOERR, .SQLITE_CANTOPEN where !isFolderWritable(of: path):
+        case .SQLITE_IOERR where !isFolderWritable(of: path), .SQLITE_CANTOPEN where !isFolderWritable(of: path):
             // SQLite writes -wal/-shm (or a journal) beside the database, even to read a WAL file.
             return MigrationError(.unusableInput, "the folder of \(path) is read-only, and SQLite needs to write its journal or shared-memory file beside the database (\(detail)); nothing was changed. Make the folder writable, or work on a copy")
         case .SQLITE_IOERR, .SQLITE_CANTOPEN:

@@ -14,8 +14,10 @@ extension VMDB {
 
         func run() throws {
             let console = Console.current
-            let folder = NSTemporaryDirectory() + "vmdb-demo-\(getpid())"
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            // A fresh private folder: a predictable name could be taken, or linked, by another user first.
+            guard let folder = PrivateDirectory.make("demo") else {
+                throw MigrationError(.diskFull, "cannot create a temporary folder for the demo in \(NSTemporaryDirectory()) (\(PrivateDirectory.lastFailure)): set TMPDIR to a writable folder")
+            }
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let path = folder + "/deployer.db"
             let inventory = folder + "/main-list_vms.json"

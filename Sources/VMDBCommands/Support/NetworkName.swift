@@ -1,13 +1,16 @@
 import ArgumentParser
+import VMStore
 
-/// The rule for a network name given on the command line.
+/// A network name given on the command line, checked by the store's rule
+/// (``VMIdentity/validate(network:)``), the one rule every entry point uses:
+/// a name the CLI accepted is always one the store can look up again.
 enum NetworkName {
     static func validate(_ name: String, option: String) throws {
-        guard !name.isEmpty, name.count <= 64 else {
-            throw ValidationError("\(option) must be 1 to 64 characters (a network such as main, test, qa or dev)")
-        }
-        guard name.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7f && $0 != "/" }) else {
-            throw ValidationError("\(option) must not contain spaces, control characters or '/' (a network such as main, test, qa or dev)")
+        do {
+            try VMIdentity.validate(network: name)
+        } catch let error as StoreError {
+            let reason = error.description.replacingOccurrences(of: "invalid VM identity: ", with: "")
+            throw ValidationError("\(option) is not a network name: \(reason) (a network such as main, test, qa or dev)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MigrationKit
 
 /// A private temporary folder for the daemons' answers of one run, removed with it.
 ///
@@ -9,12 +10,10 @@ final class AnswerSpool: Sendable {
     let folder: String
 
     init() throws {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-repair.XXXXXX")
-        var buffer = Array(template.utf8CString)
-        guard let made = mkdtemp(&buffer) else {
-            throw RepairError(.internalFailure, "cannot create a temporary folder in \(NSTemporaryDirectory()) (\(String(cString: strerror(errno)))): check TMPDIR")
+        guard let made = PrivateDirectory.make("repair") else {
+            throw RepairError(.internalFailure, "cannot create a temporary folder in \(NSTemporaryDirectory()) (\(PrivateDirectory.lastFailure)): check TMPDIR")
         }
-        folder = String(cString: made)
+        folder = made
     }
 
     /// Writes `answer` to a new file (mode 0600) and returns its path.

@@ -70,6 +70,13 @@ struct InventoryLoader {
         guard let statedNetwork else {
             throw RepairError(.usage, "\(label) does not state its network: give it with --network NAME (main, test, qa, dev); vmdb never guesses it")
         }
+        // The library checks the operator's network by the store's rule too: a caller
+        // other than the CLI must not record orphans no lookup by pair can reach.
+        do {
+            try VMIdentity.validate(network: statedNetwork)
+        } catch {
+            throw RepairError(.usage, "--network \"\(statedNetwork)\" is not a network name (\(error)): give one such as main, test, qa or dev")
+        }
         return statedNetwork
     }
 

@@ -40,12 +40,10 @@ enum SnapshotFiles {
 
     /// A new private folder under the system's temporary directory; the caller removes it.
     static func temporaryFolder(_ label: String) throws -> String {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-\(label).XXXXXX")
-        var buffer = Array(template.utf8CString)
-        guard let made = mkdtemp(&buffer) else {
-            throw MigrationError(.diskFull, "cannot create a temporary folder (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder with room for a copy")
+        guard let made = PrivateDirectory.make(label) else {
+            throw MigrationError(.diskFull, "cannot create a temporary folder (\(PrivateDirectory.lastFailure)); set TMPDIR to a writable folder with room for a copy")
         }
-        return String(cString: made)
+        return made
     }
 
     /// Loads `dump` into a new database file at `path` (mode 0600), in `journalMode`.
