@@ -67,18 +67,31 @@ extension Migrator {
 
         let copy = try BackupService.copy(source, sourcePath: path, to: copyPath, progress: options.progress)
         try? source.close()
-        let plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
+        var failure: DryRunReport.Failure?
+        func fail(_ error: MigrationError) {
+            failure = .init(kind: error.kind, message: error.message.replacingOccurrences(of: copyPath, with: path), verification: error.verification)
+        }
+        // A problem the plan's preflight finds is the dry run's finding: it goes in
+        // the full report (a ticket is never empty), with the failure's exit code.
+        var plan = MigrationPlan(path: copyPath, fromVersion: status.currentVersion, toVersion: status.currentVersion,
+                                 baselinedVersion: nil, parameters: [], migrations: [])
+        do {
+            plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
+        } catch let error as MigrationError {
+            fail(error)
+        }
         let before = try countBreakdowns(copyPath, breakdowns)
         let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try SchemaSnapshot.read($0) }
 
         var copyOptions = options
         copyOptions.takesBackup = false
         var run: MigrationRunReport?
-        var failure: DryRunReport.Failure?
-        do {
-            run = try migrate(path: copyPath, options: copyOptions)
-        } catch let error as MigrationError {
-            failure = .init(kind: error.kind, message: error.message.replacingOccurrences(of: copyPath, with: path), verification: error.verification)
+        if failure == nil {
+            do {
+                run = try migrate(path: copyPath, options: copyOptions)
+            } catch let error as MigrationError {
+                fail(error)
+            }
         }
         try? FileManager.default.removeItem(atPath: copyPath + ".vmdb-lock")
         let after = try countBreakdowns(copyPath, breakdowns)

@@ -8,6 +8,8 @@ extension Migrator {
         let status = try source.read { try inspect($0, path: path) }
         try status.requireConsistentHistory()
         let target = try targetVersion(version, status: status)
+        let pending = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
+        try source.read { db in try preflight(db, scripts: pending, parameters: parameters) }
         let clone = try schemaClone(of: source)
         var entries: [MigrationPlan.Entry] = []
         try clone.writeWithoutTransaction { db in
@@ -34,7 +36,11 @@ extension Migrator {
         let clone = try DatabaseQueue(configuration: configuration)
         let (objects, history, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
             let stat = try db.tableExists("sqlite_stat1") ? try Row.fetchAll(db, sql: "SELECT tbl, idx, stat FROM sqlite_stat1") : []
-            return (try SchemaSnapshot.read(db).objects, try MigrationHistory.read(db), stat)
+            // A virtual table (FTS5, R*Tree) creates its shadow tables itself: replaying
+            // theirs too fails with "table … already exists".
+            let shadows = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_list WHERE type = 'shadow'").map { $0.lowercased() })
+            let objects = try SchemaSnapshot.read(db).objects.filter { !shadows.contains($0.table.lowercased()) }
+            return (objects, try MigrationHistory.read(db, toolVersion: toolVersion), stat)
         }
         try clone.writeWithoutTransaction { db in
             for object in objects { if let sql = object.sql { try db.execute(sql: sql) } }

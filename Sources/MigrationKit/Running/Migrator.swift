@@ -1,3 +1,4 @@
+import CSQLiteSettings
 import Foundation
 import GRDB
 
@@ -43,7 +44,10 @@ public struct Migrator: Sendable {
                                       baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
         }
         if let first = scripts.first {
-            try queue.read { db in try checkParameters(db, script: first, parameters: options.parameters) }
+            try queue.read { db in
+                try checkParameters(db, script: first, parameters: options.parameters)
+                try preflight(db, scripts: scripts, parameters: options.parameters)
+            }
             try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
         }
 
@@ -126,6 +130,17 @@ public struct Migrator: Sendable {
         guard try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") == false else {
             throw MigrationError(.internalFailure, "foreign keys could not be turned off before migration \(script.version); nothing was changed")
         }
+        // The migration's own data steps (v1->v2 fills the network, v3 fixes empty ones)
+        // must not fire the operator's triggers: an audit trigger would log a row per
+        // VM and fail the census, a RAISE would abort the run. Triggers stay defined;
+        // only this connection stops firing them, as PostgreSQL's
+        // session_replication_role = replica does for bulk loads. The deployer's own
+        // connections are untouched.
+        log?("-- triggers off on this connection (SQLITE_DBCONFIG_ENABLE_TRIGGER = 0)")
+        guard vmdb_sqlite_enable_triggers(db.sqliteConnection, 0) == 0 else {
+            throw MigrationError(.internalFailure, "triggers could not be turned off before migration \(script.version); nothing was changed")
+        }
+        defer { _ = vmdb_sqlite_enable_triggers(db.sqliteConnection, 1) }
         // No automatic checkpoint inside COMMIT: it runs after the lock is released (below).
         let autoCheckpoint = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")

@@ -7,8 +7,18 @@ import GRDB
 struct SchemaFingerprint: Sendable {
     struct Table: Sendable {
         var columns: [String: String]   // name -> declared type, uppercased
-        var uniqueKeys: Set<[String]>
+        /// Unique keys of the table's own definition (UNIQUE constraints) and of
+        /// CREATE UNIQUE INDEX, each as its key parts (columns, lowercased, or
+        /// `<expression>`); the index that carries it, for naming it.
+        var uniqueKeys: [[String]: UniqueKey]
         var foreignKeys: Set<String>
+    }
+
+    struct UniqueKey: Sendable {
+        let index: String
+        /// From CREATE UNIQUE INDEX (an operator may add one and keep it) rather than the table's definition.
+        let isSeparateIndex: Bool
+        let isPartial: Bool
     }
 
     var tables: [String: Table] = [:]
@@ -22,13 +32,17 @@ struct SchemaFingerprint: Sendable {
                 if object.sql != nil { fingerprint.otherObjects[name] = object.type }
                 continue
             }
-            var table = Table(columns: [:], uniqueKeys: [], foreignKeys: [])
+            var table = Table(columns: [:], uniqueKeys: [:], foreignKeys: [])
             for row in try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?)", arguments: [object.name]) {
                 table.columns[(row["name"] as String).lowercased()] = (row["type"] as String).uppercased()
             }
-            for index in try Row.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin <> 'pk'", arguments: [object.name]) {
-                let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index["name"] as String])
-                table.uniqueKeys.insert(columns.map { $0.lowercased() })
+            let indexes = try Row.fetchAll(db, sql: "SELECT name, origin, partial FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin <> 'pk'", arguments: [object.name])
+            for index in indexes {
+                let name: String = index["name"]
+                // An index on an expression has no column name for that part (cid -2).
+                let parts = try Row.fetchAll(db, sql: "SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno", arguments: [name])
+                    .map { ($0["name"] as String?)?.lowercased() ?? (($0["cid"] as Int) == -1 ? "rowid" : "<expression>") }
+                table.uniqueKeys[parts] = UniqueKey(index: name, isSeparateIndex: index["origin"] == "c", isPartial: index["partial"] == 1)
             }
             for row in try Row.fetchAll(db, sql: "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?)", arguments: [object.name]) {
                 table.foreignKeys.insert("\((row["from"] as String).lowercased())->\((row["table"] as String).lowercased()).\((row["to"] as String? ?? "").lowercased())")
@@ -53,9 +67,15 @@ struct SchemaFingerprint: Sendable {
                     differences.append("\(name).\(column) is missing")
                 }
             }
-            if table.uniqueKeys != reference.uniqueKeys {
-                let show = { (keys: Set<[String]>) in keys.map { "(\($0.joined(separator: ", ")))" }.sorted().joined(separator: " ") }
-                differences.append("\(name) has unique keys \(show(table.uniqueKeys)), expected \(show(reference.uniqueKeys))")
+            let show = { (key: [String]) in "(\(key.joined(separator: ", ")))" }
+            for key in reference.uniqueKeys.keys.sorted(by: { show($0) < show($1) }) where table.uniqueKeys[key] == nil {
+                differences.append("\(name) lacks the unique key \(show(key))")
+            }
+            // A unique index an operator created is theirs, kept like any other added index;
+            // a UNIQUE in the table's own definition changes what the table is.
+            for (key, unique) in table.uniqueKeys.sorted(by: { show($0.key) < show($1.key) })
+            where reference.uniqueKeys[key] == nil && !unique.isSeparateIndex {
+                differences.append("\(name) has a UNIQUE constraint on \(show(key)) that version's definition lacks (automatic index \(unique.index))")
             }
             for key in reference.foreignKeys.subtracting(table.foreignKeys).sorted() {
                 differences.append("\(name) lacks foreign key \(key)")

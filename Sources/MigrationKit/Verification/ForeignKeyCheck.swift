@@ -31,7 +31,8 @@ enum ForeignKeyCheck {
                 if to.count != from.count { to = try primaryKey(db, parent) }
                 let isUnique = try isUniqueKey(db, parent, to)
                 if to.isEmpty || !isUnique {
-                    result.mismatches.append("foreign key mismatch - \"\(child)\" referencing \"\(parent)\"(\(to.joined(separator: ", ")))")
+                    // Both sides' columns named: for a self-referencing table the child's column is the one to fix.
+                    result.mismatches.append("foreign key mismatch - \"\(child)\"(\(from.joined(separator: ", "))) referencing \"\(parent)\"(\(to.joined(separator: ", ")))")
                     continue
                 }
                 let present = from.map { "c.\($0.quotedIdentifier) IS NOT NULL" }.joined(separator: " AND ")
@@ -41,8 +42,11 @@ enum ForeignKeyCheck {
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) \(missing)") ?? 0
                 guard count > 0 else { continue }
                 result.violations += count
-                let rowids = try Int64.fetchAll(db, sql: "SELECT c.rowid \(missing) LIMIT 20")
-                result.samples += rowids.map { "\(child) row \($0) -> \(parent)" }
+                // A WITHOUT ROWID child is named by its primary key: it has no rowid to show.
+                let hasRowid = try Bool.fetchOne(db, sql: "SELECT wr = 0 FROM pragma_table_list WHERE name = ? AND schema = 'main'", arguments: [child]) ?? true
+                let key = hasRowid ? "c.rowid" : try primaryKey(db, child).map { "quote(c.\($0.quotedIdentifier))" }.joined(separator: " || ', ' || ")
+                let rows = try String.fetchAll(db, sql: "SELECT CAST(\(key) AS TEXT) \(missing) LIMIT 20")
+                result.samples += rows.map { "\(child) row \(hasRowid ? $0 : "(\($0))") -> \(parent)" }
             }
         }
         result.samples = Array(result.samples.prefix(20))
@@ -61,8 +65,9 @@ enum ForeignKeyCheck {
         if wanted == ["rowid"] { return true }
         if Set(try primaryKey(db, table).map { $0.lowercased() }) == wanted { return true }
         for index in try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND partial = 0", arguments: [table]) {
-            let indexed = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?)", arguments: [index])
-            if Set(indexed.map { $0.lowercased() }) == wanted { return true }
+            // An expression part has no name: such an index is never a foreign key's parent key.
+            let indexed = try String?.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?)", arguments: [index])
+            if indexed.allSatisfy({ $0 != nil }), Set(indexed.compactMap { $0?.lowercased() }) == wanted { return true }
         }
         return false
     }

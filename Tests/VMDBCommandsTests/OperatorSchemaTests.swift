@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import Testing
+import VMDBCommands
+import VMDBTestSupport
+
+/// Deployer databases an operator changed by hand (issue 12): each one either
+/// migrates with every row and object intact, or is refused before anything
+/// changes, by plan, dry run and migrate alike, with the object named.
+@Suite struct OperatorSchemaTests {
+    struct Outcome { let code: Int32; let out: String; let err: String }
+
+    func run(_ arguments: [String]) -> Outcome {
+        let console = Console.capture()
+        let code = VMDB.execute(arguments, console: console)
+        return Outcome(code: code, out: console.standardOutput, err: console.standardError)
+    }
+
+    /// A v2 file with the eight qa VMs and `change` applied with foreign keys off.
+    func v2(_ directory: TemporaryDirectory, managed: Bool = true, _ change: String) throws -> String {
+        let path = managed ? try Fixtures.database(version: 2, in: directory) : try Fixtures.unmanagedDatabase(version: 2, in: directory)
+        try Fixtures.insertV2(Fixtures.eightVMIds.map { (network: "qa", id: $0) }, into: path)
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")   // as a deployer may have run
+            try db.execute(sql: change)
+        }
+        return path
+    }
+
+    func count(_ path: String, _ sql: String) throws -> Int {
+        try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: sql) ?? -1 }
+    }
+
+    /// Plan, dry run and migrate all succeed, and verify is clean afterwards.
+    func expectMigrates(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate", "--no-backup"], ["verify"]] {
+            let result = run(arguments + ["--db", path])
+            #expect(result.code == 0, "\(arguments): \(result.err)\(result.out.suffix(600))", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Plan, dry run and migrate all refuse with `code`, saying `words`, and leave the file as it was.
+    func expectRefused(_ path: String, code: Int32 = 65, saying words: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try Fixtures.fileHash(path)
+        for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate"]] {
+            let result = run(arguments + ["--db", path])
+            #expect(result.code == code, "\(arguments): \(result.err)\(result.out.suffix(400))", sourceLocation: sourceLocation)
+            for word in words {
+                #expect((result.err + result.out).contains(word), "\(arguments) does not say \(word): \(result.err)\(result.out.suffix(400))", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(try Fixtures.fileHash(path) == before, sourceLocation: sourceLocation)
+    }
+
+    // MARK: Class 2: unique indexes an operator added
+
+    @Test(arguments: [true, false])
+    func aUniqueIndexOnAnotherColumnIsKept(managed: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: managed, "CREATE UNIQUE INDEX vms_name_unique ON vms(name)")
+        expectMigrates(path)
+        #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_name_unique'") == 1)
+        #expect(try count(path, "SELECT count(*) FROM vms") == 8)
+    }
+
+    @Test(arguments: [true, false])
+    func aUniqueIndexOnAnExpressionIsKept(managed: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: managed, "CREATE UNIQUE INDEX vms_lower_name ON vms(lower(name), status)")
+        #expect(run(["status", "--db", path]).code == 0)
+        expectMigrates(path)
+        #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_lower_name'") == 1)
+    }
+
+    // MARK: Class 3: plan and dry run agree with migrate
+
+    @Test func aFullTextTableMigratesThroughPlanDryRunAndMigrate() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            CREATE VIRTUAL TABLE vm_notes USING fts5(body);
+            INSERT INTO vm_notes (body) VALUES ('rebooted after the kernel update');
+            """)
+        expectMigrates(path)
+        #expect(try count(path, "SELECT count(*) FROM vm_notes WHERE vm_notes MATCH 'kernel'") == 1)
+    }
+
+    // MARK: Class 4: names the migration introduces
+
+    @Test func anOperatorsTableNamedLikeTheMigrationsIsRefusedByName() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "CREATE TABLE vm_repairs (note TEXT); INSERT INTO vm_repairs VALUES ('mine')")
+        try expectRefused(path, saying: ["creates table vm_repairs", "already has a table", "RENAME TO"])
+    }
+
+    @Test func anOperatorsIndexNamedLikeTheMigrationsIsNeverReplaced() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "CREATE INDEX vms_identity ON vms(name)")
+        try expectRefused(path, saying: ["creates index vms_identity", "already has a index of that name (on vms)"])
+    }
+
+    @Test func aDryRunThatFindsAProblemPrintsTheWholeReport() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "CREATE TABLE vm_repairs (note TEXT)")
+        let result = run(["migrate", "--dry-run", "--format", "markdown", "--db", path])
+        #expect(result.code == 65)
+        #expect(result.out.contains("WOULD FAIL") && result.out.contains("vm_repairs"), "\(result.out)")
+    }
+
+    // MARK: Class 5: the migration's data steps fire no trigger
+
+    @Test func anAuditTriggerOnVMsDoesNotFireDuringTheMigration() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 1, in: directory)
+        try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                CREATE TABLE vm_audit (vm_id TEXT, at TEXT);
+                CREATE TRIGGER vms_audit AFTER UPDATE ON vms BEGIN INSERT INTO vm_audit VALUES (NEW.vm_id, 'now'); END;
+                CREATE TRIGGER vms_frozen BEFORE UPDATE OF name ON vms WHEN NEW.name = 'forbidden' BEGIN SELECT RAISE(ABORT, 'frozen'); END;
+                CREATE TRIGGER vms_no_network_change BEFORE UPDATE ON vms BEGIN SELECT RAISE(ABORT, 'no updates during the freeze'); END;
+                """)
+        }
+        let result = run(["migrate", "--db", path, "--default-network", "qa", "--no-backup"])
+        #expect(result.code == 0, "\(result.err)")
+        #expect(try count(path, "SELECT count(*) FROM vm_audit") == 0)
+        // Still there, and still firing for the deployer.
+        #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('vms_audit', 'vms_frozen', 'vms_no_network_change')") == 3)
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET status = 'stopped' WHERE vm_id = '005o'") }
+        }
+    }
+
+    // MARK: Class 6: damage that was already there
+
+    @Test func eventsWhoseVMIsGoneAreNamedBeforeAnythingStarts() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "DELETE FROM vms WHERE vm_id IN ('005o', '0069')")
+        try expectRefused(path, saying: ["table vm_events has 2 row(s)", "foreign keys off"])
+    }
+
+    @Test func anOperatorsWithoutRowidChildWithOrphansIsNamed() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            CREATE TABLE vm_tags (vm INTEGER NOT NULL REFERENCES vms(id), tag TEXT NOT NULL, PRIMARY KEY (vm, tag)) WITHOUT ROWID;
+            INSERT INTO vm_tags SELECT id, 'web' FROM vms;
+            INSERT INTO vm_tags VALUES (9999, 'lost');
+            """)
+        try expectRefused(path, saying: ["1 row(s) already refer to rows that do not exist", "vm_tags row (9999, 'lost')"])
+    }
+
+    // MARK: Class 10: messages
+
+    @Test func aSelfReferenceOnTheOldKeyNamesItsColumn() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "ALTER TABLE vms ADD COLUMN cloned_from TEXT REFERENCES vms(vm_id)")
+        let before = try Fixtures.fileHash(path)
+        let result = run(["migrate", "--db", path, "--no-backup"])
+        #expect(result.code == 2, "\(result.err)")
+        #expect(result.err.contains("\"vms\"(cloned_from) referencing \"vms\"(vm_id)"), "\(result.err)")
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+}
