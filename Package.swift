@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 // One library target per concern; `vmdb` is a thin executable over VMDBCommands.
@@ -115,3 +116,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// CI builds with warnings as errors (`.ci/run` sets VMDB_WARNINGS_AS_ERRORS); only this
+// package's Swift targets, never the dependencies', whose warnings are not ours to fix.
+if ProcessInfo.processInfo.environment["VMDB_WARNINGS_AS_ERRORS"] != nil {
+    for target in package.targets where target.name != "CSQLiteSettings" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

@@ -11,6 +11,9 @@
 --! expect vms.origin: 'provision'
 --! invariant every VM has a network: SELECT count(*) FROM vms WHERE network IS NULL OR network = ''
 --! invariant no two VMs share (network, vm_id): SELECT count(*) FROM (SELECT 1 FROM vms GROUP BY network, vm_id HAVING count(*) > 1)
+--! probe accepts the same vm_id under another network inserts: INSERT INTO vms (vm_id, name, created_at, updated_at, network) VALUES ('vmdb-probe', 'vmdb-probe-1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'vmdb-probe-a'); INSERT INTO vms (vm_id, name, created_at, updated_at, network) VALUES ('vmdb-probe', 'vmdb-probe-2', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'vmdb-probe-b')
+--! probe rejects an exact duplicate (network, vm_id) is rejected: INSERT INTO vms (vm_id, name, created_at, updated_at, network) VALUES ('vmdb-probe', 'vmdb-probe-1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'vmdb-probe-a'); INSERT INTO vms (vm_id, name, created_at, updated_at, network) VALUES ('vmdb-probe', 'vmdb-probe-2', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'vmdb-probe-a')
+--! probe rejects an empty network is rejected: INSERT INTO vms (vm_id, name, created_at, updated_at, network) VALUES ('vmdb-probe', 'vmdb-probe-1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '')
 
 --! step
 UPDATE vms SET network = :default_network WHERE network IS NULL OR trim(network) = '';

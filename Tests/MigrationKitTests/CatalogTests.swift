@@ -53,6 +53,17 @@ import VMDBTestSupport
         #expect(crlf.checksum == script.checksum)
     }
 
+    /// A probe checks the result and changes nothing: adding one to a shipped file keeps
+    /// its checksum (every history stays consistent); any other added line changes it.
+    @Test func probeLinesAreLeftOutOfTheChecksum() throws {
+        let script = try #require(ShippedMigrations.catalog.script(version: 3))
+        let probed = try MigrationScript(fileName: script.fileName, text: script.text + "--! probe accepts a row inserts: INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES ('a', 'b', 'c', 'd', 'e', 'f')\n")
+        #expect(probed.checksum == script.checksum)
+        #expect(probed.definition.probes.count == script.definition.probes.count + 1)
+        let commented = try MigrationScript(fileName: script.fileName, text: script.text + "-- --! probe accepts not a directive\n")
+        #expect(commented.checksum != script.checksum)
+    }
+
     @Test func aGapInVersionsIsRefused() {
         #expect(throws: MigrationError.self) {
             try MigrationCatalog(files: [(name: "0001_a.sql", text: "--! step\nSELECT 1;"), (name: "0003_c.sql", text: "--! step\nSELECT 1;")])
@@ -65,6 +76,7 @@ import VMDBTestSupport
         #expect(v3.recreations.map(\.table) == ["vms", "vm_events"])
         #expect(v3.recreations[1].copySQL != nil)
         #expect(v3.invariants.count == 2)
+        #expect(v3.probes.map(\.expectation) == [.accepts, .rejects, .rejects])
         #expect(v3.expectations.map(\.column) == ["network", "origin"])
         #expect(v3.stepsBefore.count == 1 && v3.stepsAfter.count == 1)
     }

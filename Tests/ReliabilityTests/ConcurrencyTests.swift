@@ -5,7 +5,7 @@ import VMDBTestSupport
 
 /// A deployer writing while `vmdb migrate` runs, two migrators at once, and a
 /// write lock held past the busy timeout.
-@Suite(.serialized) struct ConcurrencyTests {
+@Suite(.serialized, .tags(.slow)) struct ConcurrencyTests {
     @Test func everyWriteTheDeployerWasToldSucceededIsThereAfterTheMigration() async throws {
         try await offThePool {
             let directory = try TemporaryDirectory("writer")

@@ -7,7 +7,7 @@ import VMDBTestSupport
 /// and another "process" (a filler file) takes the free space at a chosen
 /// moment while vmdb is frozen (SIGSTOP) in that phase. Every case ends with
 /// exit 74, a message saying space ran out, and the file as it was.
-@Suite(.serialized, .enabled(if: SizeLimitedFolder.isAvailable, "\(SizeLimitedFolder.unavailableReason)"))
+@Suite(.serialized, .tags(.slow), .enabled(if: SizeLimitedFolder.isAvailable, "\(SizeLimitedFolder.unavailableReason)"))
 struct FullDiskTests {
     static let vms = 20_000
 

@@ -6,7 +6,7 @@ import VMDBTestSupport
 /// `vmdb migrate` SIGKILLed at many moments on a 100,000-VM v2 database: the
 /// file is at v2 with its content unchanged, or at v3 complete and verified;
 /// never in between, never corrupt; `status` tells which; `migrate` again finishes.
-@Suite(.serialized) struct MigrateCrashTests {
+@Suite(.serialized, .tags(.slow)) struct MigrateCrashTests {
     /// A kill point: SIGKILL `delay` seconds after `marker` appears on standard error (nil: after the start).
     struct KillPoint: CustomStringConvertible, Sendable {
         let marker: String?

@@ -8,7 +8,7 @@ import VMDBTestSupport
 /// each with its audit row; the records that were there are untouched; the
 /// file is sound; running it again records exactly the rest (idempotence
 /// itself is ReconcileTests.applyIsIdempotent).
-@Suite(.serialized) struct RepairCrashTests {
+@Suite(.serialized, .tags(.slow)) struct RepairCrashTests {
     static let orphanCount = Reliability.isHeavy ? 100_000 : 20_000
 
     static let ciPoints: [(marker: String?, delay: Double)] = [

@@ -37,7 +37,8 @@ import VMDBTestSupport
             SnapshotTestSupport.replacing("JOIN vms AS v ON v.vm_id = e.vm_id", with: "JOIN vms AS v ON v.vm_id = e.vm_id WHERE e.id <> 1", in: $0)
         }
         let result = verify("v2-collision", with: migrator)
-        expectFailure(result, mentioning: ["table vm_events: 14 rows before, 13 after"])
+        // The preflight measures the copy before anything starts and names the table and the count.
+        expectFailure(result, mentioning: ["table vm_events has 1 row(s) that migration 3", "finds 13 of 14 rows"])
     }
 
     @Test func aMigrationThatMisassignsNetworksPassesItsOwnChecksButNotTheSnapshot() throws {

@@ -34,6 +34,20 @@ public struct MigrationDefinition: Sendable, Hashable {
         public var copyAlias: String?
     }
 
+    /// Statements that show the new schema behaves as the migration promises,
+    /// run in a savepoint before commit and always rolled back.
+    public struct Probe: Sendable, Hashable {
+        public enum Expectation: String, Sendable, Hashable, Codable {
+            /// Every statement succeeds.
+            case accepts
+            /// Every statement but the last succeeds; the last fails with a constraint error.
+            case rejects
+        }
+        public let expectation: Expectation
+        public let description: String
+        public let sql: String
+    }
+
     /// A schema object or column the migration removes on purpose.
     public struct Drop: Sendable, Hashable {
         public let type: String
@@ -43,6 +57,7 @@ public struct MigrationDefinition: Sendable, Hashable {
     public var parameters: [Parameter] = []
     public var expectations: [Expectation] = []
     public var invariants: [Invariant] = []
+    public var probes: [Probe] = []
     public var drops: [Drop] = []
     /// SQL blocks run before the recreations (all steps when nothing is recreated).
     public var stepsBefore: [String] = []

@@ -5,12 +5,18 @@
 ///     --! parameter NAME (WHAT THE COUNT COUNTS): SELECT count(*) …   value needed when the count is > 0
 ///     --! expect TABLE.COLUMN: SQL-EXPRESSION    new value = expression on the old row
 ///     --! invariant DESCRIPTION: SELECT count(*) …  must count 0 before commit
+///     --! probe accepts DESCRIPTION: SQL; …      must all succeed (in a savepoint, rolled back)
+///     --! probe rejects DESCRIPTION: SQL; …      all but the last succeed, the last fails a constraint
 ///     --! drops (table|index|trigger|view|column) NAME   removed on purpose (column: TABLE.COLUMN)
 ///     --! step                                   block: SQL statements
 ///     --! recreate TABLE                         block: the new CREATE TABLE statement
 ///     --! copy TABLE [AS ALIAS]                  block: SELECT filling it (default: same-named columns)
 ///
 /// Everything else is SQL or comment. Values are bound parameters (`:name`), never spliced.
+///
+/// A `probe` line is a check, not a change: it is left out of the checksum
+/// (``MigrationScript/checksumText(_:)``), so a probe added to a shipped migration
+/// proves the schema every database already has without making its history inconsistent.
 enum MigrationParser {
     static func parse(_ text: String, file: String) throws -> MigrationDefinition {
         var definition = MigrationDefinition()
@@ -70,6 +76,13 @@ enum MigrationParser {
             case "invariant":
                 guard let body else { throw fail("`invariant` needs `DESCRIPTION: SELECT count(*) …`") }
                 definition.invariants.append(.init(description: head, sql: body))
+            case "probe":
+                let expectation = head.prefix { !$0.isWhitespace }
+                guard let body, let kind = MigrationDefinition.Probe.Expectation(rawValue: String(expectation)) else {
+                    throw fail("`probe` needs `accepts|rejects DESCRIPTION: SQL`")
+                }
+                let description = head.dropFirst(expectation.count).trimmingWhitespaceSubstring
+                definition.probes.append(.init(expectation: kind, description: String(description), sql: body))
             case "drops":
                 let parts = head.split(separator: " ", maxSplits: 1).map(String.init)
                 guard parts.count == 2, ["table", "index", "trigger", "view", "column"].contains(parts[0]) else {

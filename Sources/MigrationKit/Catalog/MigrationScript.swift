@@ -8,7 +8,7 @@ public struct MigrationScript: Sendable, Hashable {
     public let fileName: String
     /// The file's text with line endings normalised to LF.
     public let text: String
-    /// SHA-256 of `text`, hex: what the history table records.
+    /// SHA-256 of `text` without its `--! probe` lines, hex: what the history table records.
     public let checksum: String
     public let definition: MigrationDefinition
 
@@ -22,8 +22,18 @@ public struct MigrationScript: Sendable, Hashable {
         self.name = String(parts[1])
         self.fileName = fileName
         self.text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        self.checksum = SHA256.hexDigest(of: Data(self.text.utf8))
+        self.checksum = SHA256.hexDigest(of: Data(Self.checksumText(self.text).utf8))
         self.definition = try MigrationParser.parse(self.text, file: fileName)
+    }
+}
+
+extension MigrationScript {
+    /// What the checksum covers: the text less its probe lines, which check the
+    /// result and change nothing (scripts/embed-migrations computes the same).
+    public static func checksumText(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("--! probe ") }
+            .joined(separator: "\n")
     }
 }
 

@@ -106,6 +106,12 @@ struct MigrationRunner {
                 record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)")
             }
         }
+        if !definition.probes.isEmpty {
+            record.probes = try definition.probes.map { try runProbe(db, $0) }
+            for probe in record.probes ?? [] where !probe.passed {
+                record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
+            }
+        }
         let after = schemaAfter.namedObjects
         for object in schemaBefore.objects where object.sql != nil && after[object.name.lowercased()] == nil {
             guard !definition.isDropped(object.type, object.name) else { continue }
@@ -209,5 +215,39 @@ struct MigrationRunner {
         if result.violations > 0 {
             record.failures.append("\(result.violations) foreign key violation(s), first: \(result.samples.first ?? "?")")
         }
+    }
+
+    /// Runs one probe in a savepoint and rolls it back, whatever happened.
+    private func runProbe(_ db: Database, _ probe: MigrationDefinition.Probe) throws -> ProbeResult {
+        log?("SAVEPOINT vmdb_probe -- probe: \(probe.description)")
+        try db.execute(sql: "SAVEPOINT vmdb_probe")
+        var failure: DatabaseError?
+        var failedLast = false
+        do {
+            let statements = try db.allStatements(sql: probe.sql)
+            while let statement = try statements.next() {
+                log?(statement.sql)
+                try statement.bind(parameters)
+                do {
+                    try statement.execute()
+                } catch let error as DatabaseError {
+                    failure = error
+                    do { failedLast = try statements.next() == nil } catch { failedLast = false }
+                    break
+                }
+            }
+        } catch let error as DatabaseError {
+            failure = error   // a statement that does not compile
+        }
+        log?("ROLLBACK TO vmdb_probe; RELEASE vmdb_probe")
+        try db.execute(sql: "ROLLBACK TO vmdb_probe")
+        try db.execute(sql: "RELEASE vmdb_probe")
+        let outcome = failure.map { $0.message ?? "\($0.resultCode)" } ?? "ran"
+        let passed: Bool
+        switch probe.expectation {
+        case .accepts: passed = failure == nil
+        case .rejects: passed = failedLast && failure?.resultCode == .SQLITE_CONSTRAINT
+        }
+        return ProbeResult(description: probe.description, expectation: probe.expectation, passed: passed, outcome: outcome)
     }
 }

@@ -33,6 +33,15 @@ public struct InvariantResult: Sendable, Hashable, Codable {
     public let violations: Int
 }
 
+/// A declared probe and what SQLite answered.
+public struct ProbeResult: Sendable, Hashable, Codable {
+    public let description: String
+    public let expectation: MigrationDefinition.Probe.Expectation
+    public let passed: Bool
+    /// "ran" when every statement succeeded, else the error of the statement that failed.
+    public let outcome: String
+}
+
 /// Everything a migration checked before commit; stored as JSON in the history.
 public struct VerificationRecord: Sendable, Hashable, Codable {
     public var level: VerificationLevel
@@ -42,6 +51,8 @@ public struct VerificationRecord: Sendable, Hashable, Codable {
     /// `ok`, `skipped`, or the problems `integrity_check` listed.
     public var integrity: String = "skipped"
     public var invariants: [InvariantResult] = []
+    /// The migration's probes (nil in records written before probes existed).
+    public var probes: [ProbeResult]?
     /// Indexes, triggers and views present before, absent after, not declared dropped.
     public var lostObjects: [String] = []
     public var schemaChanges = SchemaDifference()

@@ -88,6 +88,7 @@ extension VMDB {
                 }
                 let v = migration.verification
                 lines.append("  integrity \(v.integrity), foreign keys \(v.foreignKeyViolations.isEmpty ? "ok" : "violated"), invariants \(v.invariants.allSatisfy { $0.violations == 0 } ? "hold" : "broken")")
+                lines += DryRunRendering.probeLines(v)
                 if !v.restoredObjects.isEmpty { lines.append("  recreated after the rebuild: \(v.restoredObjects.joined(separator: ", "))") }
                 if !v.carriedColumns.isEmpty { lines.append("  carried columns: \(v.carriedColumns.joined(separator: ", "))") }
             }

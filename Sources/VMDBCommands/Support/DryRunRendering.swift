@@ -68,7 +68,15 @@ enum DryRunRendering {
         }
         lines.append("  integrity \(verification.integrity); foreign key violations \(verification.foreignKeyViolations.count); invariants " +
                      verification.invariants.map { "\($0.description): \($0.violations)" }.joined(separator: ", "))
+        lines += probeLines(verification)
         return lines
+    }
+
+    /// One line per probe, "✓"/"✗" with what SQLite answered.
+    static func probeLines(_ verification: VerificationRecord) -> [String] {
+        (verification.probes ?? []).map { probe in
+            "  probe \(probe.passed ? "✓" : "✗") \(probe.description) (\(probe.expectation.rawValue); \(probe.outcome))"
+        }
     }
 
     static func markdown(_ report: DryRunReport) -> String {
@@ -83,6 +91,13 @@ enum DryRunRendering {
         for verification in verifications {
             for table in verification.tables {
                 out += "| \(table.table) | \(table.rowsBefore) | \(table.rowsAfter.map(String.init) ?? "-") | `\(table.hashBefore?.prefix(12) ?? "-")` | `\(table.hashAfter?.prefix(12) ?? "-")` | \(table.isPreserved ? "✓" : "✗") |\n"
+            }
+        }
+        let probes = verifications.flatMap { $0.probes ?? [] }
+        if !probes.isEmpty {
+            out += "\n**Probes** (run on the migrated schema, rolled back)\n\n| probe | expects | outcome | |\n|---|---|---|---|\n"
+            for probe in probes {
+                out += "| \(probe.description) | \(probe.expectation.rawValue) | `\(probe.outcome)` | \(probe.passed ? "✓" : "✗") |\n"
             }
         }
         for breakdown in report.breakdowns {
