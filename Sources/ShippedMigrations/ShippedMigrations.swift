@@ -12,4 +12,14 @@ public enum ShippedMigrations {
             preconditionFailure("shipped migrations are malformed: \(error)")
         }
     }()
+
+    /// vmdb's names: the history table `vmdb_migrations` (which the deployer's
+    /// store reads too), bookkeeping objects `vmdb_*`, the lock `<db>.vmdb-lock`.
+    public static let configuration = MigratorConfiguration(
+        historyTable: "vmdb_migrations", bookkeepingPrefix: "vmdb_", lockFileSuffix: ".vmdb-lock", temporaryFolderPrefix: "vmdb-")
+
+    /// A migrator of these migrations under vmdb's names.
+    public static func migrator(toolVersion: String) -> Migrator {
+        Migrator(catalog: catalog, toolVersion: toolVersion, configuration: configuration)
+    }
 }

@@ -26,7 +26,7 @@ public struct VMDB: ParsableCommand {
     public init() {}
 
     /// The migrator this build ships.
-    static var migrator: Migrator { Migrator(catalog: ShippedMigrations.catalog, toolVersion: version) }
+    static var migrator: Migrator { ShippedMigrations.migrator(toolVersion: version) }
 
     /// Runs `vmdb` with `arguments` and returns its exit code; output goes to `console`.
     public static func execute(_ arguments: [String], console: Console = .standard) -> Int32 {

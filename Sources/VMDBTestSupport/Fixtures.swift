@@ -7,7 +7,7 @@ import ShippedMigrations
 public enum Fixtures {
     public static let toolVersion = "test"
 
-    public static var migrator: Migrator { Migrator(catalog: ShippedMigrations.catalog, toolVersion: toolVersion) }
+    public static var migrator: Migrator { ShippedMigrations.migrator(toolVersion: toolVersion) }
 
     /// The repository's root folder (for `snapshots/` and `migrations/`).
     public static let repositoryRoot: String = {

@@ -7,7 +7,7 @@ public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ label: String = "test") throws {
-        guard let made = PrivateDirectory.make(label) else { throw CocoaError(.fileWriteUnknown) }
+        guard let made = PrivateDirectory.make("vmdb-" + label) else { throw CocoaError(.fileWriteUnknown) }
         path = made
     }
 

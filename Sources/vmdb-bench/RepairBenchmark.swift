@@ -46,7 +46,7 @@ struct RepairBenchmark: ParsableCommand {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             }
             let start = Date()
-            try Migrator(catalog: ShippedMigrations.catalog, toolVersion: "bench").createDatabase(path: location.database, version: 3)
+            try ShippedMigrations.migrator(toolVersion: "bench").createDatabase(path: location.database, version: 3)
             let queue = try DatabaseQueue(path: location.database)
             try queue.write { db in
                 let insert = try db.makeStatement(sql: """

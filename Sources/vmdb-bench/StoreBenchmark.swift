@@ -46,7 +46,7 @@ struct StoreBenchmark: ParsableCommand {
     func run() throws {
         let folder = try directory ?? makeTemporaryFolder()
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let migrator = Migrator(catalog: ShippedMigrations.catalog, toolVersion: "bench")
+        let migrator = ShippedMigrations.migrator(toolVersion: "bench")
         let storePath = (folder as NSString).appendingPathComponent("store.db")
         let rawPath = (folder as NSString).appendingPathComponent("raw.db")
         for path in [storePath, rawPath] {

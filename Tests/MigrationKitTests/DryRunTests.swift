@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import ShippedMigrations
 import Testing
 import VMDBTestSupport
 
@@ -70,7 +71,7 @@ import VMDBTestSupport
         let before = try Fixtures.fileHash(path)
         var files = migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
         files[2].text += "\n--! step\nDELETE FROM vms WHERE id = 1;\n"
-        let lossy = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test")
+        let lossy = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
 
         let report = try lossy.dryRun(path: path, options: MigrationOptions())
         #expect(!report.wouldSucceed)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import ShippedMigrations
 import Testing
 import VMDBTestSupport
 
@@ -70,7 +71,7 @@ import VMDBTestSupport
 
         let error = try #require(throws: MigrationError.self) { try migrator.migrate(path: path, options: options(backup: true)) }
         #expect(error.kind == .usage)
-        #expect(error.message.contains("8 VM(s)") && error.message.contains("--default-network"))
+        #expect(error.message.contains("8 VM(s)") && error.code == .missingParameter && error.parameter == "default_network")
         #expect(try Fixtures.fileHash(path) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.hasSuffix(".backup") })
     }
@@ -140,8 +141,8 @@ import VMDBTestSupport
         try Fixtures.insertV1(["0001", "0002"], into: upgraded)
         _ = try migrator.migrate(path: upgraded, options: options(network: "dev"))
         let fresh = try Fixtures.database(version: 3, in: directory, name: "new.db")
-        let a = try DatabaseQueue(path: upgraded).read { try SchemaSnapshot.read($0) }
-        let b = try DatabaseQueue(path: fresh).read { try SchemaSnapshot.read($0) }
+        let a = try DatabaseQueue(path: upgraded).read { try SchemaSnapshot.read($0, excludingPrefix: "vmdb_") }
+        let b = try DatabaseQueue(path: fresh).read { try SchemaSnapshot.read($0, excludingPrefix: "vmdb_") }
         #expect(a.objects.map(\.normalizedSQL) == b.objects.map(\.normalizedSQL))
     }
 
@@ -189,7 +190,7 @@ import VMDBTestSupport
         let path = try Fixtures.database(version: 2, in: directory)
         var files = migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
         files[1].text = files[1].text.replacingOccurrences(of: "CREATE INDEX vms_network", with: "CREATE INDEX IF NOT EXISTS vms_network")
-        let tampered = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test")
+        let tampered = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
         let before = try Fixtures.fileHash(path)
         let error = try #require(throws: MigrationError.self) { try tampered.migrate(path: path, options: options()) }
         #expect(error.kind == .historyInconsistent && error.message.contains("2"))
@@ -208,7 +209,7 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         let before = try Fixtures.fileHash(path)
-        let lock = try MigratorLock(databasePath: path, purpose: "test holder")
+        let lock = try MigratorLock(databasePath: path, suffix: ".vmdb-lock", purpose: "test holder")
         let error = try #require(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
         #expect(error.kind == .busy && error.message.contains("test holder"))
         #expect(try Fixtures.fileHash(path) == before)
@@ -222,7 +223,7 @@ import VMDBTestSupport
         // Migration 3 loses a row: its verification must refuse to commit.
         var files = migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
         files[2].text += "\n--! step\nDELETE FROM vm_events WHERE id = 1;\n"
-        let lossy = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test")
+        let lossy = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
 
         let error = try #require(throws: MigrationError.self) { try lossy.migrate(path: path, options: options(network: "main")) }
         #expect(error.kind == .verificationFailed)
@@ -245,7 +246,7 @@ import VMDBTestSupport
         let before = try Fixtures.fileHash(path)
         var files = migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
         files[2].text = files[2].text.replacingOccurrences(of: "SELECT e.id, e.vm_id, e.kind,", with: "SELECT e.id, e.vm_id, e.kind || '!',")
-        let broken = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test")
+        let broken = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
         let error = try #require(throws: MigrationError.self) { try broken.migrate(path: path, options: options()) }
         #expect(error.kind == .verificationFailed)
         #expect(error.message.contains("table vm_events: content of columns"))

@@ -31,9 +31,9 @@ import VMDBTestSupport
 
     static let cases: [Case] = [
         Case(name: "unknown kind, edited", assignments: "kind = 'squashed'", exitCode: 5, says: "kind 'squashed'"),
-        Case(name: "unknown kind, newer vmdb", assignments: "kind = 'squashed', tool_version = '99.0.0'", exitCode: 4, says: "newer than this vmdb"),
+        Case(name: "unknown kind, newer vmdb", assignments: "kind = 'squashed', tool_version = '99.0.0'", exitCode: 4, says: "newer than this one (0.1.0)"),
         Case(name: "garbage verification, edited", assignments: "verification = '{not json'", exitCode: 5, says: "verification record"),
-        Case(name: "foreign verification, newer vmdb", assignments: "verification = '{\"format\": 9}', tool_version = '0.10.0'", exitCode: 4, says: "newer than this vmdb"),
+        Case(name: "foreign verification, newer vmdb", assignments: "verification = '{\"format\": 9}', tool_version = '0.10.0'", exitCode: 4, says: "Use the vmdb that migrated it"),
     ]
 
     @Test(arguments: cases)

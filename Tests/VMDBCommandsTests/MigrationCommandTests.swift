@@ -152,10 +152,10 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         let before = try Fixtures.fileHash(path)
-        let lock = try MigratorLock(databasePath: path, purpose: "vmdb migrate")
+        let lock = try MigratorLock(databasePath: path, suffix: ".vmdb-lock", purpose: "migrate")
         let result = try VMDBProcess.run(["migrate", "--db", path])
         #expect(result.exitCode == 75)
-        #expect(result.standardError.contains("another vmdb holds"))
+        #expect(result.standardError.contains("another migrator holds"))
         #expect(try Fixtures.fileHash(path) == before)
         withExtendedLifetime(lock) {}
     }

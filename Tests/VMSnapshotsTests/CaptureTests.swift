@@ -62,7 +62,7 @@ import VMDBTestSupport
         let error = try #require(throws: MigrationError.self) {
             try SnapshotCapture(migrator: Fixtures.migrator).capture(database: source, to: directory.file("out"))
         }
-        #expect(error.kind == .usage && error.message.contains("--default-network"))
+        #expect(error.code == .missingParameter && error.parameter == "default_network")
         #expect(!FileManager.default.fileExists(atPath: directory.file("out/dump.sql")))
     }
 

@@ -19,7 +19,7 @@ enum SnapshotTestSupport {
         let files = ShippedMigrations.catalog.scripts.map { script in
             (name: script.fileName, text: script.version == version ? change(script.text) : script.text)
         }
-        return Migrator(catalog: try MigrationCatalog(files: files), toolVersion: Fixtures.toolVersion)
+        return Migrator(catalog: try MigrationCatalog(files: files), toolVersion: Fixtures.toolVersion, configuration: ShippedMigrations.configuration)
     }
 
     /// Replaces `old` in `text`, failing loudly when it is not there (a test that changes nothing proves nothing).

@@ -34,7 +34,7 @@ public enum BackupService {
             }
             let needed = Int64(pageCount) * Int64(pageSize)
             if let free = DiskSpace.available(inFolderOf: destination), free < needed + needed / 10 {
-                throw MigrationError(.diskFull, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free. Free space, choose another --backup-dir, or pass --no-backup at your own risk; nothing was changed")
+                throw MigrationError(.outOfSpace, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free; nothing was changed", path: destination)
             }
             var configuration = Configuration()
             configuration.label = "vmdb-backup"
@@ -45,7 +45,7 @@ public enum BackupService {
             try target.close()
             guard check == ["ok"] else {
                 // The backup API copies pages as they are: a page that fails here failed in the source.
-                throw MigrationError(.unusableInput, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept. Run `vmdb verify --db \(sourcePath)`, and restore it from a good backup (vmdb restore)")
+                throw MigrationError(.notADatabase, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept", path: sourcePath)
             }
             progress?(.finished(phase: "backup", seconds: watch.elapsedSeconds))
             return (DiskSpace.fileSize(destination), watch.elapsedSeconds)
@@ -87,7 +87,7 @@ public enum BackupService {
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             if errno == EEXIST {
-                throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a file. Choose another path or remove it")
+                throw MigrationError(.fileExists, "\(path) already exists, and an existing file is never overwritten: choose another path or remove it", path: path)
             }
             throw MigrationError(.unusableInput, "cannot create \(path) (\(reason)): check that the folder exists and is writable")
         }

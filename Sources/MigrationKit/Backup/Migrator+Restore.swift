@@ -35,7 +35,7 @@ extension Migrator {
         try backupStatus.requireConsistentHistory()
 
         try DatabaseFile.checkExisting(path)
-        let lock = try MigratorLock(databasePath: path, purpose: "vmdb restore")
+        let lock = try MigratorLock(databasePath: path, suffix: configuration.lockFileSuffix, purpose: "restore")
         defer { withExtendedLifetime(lock) {} }
         let live = try DatabaseFile.open(path, busyTimeout: busyTimeout)
         var safety: BackupRecord?

@@ -3,11 +3,16 @@ import GRDB
 
 /// The history table: one row per applied migration, written in the same
 /// transaction as the migration itself, so there is no dirty state to repair.
-enum MigrationHistory {
-    static let tableName = "vmdb_migrations"
+struct MigrationHistory {
+    /// The table's name, from the caller's ``MigratorConfiguration``: a plain
+    /// identifier (checked there), written unquoted so every database's schema
+    /// text stays what earlier versions wrote.
+    let tableName: String
 
-    static let createSQL = """
-        CREATE TABLE IF NOT EXISTS vmdb_migrations (
+    init(_ configuration: MigratorConfiguration) { tableName = configuration.historyTable }
+
+    var createSQL: String { """
+        CREATE TABLE IF NOT EXISTS \(tableName) (
             version       INTEGER PRIMARY KEY,
             name          TEXT NOT NULL,
             checksum      TEXT NOT NULL,
@@ -20,38 +25,40 @@ enum MigrationHistory {
             backup_sha256 TEXT
         )
         """
+    }
 
-    static let insertSQL = """
-        INSERT INTO vmdb_migrations
+    var insertSQL: String { """
+        INSERT INTO \(tableName)
             (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind, verification, backup_sha256)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
+    }
 
-    static func exists(_ db: Database) throws -> Bool {
+    func exists(_ db: Database) throws -> Bool {
         try db.tableExists(tableName)
     }
 
     /// Every row, in version order.
     ///
     /// - Parameter toolVersion: this tool's version: a row this tool cannot read
-    ///   that a newer vmdb wrote means the database is newer (4); any other is
+    ///   that a newer version of the tool wrote means the database is newer (4); any other is
     ///   a tampered history (5). Nothing is ever read as something it is not.
     /// - Throws: `MigrationError` `.databaseNewer` or `.historyInconsistent`.
-    static func read(_ db: Database, toolVersion: String? = nil) throws -> [AppliedMigration] {
+    func read(_ db: Database, toolVersion: String? = nil) throws -> [AppliedMigration] {
         guard try exists(db) else { return [] }
         let decoder = JSONDecoder()
-        return try Row.fetchAll(db, sql: "SELECT * FROM vmdb_migrations ORDER BY version").map { row in
+        return try Row.fetchAll(db, sql: "SELECT * FROM \(tableName.quotedIdentifier) ORDER BY version").map { row in
             let version: Int = row["version"]
-            let writer: String = row["tool_version"] ?? "an unknown vmdb"
+            let writer: String = row["tool_version"] ?? "an unknown version"
             func unreadable(_ what: String) -> MigrationError {
-                if let toolVersion, isVersion(writer, newerThan: toolVersion) {
-                    return MigrationError(.databaseNewer, "the history row of migration \(version) was written by vmdb \(writer), newer than this vmdb (\(toolVersion)), and \(what): use vmdb \(writer) or newer. Nothing was changed")
+                if let toolVersion, Self.isVersion(writer, newerThan: toolVersion) {
+                    return MigrationError(.newerDatabase, "the history row of migration \(version) was written by version \(writer) of the tool, newer than this one (\(toolVersion)), and \(what). Nothing was changed", version: version)
                 }
-                return MigrationError(.historyInconsistent, "the history row of migration \(version) (written by vmdb \(writer)) \(what): the history table was edited by hand. Restore the database from a backup (vmdb restore), or repair the row. Nothing was changed")
+                return MigrationError(.inconsistentHistory, "the history row of migration \(version) (written by version \(writer) of the tool) \(what): the history table was edited by hand. Nothing was changed", version: version)
             }
             let kindText: String? = row["kind"]
             guard let kindText, let kind = AppliedMigration.Kind(rawValue: kindText) else {
-                throw unreadable("has kind \(kindText.map { "'\($0)'" } ?? "NULL"), which this vmdb does not know (applied or baseline)")
+                throw unreadable("has kind \(kindText.map { "'\($0)'" } ?? "NULL"), which this version does not know (applied or baseline)")
             }
             let json: String? = row["verification"]
             var verification: VerificationRecord?
@@ -59,7 +66,7 @@ enum MigrationHistory {
                 do {
                     verification = try decoder.decode(VerificationRecord.self, from: Data(json.utf8))
                 } catch {
-                    throw unreadable("holds a verification record this vmdb cannot read")
+                    throw unreadable("holds a verification record this version cannot read")
                 }
             }
             return AppliedMigration(
@@ -83,7 +90,7 @@ enum MigrationHistory {
         return false
     }
 
-    static func record(_ db: Database, _ entry: AppliedMigration, log: ((String) -> Void)?) throws {
+    func record(_ db: Database, _ entry: AppliedMigration, log: ((String) -> Void)?) throws {
         log?(createSQL)
         try db.execute(sql: createSQL)
         let verification = try entry.verification.map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }

@@ -26,13 +26,13 @@ public struct DatabaseStatus: Sendable, Codable {
     /// Throws the refusal a migrating command owes this database, if any.
     public func requireConsistentHistory() throws {
         if !unknownVersions.isEmpty {
-            throw MigrationError(.databaseNewer, "\(path) records migration(s) \(unknownVersions.map(String.init).joined(separator: ", ")) that this vmdb does not ship (it knows 1…\(latestVersion)): the database is newer than this tool. Use the vmdb that migrated it; nothing was changed")
+            throw MigrationError(.newerDatabase, "\(path) records migration(s) \(unknownVersions.map(String.init).joined(separator: ", ")) that this catalog does not have (it has 1…\(latestVersion)): the database is newer than this tool; nothing was changed", path: path)
         }
         if !checksumMismatches.isEmpty {
-            throw MigrationError(.historyInconsistent, "applied migration(s) \(checksumMismatches.map(String.init).joined(separator: ", ")) of \(path) differ from the files this vmdb ships (checksum mismatch): either the history was edited or a shipped migration was changed. Nothing was changed; compare `vmdb status` with the migrations/ folder of the release that migrated it")
+            throw MigrationError(.inconsistentHistory, "applied migration(s) \(checksumMismatches.map(String.init).joined(separator: ", ")) of \(path) differ from this catalog's files (checksum mismatch): either the history was edited or a shipped migration was changed. Nothing was changed", path: path)
         }
         if !missingVersions.isEmpty {
-            throw MigrationError(.historyInconsistent, "the history of \(path) lacks version(s) \(missingVersions.map(String.init).joined(separator: ", ")) below its latest: it was edited by hand or partly restored. Nothing was changed; restore a backup or repair the history table")
+            throw MigrationError(.inconsistentHistory, "the history of \(path) lacks version(s) \(missingVersions.map(String.init).joined(separator: ", ")) below its latest: it was edited by hand or partly restored. Nothing was changed", path: path)
         }
     }
 }

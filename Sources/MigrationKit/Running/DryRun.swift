@@ -17,6 +17,25 @@ public struct DryRunReport: Sendable, Codable {
         public let kind: MigrationError.Kind
         public let message: String
         public let verification: VerificationRecord?
+        /// The error itself, with its code and context (not part of the JSON report).
+        public let error: MigrationError?
+
+        init(_ error: MigrationError) {
+            kind = error.kind
+            message = error.message
+            verification = error.verification
+            self.error = error
+        }
+
+        private enum CodingKeys: String, CodingKey { case kind, message, verification }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try container.decode(MigrationError.Kind.self, forKey: .kind)
+            message = try container.decode(String.self, forKey: .message)
+            verification = try container.decodeIfPresent(VerificationRecord.self, forKey: .verification)
+            error = nil
+        }
     }
 
     public struct BreakdownResult: Sendable, Codable {
@@ -57,7 +76,7 @@ extension Migrator {
             folder = nil
             copyPath = keepCopy
         } else {
-            guard let made = PrivateDirectory.make("dry-run") else {
+            guard let made = PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run") else {
                 throw MigrationError(.diskFull, "cannot create a temporary folder for the copy (\(PrivateDirectory.lastFailure)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
             }
             folder = made
@@ -69,7 +88,7 @@ extension Migrator {
         try? source.close()
         var failure: DryRunReport.Failure?
         func fail(_ error: MigrationError) {
-            failure = .init(kind: error.kind, message: error.message.replacingOccurrences(of: copyPath, with: path), verification: error.verification)
+            failure = .init(error.replacingPath(copyPath, with: path))
         }
         // A problem the plan's preflight finds is the dry run's finding: it goes in
         // the full report (a ticket is never empty), with the failure's exit code.
@@ -81,7 +100,7 @@ extension Migrator {
             fail(error)
         }
         let before = try countBreakdowns(copyPath, breakdowns)
-        let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try SchemaSnapshot.read($0) }
+        let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try readSchema($0) }
 
         var copyOptions = options
         copyOptions.takesBackup = false
@@ -93,11 +112,11 @@ extension Migrator {
                 fail(error)
             }
         }
-        try? FileManager.default.removeItem(atPath: copyPath + ".vmdb-lock")
+        try? FileManager.default.removeItem(atPath: copyPath + configuration.lockFileSuffix)
         let after = try countBreakdowns(copyPath, breakdowns)
         let copyQueue = try DatabaseFile.open(copyPath, access: .readOnly)
         let (schemaAfter, freePages) = try copyQueue.read { db in
-            (try SchemaSnapshot.read(db), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
+            (try readSchema(db), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
         }
         try? copyQueue.close()
         return DryRunReport(

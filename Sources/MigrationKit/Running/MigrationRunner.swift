@@ -10,6 +10,8 @@ struct MigrationRunner {
     let level: VerificationLevel
     let log: ((String) -> Void)?
     let progress: ProgressHandler?
+    /// The tool's own objects (``MigratorConfiguration/bookkeepingPrefix``), never counted or restored.
+    let bookkeepingPrefix: String
     /// A read-only connection to the same WAL database, for the concurrent census.
     var snapshotReader: DatabaseQueue? = nil
 
@@ -26,7 +28,7 @@ struct MigrationRunner {
 
     func run(_ db: Database) throws -> VerificationRecord {
         var record = VerificationRecord(level: level)
-        let schemaBefore = try SchemaSnapshot.read(db)
+        let schemaBefore = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
         let plans = try censusPlans(db, schemaBefore)
 
         // With a snapshot reader (WAL), hash the old content on the other core
@@ -49,7 +51,8 @@ struct MigrationRunner {
             try db.executeStatements(step, parameters: parameters, log: log)
         }
         if !definition.recreations.isEmpty {
-            let recreation = TableRecreation(definition: definition, parameters: parameters, log: log, progress: progress)
+            let recreation = TableRecreation(definition: definition, parameters: parameters, log: log, progress: progress,
+                                             bookkeepingPrefix: bookkeepingPrefix)
             let watch = Stopwatch()
             progress?(.started(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", total: nil))
             let captured = try recreation.replaceTables(db)
@@ -76,7 +79,7 @@ struct MigrationRunner {
             }
         }
 
-        let schemaAfter = try SchemaSnapshot.read(db)
+        let schemaAfter = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
         record.schemaChanges = schemaBefore.difference(to: schemaAfter)
         for (index, plan) in plans.enumerated() {
             guard schemaAfter.object(named: plan.table) != nil else {
@@ -204,7 +207,7 @@ struct MigrationRunner {
     }
 
     private func verifyForeignKeys(_ db: Database, _ record: inout VerificationRecord) throws {
-        let schema = try SchemaSnapshot.read(db)
+        let schema = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
         let tables = try tablesToCheckForForeignKeys(db, schema) ?? schema.tableNames
         let result = try timed("foreign key check") { try ForeignKeyCheck.run(db, tables: tables, log: log) }
         record.foreignKeyViolations = result.mismatches + result.samples

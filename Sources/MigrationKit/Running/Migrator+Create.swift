@@ -6,7 +6,7 @@ extension Migrator {
     public func createDatabase(path: String, version: Int? = nil) throws {
         let target = version ?? catalog.latestVersion
         guard (1...catalog.latestVersion).contains(target) else {
-            throw MigrationError(.usage, "version \(target) does not exist: this vmdb ships versions 1…\(catalog.latestVersion)")
+            throw MigrationError(.noSuchVersion, "version \(target) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: target)
         }
         try BackupService.createPrivateFile(path)
         do {

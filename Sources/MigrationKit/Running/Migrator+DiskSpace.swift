@@ -27,7 +27,7 @@ extension Migrator {
         if let free = DiskSpace.available(inFolderOf: path) {
             let need = migrationNeed + (sameFilesystem ? backupNeed : 0)
             if free < need {
-                throw MigrationError(.diskFull, "not enough disk space to migrate \(path): it needs about \(DiskSpace.describe(need)) (\(options.takesBackup && sameFilesystem ? "backup, " : "")new tables, WAL), \(DiskSpace.describe(free)) is free. Free space or put the backup elsewhere (--backup-dir); nothing was changed")
+                throw MigrationError(.outOfSpace, "not enough disk space to migrate \(path): it needs about \(DiskSpace.describe(need)) (\(options.takesBackup && sameFilesystem ? "backup, " : "")new tables, WAL), \(DiskSpace.describe(free)) is free; nothing was changed", path: path)
             }
         }
         if !sameFilesystem, backupNeed > 0, let free = DiskSpace.available(inFolderOf: backupFolderPath), free < backupNeed {

@@ -34,17 +34,17 @@ extension Migrator {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false
         let clone = try DatabaseQueue(configuration: configuration)
-        let (objects, history, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
+        let (objects, applied, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
             let stat = try db.tableExists("sqlite_stat1") ? try Row.fetchAll(db, sql: "SELECT tbl, idx, stat FROM sqlite_stat1") : []
             // A virtual table (FTS5, R*Tree) creates its shadow tables itself: replaying
             // theirs too fails with "table … already exists".
             let shadows = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_list WHERE type = 'shadow'").map { $0.lowercased() })
-            let objects = try SchemaSnapshot.read(db).objects.filter { !shadows.contains($0.table.lowercased()) }
-            return (objects, try MigrationHistory.read(db, toolVersion: toolVersion), stat)
+            let objects = try readSchema(db).objects.filter { !shadows.contains($0.table.lowercased()) }
+            return (objects, try history.read(db, toolVersion: toolVersion), stat)
         }
         try clone.writeWithoutTransaction { db in
             for object in objects { if let sql = object.sql { try db.execute(sql: sql) } }
-            for entry in history { try MigrationHistory.record(db, entry, log: nil) }
+            for entry in applied { try history.record(db, entry, log: nil) }
             if !statistics.isEmpty {
                 try db.execute(sql: "ANALYZE")
                 for row in statistics {

@@ -25,7 +25,7 @@ extension Migrator {
     func checkExistingForeignKeyViolations(_ db: Database, scripts: [MigrationScript]) throws {
         let recreated = Set(scripts.flatMap { $0.definition.recreations.map { $0.table.lowercased() } })
         guard !recreated.isEmpty else { return }
-        let children = try SchemaSnapshot.read(db).tableNames.filter { table in
+        let children = try readSchema(db).tableNames.filter { table in
             guard !recreated.contains(table.lowercased()) else { return false }   // the copy check covers those
             let parents = try String.fetchAll(db, sql: "SELECT \"table\" FROM pragma_foreign_key_list(?)", arguments: [table])
             return parents.contains { recreated.contains($0.lowercased()) }
@@ -56,7 +56,7 @@ extension Migrator {
         var previous = try names(atVersion: first.version - 1)
         for script in scripts {
             let current = try names(atVersion: script.version)
-            var introduced = current.filter { previous[$0.key] == nil && $0.key != MigrationHistory.tableName }
+            var introduced = current.filter { previous[$0.key] == nil && $0.key != configuration.historyTable.lowercased() }
             for recreation in script.definition.recreations {
                 introduced[TableRecreation.temporaryName(recreation.table).lowercased()] = (TableRecreation.temporaryName(recreation.table), "table")
             }

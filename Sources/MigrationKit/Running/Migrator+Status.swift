@@ -9,8 +9,8 @@ extension Migrator {
 
     func inspect(_ db: Database, path: String) throws -> DatabaseStatus {
         let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
-        if try MigrationHistory.exists(db) {
-            let applied = try MigrationHistory.read(db, toolVersion: toolVersion)
+        if try history.exists(db) {
+            let applied = try history.read(db, toolVersion: toolVersion)
             let versions = Set(applied.map(\.version))
             let current = versions.max() ?? 0
             let unknown = applied.map(\.version).filter { catalog.script(version: $0) == nil }
@@ -37,9 +37,9 @@ extension Migrator {
     /// The version an unmanaged database's schema matches (the highest, when an
     /// operator's additions make it match several); refuses one that matches none.
     func fingerprintVersion(_ db: Database, path: String) throws -> Int {
-        let actual = try SchemaFingerprint.read(db)
+        let actual = try SchemaFingerprint.read(db, excludingPrefix: configuration.bookkeepingPrefix)
         guard !actual.tables.isEmpty else {
-            throw MigrationError(.unusableInput, "\(path) has no tables: it is not a deployer database. Check the path; `vmdb init --db NEW_PATH` creates a new database")
+            throw MigrationError(.emptySchema, "\(path) has no tables: it is not a database these migrations made. Check the path", path: path)
         }
         var closest: (version: Int, differences: [String])?
         for script in catalog.scripts.reversed() {
@@ -58,7 +58,7 @@ extension Migrator {
     }
 
     func referenceFingerprint(version: Int) throws -> SchemaFingerprint {
-        try referenceDatabase(version: version).read { try SchemaFingerprint.read($0) }
+        try referenceDatabase(version: version).read { try SchemaFingerprint.read($0, excludingPrefix: configuration.bookkeepingPrefix) }
     }
 
     /// An empty in-memory database migrated to `version`: what a fresh install looks like.

@@ -24,8 +24,8 @@ extension Migrator {
         return try queue.read { db in
             let status = try inspect(db, path: path)
             try status.requireConsistentHistory()
-            let reference = try referenceDatabase(version: status.currentVersion).read { try SchemaSnapshot.read($0) }
-            let actual = try SchemaSnapshot.read(db)
+            let reference = try referenceDatabase(version: status.currentVersion).read { try readSchema($0) }
+            let actual = try readSchema(db)
             let comparison = try SchemaComparison(reference: reference, actual: actual)
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
             let foreignKeys = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").prefix(20).map {

@@ -10,10 +10,22 @@ import GRDB
 public struct Migrator: Sendable {
     public let catalog: MigrationCatalog
     public let toolVersion: String
+    public let configuration: MigratorConfiguration
 
-    public init(catalog: MigrationCatalog, toolVersion: String) {
+    /// - Parameters:
+    ///   - toolVersion: recorded in each history row, and compared with rows a newer tool wrote.
+    ///   - configuration: the names this migrator uses in and beside the database.
+    public init(catalog: MigrationCatalog, toolVersion: String, configuration: MigratorConfiguration = MigratorConfiguration()) {
         self.catalog = catalog
         self.toolVersion = toolVersion
+        self.configuration = configuration
+    }
+
+    var history: MigrationHistory { MigrationHistory(configuration) }
+
+    /// The schema without this migrator's bookkeeping.
+    func readSchema(_ db: Database) throws -> SchemaSnapshot {
+        try SchemaSnapshot.read(db, excludingPrefix: configuration.bookkeepingPrefix)
     }
 
     // MARK: Migrating
@@ -23,7 +35,7 @@ public struct Migrator: Sendable {
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
         let watch = Stopwatch()
         try DatabaseFile.checkExisting(path)
-        let lock = try MigratorLock(databasePath: path, purpose: "vmdb migrate")
+        let lock = try MigratorLock(databasePath: path, suffix: configuration.lockFileSuffix, purpose: "migrate")
         defer { withExtendedLifetime(lock) {} }
         let queue = try DatabaseFile.open(path, busyTimeout: options.busyTimeout) { db in
             // The pages the old tables free hold the same data the new tables
@@ -101,15 +113,16 @@ public struct Migrator: Sendable {
         for parameter in script.definition.parameters where parameters[parameter.name] == nil {
             let needed = try db.count(parameter.neededWhen, parameters: parameters)
             if needed > 0 {
-                let flag = "--" + parameter.name.replacingOccurrences(of: "_", with: "-")
-                throw MigrationError(.usage, "migration \(script.version) (\(script.name)) needs \(flag): \(needed) \(parameter.description). State the one they belong to, e.g. \(flag) main; vmdb never guesses it. Nothing was changed")
+                // The caller names the option that supplies it (vmdb: --default-network).
+                throw MigrationError(.missingParameter, "migration \(script.version) (\(script.name)) needs the parameter \(parameter.name): \(needed) \(parameter.description), and it is never guessed. Nothing was changed",
+                                     parameter: parameter.name, version: script.version)
             }
         }
     }
 
     func stampBaseline(_ db: Database, version: Int, log: ((String) -> Void)?) throws {
         for script in catalog.scripts where script.version <= version {
-            try MigrationHistory.record(db, AppliedMigration(
+            try history.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
                 durationMilliseconds: 0, lockMilliseconds: 0, toolVersion: toolVersion, kind: .baseline,
                 verification: nil, backupSHA256: nil), log: log)
@@ -154,19 +167,20 @@ public struct Migrator: Sendable {
         }
         let lockWatch = Stopwatch()
         do {
-            let recorded = try MigrationHistory.exists(db) ? try MigrationHistory.read(db, toolVersion: toolVersion).map(\.version).max() ?? 0 : (baseline ?? 0)
+            let recorded = try history.exists(db) ? try history.read(db, toolVersion: toolVersion).map(\.version).max() ?? 0 : (baseline ?? 0)
             guard recorded == script.version - 1 || (baseline != nil && recorded == baseline) else {
-                throw MigrationError(.busy, "the database moved to version \(recorded) while this run waited (another migrator?); nothing was changed. Run `vmdb status`")
+                throw MigrationError(.concurrentMigration, "the database moved to version \(recorded) while this run waited (another migrator?); nothing was changed", version: recorded)
             }
             if let baseline { try stampBaseline(db, version: baseline, log: log) }
             if shouldCheckParameters { try checkParameters(db, script: script, parameters: parameters) }
-            var runner = MigrationRunner(script: script, parameters: parameters, level: level, log: log, progress: progress)
+            var runner = MigrationRunner(script: script, parameters: parameters, level: level, log: log, progress: progress,
+                                         bookkeepingPrefix: configuration.bookkeepingPrefix)
             runner.snapshotReader = snapshotReader
             let verification = try runner.run(db)
             guard verification.passed else {
                 throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
             }
-            try MigrationHistory.record(db, AppliedMigration(
+            try history.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
                 durationMilliseconds: watch.elapsedMilliseconds, lockMilliseconds: lockWatch.elapsedMilliseconds,
                 toolVersion: toolVersion, kind: .applied, verification: verification, backupSHA256: backupSHA256), log: log)
@@ -194,10 +208,10 @@ public struct Migrator: Sendable {
     func targetVersion(_ requested: Int?, status: DatabaseStatus) throws -> Int {
         let target = requested ?? catalog.latestVersion
         guard (1...catalog.latestVersion).contains(target) else {
-            throw MigrationError(.usage, "version \(target) does not exist: this vmdb ships versions 1…\(catalog.latestVersion)")
+            throw MigrationError(.noSuchVersion, "version \(target) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: target)
         }
         guard target >= status.currentVersion else {
-            throw MigrationError(.usage, "\(status.path) is at version \(status.currentVersion), above --to \(target): migrations only go forward. To go back, restore the backup taken before the migration (vmdb restore)")
+            throw MigrationError(.versionBehind, "\(status.path) is at version \(status.currentVersion), above the requested \(target): migrations only go forward", path: status.path, version: target)
         }
         return target
     }

@@ -7,9 +7,10 @@ public final class MigratorLock {
     public let path: String
     private let descriptor: Int32
 
-    /// Takes the lock for `databasePath` or throws `.busy` naming the holder.
-    public init(databasePath: String, purpose: String) throws {
-        path = databasePath + ".vmdb-lock"
+    /// Takes the lock for `databasePath` (the file `databasePath + suffix`) or
+    /// throws `.migratorRunning` naming the holder.
+    public init(databasePath: String, suffix: String, purpose: String) throws {
+        path = databasePath + suffix
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw MigrationError(.unusableInput, "cannot create the lock file \(path) (\(String(cString: strerror(errno)))): nothing was changed. Check that the database's folder is writable")
@@ -17,7 +18,7 @@ public final class MigratorLock {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace ?? "unknown"
             close(fd)
-            throw MigrationError(.busy, "another vmdb holds \(databasePath) (\(holder.isEmpty ? "holder unknown" : holder)); nothing was changed. Wait for it to finish, then retry")
+            throw MigrationError(.migratorRunning, "another migrator holds \(databasePath) (\(holder.isEmpty ? "holder unknown" : holder)); nothing was changed. Wait for it to finish, then retry", path: databasePath)
         }
         descriptor = fd
         let note = "pid \(getpid()) (\(purpose)) since \(Timestamp.now())\n"

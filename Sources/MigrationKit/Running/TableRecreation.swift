@@ -9,6 +9,7 @@ struct TableRecreation {
     let parameters: MigrationParameters
     let log: ((String) -> Void)?
     let progress: ProgressHandler?
+    let bookkeepingPrefix: String
 
     /// What the recreation captured, to put back after the migration's own steps.
     struct Captured {
@@ -26,7 +27,7 @@ struct TableRecreation {
 
     /// Steps 3–7 and the view part of 9: capture, create, copy, drop, rename.
     func replaceTables(_ db: Database) throws -> Captured {
-        let schema = try SchemaSnapshot.read(db)
+        let schema = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
         let recreated = Set(definition.recreations.map { $0.table.lowercased() })
         var captured = Captured()
 

@@ -24,9 +24,9 @@ struct SchemaFingerprint: Sendable {
     var tables: [String: Table] = [:]
     var otherObjects: [String: String] = [:]   // name -> type
 
-    static func read(_ db: Database) throws -> SchemaFingerprint {
+    static func read(_ db: Database, excludingPrefix prefix: String) throws -> SchemaFingerprint {
         var fingerprint = SchemaFingerprint()
-        for object in try SchemaSnapshot.read(db).objects {
+        for object in try SchemaSnapshot.read(db, excludingPrefix: prefix).objects {
             let name = object.name.lowercased()
             guard object.type == "table" else {
                 if object.sql != nil { fingerprint.otherObjects[name] = object.type }

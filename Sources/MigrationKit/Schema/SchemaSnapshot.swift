@@ -1,20 +1,23 @@
 import GRDB
 
 /// The user-visible schema of a database: every object of `sqlite_master` except
-/// SQLite's own (`sqlite_%`) and the tool's bookkeeping (`vmdb_%`).
+/// SQLite's own (`sqlite_%`) and the tool's bookkeeping (its prefix, such as `vmdb_`).
 public struct SchemaSnapshot: Sendable, Hashable, Codable {
     /// Objects in `sqlite_master` order (creation order), which recreation preserves.
     public let objects: [SchemaObject]
 
     public init(objects: [SchemaObject]) { self.objects = objects }
 
-    public static func read(_ db: Database) throws -> SchemaSnapshot {
+    /// - Parameter prefix: objects named with it (or on a table named with it) are
+    ///   the tool's bookkeeping, left out; nil keeps every object but SQLite's own.
+    public static func read(_ db: Database, excludingPrefix prefix: String? = nil) throws -> SchemaSnapshot {
+        // The prefix is matched as bytes (substr), so `_` and `%` in it are literal.
         let rows = try Row.fetchAll(db, sql: """
             SELECT type, name, tbl_name, sql FROM sqlite_master
-            WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'vmdb\\_%' ESCAPE '\\'
-              AND tbl_name NOT LIKE 'vmdb\\_%' ESCAPE '\\'
+            WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+              AND (:prefix IS NULL OR (substr(name, 1, length(:prefix)) <> :prefix AND substr(tbl_name, 1, length(:prefix)) <> :prefix))
             ORDER BY rowid
-            """)
+            """, arguments: ["prefix": prefix])
         return SchemaSnapshot(objects: rows.map {
             SchemaObject(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
         })

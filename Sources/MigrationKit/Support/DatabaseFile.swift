@@ -10,31 +10,31 @@ public enum DatabaseFile {
     public static func checkExisting(_ path: String, access: Access = .readWrite) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw MigrationError(.unusableInput, "no database at \(path): check the path (vmdb never creates a database on its own; `vmdb init --db \(path)` makes a new one)")
+            throw MigrationError(.noSuchDatabase, "no database at \(path): check the path", path: path)
         }
         guard !isDirectory.boolValue else {
-            throw MigrationError(.unusableInput, "\(path) is a folder, not a database file: give the path of the SQLite file")
+            throw MigrationError(.notADatabase, "\(path) is a folder, not a database file: give the path of the SQLite file", path: path)
         }
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw MigrationError(.unusableInput, "\(path) cannot be read: check its permissions")
+            throw MigrationError(.notADatabase, "\(path) cannot be read: check its permissions", path: path)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size > 0 else {
-            throw MigrationError(.unusableInput, "\(path) is empty (0 bytes), not a deployer database: check the path, or restore it from a backup")
+            throw MigrationError(.notADatabase, "\(path) is empty (0 bytes), not a database: check the path", path: path)
         }
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         let header = try handle.read(upToCount: 16) ?? Data()
         guard header == Data("SQLite format 3\0".utf8) else {
-            throw MigrationError(.unusableInput, "\(path) is not a SQLite database (its first bytes are not the SQLite header): check the path")
+            throw MigrationError(.notADatabase, "\(path) is not a SQLite database (its first bytes are not the SQLite header): check the path", path: path)
         }
         if access == .readWrite {
             let folder = (path as NSString).deletingLastPathComponent
             guard FileManager.default.isWritableFile(atPath: path) else {
-                throw MigrationError(.unusableInput, "\(path) is read-only: nothing was changed. Make it writable (chmod u+w) or work on a copy (vmdb migrate --dry-run)")
+                throw MigrationError(.readOnlyFile, "\(path) is read-only: nothing was changed", path: path)
             }
             guard FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
-                throw MigrationError(.unusableInput, "the folder of \(path) is read-only, so SQLite cannot write its journal beside it: nothing was changed. Make the folder writable, or work on a copy")
+                throw MigrationError(.readOnlyFolder, "the folder of \(path) is read-only, so SQLite cannot write its journal beside it: nothing was changed", path: path)
             }
         }
     }

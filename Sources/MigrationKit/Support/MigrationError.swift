@@ -1,9 +1,15 @@
 import Foundation
 import GRDB
 
-/// An error an operator can cause or meet, with a message that names the thing
-/// and says what to do next. `kind` decides the documented exit code.
+/// An error a migration run can meet, as data: a ``Code`` saying what happened,
+/// the context it happened in (file, parameter, object, SQLite's own error),
+/// and ``message``, the fact in plain words.
+///
+/// MigrationKit names no command, flag or tool: what an operator should type
+/// next belongs to the caller (vmdb writes it, and chooses the exit code from
+/// ``kind``, in its command layer). Match on ``code``; new codes may be added.
 public struct MigrationError: Error, CustomStringConvertible, Sendable {
+    /// The outcome class, which decides a command's exit code.
     public enum Kind: String, Sendable, Codable {
         /// Bad arguments, or a required value (such as a default network) missing.
         case usage
@@ -23,44 +29,122 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         case internalFailure
     }
 
-    public let kind: Kind
+    /// What happened, finer than ``Kind``.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public let kind: Kind
+        init(_ name: String, _ kind: Kind) { self.name = name; self.kind = kind }
+        public var description: String { name }
+
+        /// No file at ``MigrationError/path`` (a database is never created on the way).
+        public static let noSuchDatabase = Code("noSuchDatabase", .unusableInput)
+        /// The file is empty, or not a SQLite database, or corrupt.
+        public static let notADatabase = Code("notADatabase", .unusableInput)
+        /// The file cannot be written (permissions, immutable, read-only mount).
+        public static let readOnlyFile = Code("readOnlyFile", .unusableInput)
+        /// The file's folder cannot be written, where SQLite keeps its journal.
+        public static let readOnlyFolder = Code("readOnlyFolder", .unusableInput)
+        /// A file the run would create already exists: nothing is overwritten.
+        public static let fileExists = Code("fileExists", .usage)
+        /// A pending migration needs ``MigrationError/parameter``, and it was not given.
+        public static let missingParameter = Code("missingParameter", .usage)
+        /// The requested version is not one the catalog ships.
+        public static let noSuchVersion = Code("noSuchVersion", .usage)
+        /// The requested version is below the database's: migrations only go forward.
+        public static let versionBehind = Code("versionBehind", .usage)
+        /// The database has no tables at all.
+        public static let emptySchema = Code("emptySchema", .unusableInput)
+        /// The database records a migration this catalog does not ship, or a newer tool wrote its history.
+        public static let newerDatabase = Code("newerDatabase", .databaseNewer)
+        /// The history disagrees with the catalog, or cannot be read.
+        public static let inconsistentHistory = Code("inconsistentHistory", .historyInconsistent)
+        /// Another SQLite connection held the database past the busy timeout.
+        public static let locked = Code("locked", .busy)
+        /// Another migrator holds the lock file.
+        public static let migratorRunning = Code("migratorRunning", .busy)
+        /// The database changed version while this run waited for the write lock.
+        public static let concurrentMigration = Code("concurrentMigration", .busy)
+        /// The disk filled up, or the preflight found too little room.
+        public static let outOfSpace = Code("outOfSpace", .diskFull)
+        /// An I/O error from SQLite or the file system.
+        public static let ioError = Code("ioError", .diskFull)
+        /// Verification failed before COMMIT; ``MigrationError/verification`` says why.
+        public static let failedVerification = Code("failedVerification", .verificationFailed)
+        /// A SQLite error nothing here expected: a bug.
+        public static let unexpectedSQLiteError = Code("unexpectedSQLiteError", .internalFailure)
+
+        /// The general code of each kind, for errors without a finer one.
+        static func general(_ kind: Kind) -> Code { Code(kind.rawValue, kind) }
+    }
+
+    public let code: Code
+    /// The fact, in plain words; callers add what to do next.
     public let message: String
+    /// The database or file the error is about.
+    public var path: String?
+    /// The migration parameter the error is about (``Code/missingParameter``).
+    public var parameter: String?
+    /// The migration version the error is about.
+    public var version: Int?
+    /// SQLite's error, when SQLite raised it.
+    public var underlying: DatabaseError?
     /// The verification record of a failed migration, when there is one.
     public let verification: VerificationRecord?
 
-    public init(_ kind: Kind, _ message: String, verification: VerificationRecord? = nil) {
-        self.kind = kind
+    public var kind: Kind { code.kind }
+
+    public init(_ code: Code, _ message: String, path: String? = nil, parameter: String? = nil, version: Int? = nil,
+                underlying: DatabaseError? = nil, verification: VerificationRecord? = nil) {
+        self.code = code
         self.message = message
+        self.path = path
+        self.parameter = parameter
+        self.version = version
+        self.underlying = underlying
         self.verification = verification
     }
 
+    /// An error with only its kind's general code.
+    public init(_ kind: Kind, _ message: String, verification: VerificationRecord? = nil) {
+        self.init(.general(kind), message, verification: verification)
+    }
+
     public var description: String { message }
+
+    /// The same error told of `new` where it says `old` (a dry run's copy is the operator's file).
+    public func replacingPath(_ old: String, with new: String) -> MigrationError {
+        MigrationError(code, message.replacingOccurrences(of: old, with: new), path: path.map { $0 == old ? new : $0 },
+                       parameter: parameter, version: version, underlying: underlying, verification: verification)
+    }
 }
 
 extension MigrationError {
-    /// Translates a SQLite error met while working on `path` into the operator's terms.
+    /// Translates a SQLite error met while working on `path` into a structured error.
     public static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
         if let error = error as? MigrationError { return error }
         guard let dbError = error as? DatabaseError else {
-            return MigrationError(.internalFailure, "\(activity) failed on \(path): \(error)")
+            return MigrationError(.general(.internalFailure), "\(activity) failed on \(path): \(error)", path: path)
         }
         let detail = dbError.message ?? "\(dbError.resultCode)"
+        func make(_ code: Code, _ message: String) -> MigrationError {
+            MigrationError(code, message, path: path, underlying: dbError)
+        }
         switch dbError.resultCode.primaryResultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return MigrationError(.busy, "\(path) stayed locked by another connection while \(activity) (\(detail)); nothing was changed. Retry when the deployer's write finishes, or raise --busy-timeout.")
+            return make(.locked, "\(path) stayed locked by another connection while \(activity) (\(detail)); nothing was changed")
         case .SQLITE_FULL:
-            return MigrationError(.diskFull, "the disk filled up while \(activity) on \(path) (\(detail)); everything was rolled back and the file is as it was. Free space and retry.")
+            return make(.outOfSpace, "the disk filled up while \(activity) on \(path) (\(detail)); everything was rolled back and the file is as it was")
         case .SQLITE_IOERR where !isFolderWritable(of: path), .SQLITE_CANTOPEN where !isFolderWritable(of: path):
             // SQLite writes -wal/-shm (or a journal) beside the database, even to read a WAL file.
-            return MigrationError(.unusableInput, "the folder of \(path) is read-only, and SQLite needs to write its journal or shared-memory file beside the database (\(detail)); nothing was changed. Make the folder writable, or work on a copy")
+            return make(.readOnlyFolder, "the folder of \(path) is read-only, and SQLite needs to write its journal or shared-memory file beside the database (\(detail)); nothing was changed")
         case .SQLITE_IOERR, .SQLITE_CANTOPEN:
-            return MigrationError(.diskFull, "I/O error while \(activity) on \(path) (\(detail)); everything was rolled back. Check the disk and the permissions, then retry.")
+            return make(.ioError, "I/O error while \(activity) on \(path) (\(detail)); everything was rolled back")
         case .SQLITE_READONLY, .SQLITE_PERM:
-            return MigrationError(.unusableInput, "\(path) cannot be written (\(detail)); nothing was changed. Check the file's and the folder's permissions.")
+            return make(.readOnlyFile, "\(path) cannot be written (\(detail)); nothing was changed")
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return MigrationError(.unusableInput, "\(path) is not a usable SQLite database (\(detail)); nothing was changed. Restore it from a backup (vmdb restore) or check the path.")
+            return make(.notADatabase, "\(path) is not a usable SQLite database (\(detail)); nothing was changed")
         default:
-            return MigrationError(.internalFailure, "\(activity) failed on \(path): \(detail). Everything was rolled back. This is likely a bug: report it with the output of `vmdb status --db \(path)`.")
+            return make(.unexpectedSQLiteError, "\(activity) failed on \(path): \(detail). Everything was rolled back")
         }
     }
 

@@ -61,7 +61,7 @@ extension VMDB {
                                                       breakdowns: [DryRunRendering.vmsPerNetwork])
                 try output.emit(report, text: { DryRunRendering.text(report) }, markdown: { DryRunRendering.markdown(report) })
                 if let failure = report.failure {
-                    throw ExitCode(MigrationError(failure.kind, failure.message).exitCode)
+                    throw ExitCode((failure.error ?? MigrationError(failure.kind, failure.message)).exitCode)
                 }
                 return
             }

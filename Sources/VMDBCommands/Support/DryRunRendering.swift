@@ -10,7 +10,7 @@ enum DryRunRendering {
         sql: "SELECT network, count(*) FROM vms GROUP BY network")
 
     static func verdict(_ report: DryRunReport) -> String {
-        if let failure = report.failure { return "WOULD FAIL: \(failure.message)" }
+        if let failure = report.failure { return "WOULD FAIL: \(failure.error?.operatorMessage ?? failure.message)" }
         if report.plan.migrations.isEmpty { return "nothing to do: the database is at version \(report.statusBefore.currentVersion)" }
         return "would succeed: version \(report.plan.fromVersion) → \(report.plan.toVersion), every row preserved"
     }

@@ -7,6 +7,8 @@ protocol OperatorFacingError: Error {
     var operatorMessage: String { get }
 }
 
+/// MigrationKit's errors in vmdb's words: the fact the library states, then what
+/// to type next (vmdb's commands and flags, which the library never names).
 extension MigrationError: OperatorFacingError {
     var exitCode: Int32 {
         switch kind {
@@ -22,5 +24,45 @@ extension MigrationError: OperatorFacingError {
     }
 
     var kindName: String { kind.rawValue }
-    var operatorMessage: String { message }
+
+    var operatorMessage: String {
+        let file = path ?? "PATH"
+        switch code {
+        case .noSuchDatabase:
+            return message + " (vmdb never creates a database on its own; `vmdb init --db \(file)` makes a new one)"
+        case .notADatabase:
+            return message + ". Restore it from a backup (vmdb restore), or check the path"
+        case .readOnlyFile:
+            return message + ". Make it writable (chmod u+w), or work on a copy (vmdb migrate --dry-run)"
+        case .readOnlyFolder:
+            return message + ". Make the folder writable, or work on a copy"
+        case .missingParameter:
+            let flag = "--" + (parameter ?? "parameter").replacingOccurrences(of: "_", with: "-")
+            return message + ". Give it with \(flag), e.g. \(flag) main"
+        case .noSuchVersion:
+            return message
+        case .versionBehind:
+            return message + ". To go back, restore the backup taken before the migration (vmdb restore)"
+        case .emptySchema:
+            return message + "; `vmdb init --db NEW_PATH` creates a new database"
+        case .newerDatabase:
+            return message + ". Use the vmdb that migrated it, or a newer one"
+        case .inconsistentHistory:
+            return message + ". Compare `vmdb status` with the migrations/ folder of the release that migrated it, or restore a backup (vmdb restore)"
+        case .locked:
+            return message + ". Retry when the deployer's write finishes, or raise --busy-timeout"
+        case .migratorRunning:
+            return message
+        case .concurrentMigration:
+            return message + ". Run `vmdb status`"
+        case .outOfSpace:
+            return message + ". Free space, put the backup elsewhere (--backup-dir), or pass --no-backup at your own risk"
+        case .ioError:
+            return message + ". Check the disk and the permissions, then retry"
+        case .unexpectedSQLiteError:
+            return message + ". This is likely a bug: report it with the output of `vmdb status --db \(file)`"
+        default:
+            return message
+        }
+    }
 }

@@ -10,7 +10,7 @@ final class AnswerSpool: Sendable {
     let folder: String
 
     init() throws {
-        guard let made = PrivateDirectory.make("repair") else {
+        guard let made = PrivateDirectory.make("vmdb-repair") else {
             throw RepairError(.internalFailure, "cannot create a temporary folder in \(NSTemporaryDirectory()) (\(PrivateDirectory.lastFailure)): check TMPDIR")
         }
         folder = made

@@ -40,7 +40,7 @@ enum SnapshotFiles {
 
     /// A new private folder under the system's temporary directory; the caller removes it.
     static func temporaryFolder(_ label: String) throws -> String {
-        guard let made = PrivateDirectory.make(label) else {
+        guard let made = PrivateDirectory.make("vmdb-" + label) else {
             throw MigrationError(.diskFull, "cannot create a temporary folder (\(PrivateDirectory.lastFailure)); set TMPDIR to a writable folder with room for a copy")
         }
         return made

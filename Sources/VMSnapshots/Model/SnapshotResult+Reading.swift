@@ -3,11 +3,11 @@ import MigrationKit
 
 extension SnapshotResult {
     /// Reads what a migrated database holds, with what the run and `verify` reported.
-    static func read(path: String, run: MigrationRunReport, verify: VerifyReport) throws -> SnapshotResult {
+    static func read(path: String, run: MigrationRunReport, verify: VerifyReport, bookkeepingPrefix: String) throws -> SnapshotResult {
         let queue = try DatabaseFile.open(path, access: .readOnly)
         defer { try? queue.close() }
         return try queue.read { db in
-            let schema = try SchemaSnapshot.read(db)
+            let schema = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
             var tables: [String: Table] = [:]
             for table in schema.tables where !(table.sql ?? "").uppercased().hasPrefix("CREATE VIRTUAL") {
                 let content = try TableContentHash.hash(db, table: table.name)

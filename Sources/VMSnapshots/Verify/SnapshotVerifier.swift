@@ -126,7 +126,7 @@ public struct SnapshotVerifier: Sendable {
         if check.integrity != "ok" { problems.append("integrity_check: \(check.integrity)") }
         problems += check.foreignKeyViolations.map { "foreign key violation: \($0)" }
         problems += check.historyProblems.map { "history: \($0)" }
-        return Outcome(result: try SnapshotResult.read(path: path, run: run, verify: check), problems: problems)
+        return Outcome(result: try SnapshotResult.read(path: path, run: run, verify: check, bookkeepingPrefix: migrator.configuration.bookkeepingPrefix), problems: problems)
     }
 
     static func describe(_ version: Int, _ managed: Bool) -> String {
