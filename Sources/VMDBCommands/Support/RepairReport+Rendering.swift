@@ -1,8 +1,11 @@
 import Foundation
+import VMRepair
 
+/// Repair's report for a person (text) and a change ticket (markdown): rendering is the
+/// command layer's, as the dry run's is; VMRepair only finds and records.
 extension RepairReport {
     /// The report for a person at a terminal.
-    public func text() -> String {
+    func text() -> String {
         var lines: [String] = []
         lines.append("database: \(database) (\(applied == nil ? "report mode: nothing was written" : "apply mode"))")
         for source in sources {
@@ -51,7 +54,7 @@ extension RepairReport {
     }
 
     /// The report as a Markdown document (for a ticket or a runbook).
-    public func markdown() -> String {
+    func markdown() -> String {
         var out = "# vmdb repair: \(Self.cell(database))\n\n"
         out += "Mode: **\(mode)**. Orphans: **\(counts.orphans)**, ghosts: **\(counts.ghosts)**, drift: **\(counts.drift)**.\n\n"
         out += "## Inventories\n\n| source | network | VMs |\n| --- | --- | ---: |\n"
