@@ -47,7 +47,6 @@ let package = Package(
             dependencies: [
                 "VMStore", "MigrationKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         // Fixture snapshots: load, migrate, compare, capture.
         .target(

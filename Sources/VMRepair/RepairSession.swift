@@ -48,10 +48,14 @@ public struct RepairSession: Sendable {
 
     /// Runs the comparison (and the recording, with `apply`).
     ///
+    /// Blocking, like every GRDB call it makes: run it on a thread of your own
+    /// (the CLI's main thread), not on a task of the cooperative pool, where
+    /// seconds of SQLite and socket work would hold one of its few threads.
+    ///
     /// - Throws: ``RepairError`` (malformed inventory, duplicate ids, daemon
     ///   unreachable, database not at v3), `MigrationError` (missing or unusable
     ///   database file, backup failure), ``VMStore/StoreError`` (busy, …).
-    public func run(_ sources: [InventorySource]) async throws -> RepairReport {
+    public func run(_ sources: [InventorySource]) throws -> RepairReport {
         let start = DispatchTime.now()
         guard !sources.isEmpty else {
             throw RepairError(.usage, "nothing to compare with: give --inventory FILE… or --daemons CONFIG")
@@ -67,7 +71,7 @@ public struct RepairSession: Sendable {
         let table = try analysis.inDatabase { db in try InventoryTable(db) }
         let spool = try AnswerSpool()
         for (offset, source) in sources.enumerated() {
-            report.sources.append(try await load(source, into: table, analysis: analysis, spool: spool))
+            report.sources.append(try load(source, into: table, analysis: analysis, spool: spool))
             options.progress?(.advanced(phase: "read inventories", done: offset + 1, total: sources.count))
         }
         try analysis.inDatabase { db in try table.index() }
@@ -118,7 +122,7 @@ public struct RepairSession: Sendable {
     }
 
     private func load(_ source: InventorySource, into table: InventoryTable, analysis: DatabaseQueue,
-                      spool: AnswerSpool) async throws -> RepairReport.Source {
+                      spool: AnswerSpool) throws -> RepairReport.Source {
         let loader: InventoryLoader
         switch source {
         case .file(let path, let network):
@@ -126,7 +130,7 @@ public struct RepairSession: Sendable {
                                      idField: idFieldRule(configured: nil), isDaemonAnswer: false)
         case .daemon(let daemon):
             // The answer goes to a file, so entries are read back by byte range like a saved inventory's.
-            let path = try spool.save(try await DaemonClient().listVMs(from: daemon), for: daemon.network)
+            let path = try spool.save(try DaemonClient().listVMs(from: daemon), for: daemon.network)
             loader = InventoryLoader(label: "daemon \(daemon.endpoint)", path: path, statedNetwork: daemon.network,
                                      requiredNetwork: daemon.network, idField: idFieldRule(configured: daemon.idField),
                                      isDaemonAnswer: true, daemon: daemon)

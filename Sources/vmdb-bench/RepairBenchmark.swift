@@ -129,23 +129,12 @@ struct RepairBenchmark: ParsableCommand {
         func run() throws {
             let session = RepairSession(databasePath: location.database)
             let sources = RepairBenchmark.networks.map { InventorySource.file(path: location.inventory($0), network: nil) }
-            let report = try waitFor { try await session.run(sources) }
+            let report = try session.run(sources)
             print(String(format: "repair report: %d entries vs the store: %d orphans, %d ghosts, %d drift; inventories read and indexed in %.2f s, total %.2f s; peak RSS %@",
                          report.sources.map(\.entries).reduce(0, +), report.counts.orphans, report.counts.ghosts,
                          report.counts.drift, report.inventorySeconds, report.seconds, RepairBenchmark.peakRSS()))
         }
 
-        /// The session is async for live daemons; files need no network, so a plain wait is enough here.
-        private func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-            let box = ResultBox<T>()
-            let done = DispatchSemaphore(value: 0)
-            Task.detached {
-                do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-                done.signal()
-            }
-            done.wait()
-            return try box.result!.get()
-        }
     }
 
     /// The process's peak resident memory so far (Linux reports ru_maxrss in KiB).
@@ -158,10 +147,4 @@ struct RepairBenchmark: ParsableCommand {
         #endif
         return String(format: "%.0f MiB", Double(usage.ru_maxrss) / 1024)
     }
-}
-
-/// Hands a task's result to the thread waiting on a semaphore.
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
-    // @unchecked: written once before the semaphore is signalled, read after the wait.
-    var result: Result<T, any Error>?
 }

@@ -142,7 +142,7 @@ import VMStore
         let daemon = try TestDaemon(.rpcError(code: -32601, message: "Method not found"), on: .loopback)
         defer { daemon.stop() }
         let source = InventorySource.daemon(.init(network: "test", endpoint: try DaemonEndpoint(parsing: daemon.endpoint), timeout: Self.patientTimeout))
-        let error = await #expect(throws: RepairError.self) { try await fixture.session().run([source]) }
+        let error = #expect(throws: RepairError.self) { try fixture.session().run([source]) }
         #expect(error?.kind == .daemonUnavailable)
         #expect(error?.message.contains("Method not found") == true)
         #expect(error?.message.contains(daemon.endpoint) == true)
@@ -154,7 +154,7 @@ import VMStore
         let daemon = try TestDaemon(.inventory([vmEntry("0001")], network: "qa"), on: .loopback)
         defer { daemon.stop() }
         let source = InventorySource.daemon(.init(network: "main", endpoint: try DaemonEndpoint(parsing: daemon.endpoint), timeout: Self.patientTimeout))
-        let error = await #expect(throws: RepairError.self) { try await fixture.session(apply: true).run([source]) }
+        let error = #expect(throws: RepairError.self) { try fixture.session(apply: true).run([source]) }
         #expect(error?.message.contains("network qa") == true)
         #expect(try fixture.auditRows().isEmpty)
     }

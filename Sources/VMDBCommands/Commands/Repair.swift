@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import MigrationKit
 import VMRepair
@@ -95,41 +94,9 @@ extension VMDB {
             options.busyTimeout = busyTimeout
             options.progress = output.progressHandler
             let session = RepairSession(databasePath: path, options: options)
-            let report = try Self.waitFor { try await session.run(sources) }
+            let report = try session.run(sources)
             try output.emit(report, text: { report.text() }, markdown: { report.markdown() })
             if report.needsAction { throw ExitCode(3) }
-        }
-
-        /// Runs async work (the daemons' answers) to completion from this synchronous command.
-        ///
-        /// The caller's thread blocks on a semaphore while the work runs on the
-        /// global executor; `vmdb` calls this from its main thread, never from a
-        /// task of the cooperative pool, which it could starve.
-        static func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-            let outcome = Outcome<T>()
-            let done = DispatchSemaphore(value: 0)
-            Task.detached {
-                do { outcome.set(.success(try await work())) } catch { outcome.set(.failure(error)) }
-                done.signal()
-            }
-            done.wait()
-            return try outcome.get()
-        }
-
-        /// The result handed from the task to the waiting thread.
-        private final class Outcome<T: Sendable>: @unchecked Sendable {
-            // @unchecked: written once by the task before it signals, read after the wait.
-            private let lock = NSLock()
-            private var result: Result<T, any Error>?
-
-            func set(_ value: Result<T, any Error>) { lock.withLock { result = value } }
-
-            func get() throws -> T {
-                guard let result = lock.withLock({ result }) else {
-                    throw RepairError(.internalFailure, "repair finished without a result: this is a bug, please report it")
-                }
-                return try result.get()
-            }
         }
     }
 }

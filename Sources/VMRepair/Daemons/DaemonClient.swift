@@ -1,12 +1,13 @@
-import FlyingFox
-import FlyingSocks
 import Foundation
 
 /// Asks a compute daemon for its VMs: one JSON-RPC 2.0 `list_vms` call,
 /// `POST /rpc` over a Unix socket or HTTP, bounded by the daemon's timeout.
 ///
-/// The HTTP exchange is FlyingFox's client; this type adds the address, the
-/// deadline, and errors that name the daemon and its network.
+/// The exchange is plain HTTP/1.1 with `Connection: close` on a blocking
+/// socket (``HTTPConnection``): repair needs one request per daemon, and a
+/// blocking call on the caller's thread cannot starve the cooperative pool.
+/// This type adds the address, the deadline, and errors that name the daemon
+/// and its network.
 public struct DaemonClient: Sendable {
     /// The JSON-RPC method that lists a daemon's VMs.
     public static let method = "list_vms"
@@ -17,45 +18,48 @@ public struct DaemonClient: Sendable {
     ///
     /// - Throws: ``RepairError`` (`daemonUnavailable`) when the daemon cannot be
     ///   reached, does not answer within its timeout, or answers with an HTTP error.
-    public func listVMs(from daemon: DaemonConfiguration.Daemon) async throws -> Data {
-        let request = HTTPRequest(
-            method: .POST, version: .http11, path: daemon.endpoint.rpcPath, query: [],
-            headers: [.contentType: "application/json", .host: hostHeader(daemon.endpoint), .connection: "close",
-                      HTTPHeader("Accept"): "application/json"],
-            body: Data(#"{"jsonrpc":"2.0","id":1,"method":"list_vms","params":{}}"#.utf8))
+    public func listVMs(from daemon: DaemonConfiguration.Daemon) throws(RepairError) -> Data {
+        let deadline = DispatchTime.now() + daemon.timeout
         let response: HTTPResponse
         do {
-            response = try await Self.withDeadline(seconds: daemon.timeout) {
-                switch daemon.endpoint {
-                case .unixSocket(let path):
-                    guard path.utf8.count < 108 else {
-                        throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": the socket path is longer than a Unix socket address allows (107 bytes); use a shorter path or a symlink")
-                    }
-                    var client = HTTPClient()
-                    return try await client.sendHTTPRequest(request, to: sockaddr_un.unix(path: path))
-                case .http(let host, let port, _):
-                    var client = HTTPClient()
-                    switch try Self.resolve(host) {
-                    case .v4(let ip): return try await client.sendHTTPRequest(request, to: sockaddr_in.inet(ip4: ip, port: port))
-                    case .v6(let ip): return try await client.sendHTTPRequest(request, to: sockaddr_in6.inet6(ip6: ip, port: port))
-                    }
+            let connection: HTTPConnection
+            switch daemon.endpoint {
+            case .unixSocket(let path):
+                guard path.utf8.count < 108 else {
+                    throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": the socket path is longer than a Unix socket address allows (107 bytes); use a shorter path or a symlink")
                 }
+                connection = try HTTPConnection(unixSocket: path, deadline: deadline)
+            case .http(let host, let port, _):
+                connection = try HTTPConnection.tcp(host: host, port: port, deadline: deadline)
             }
+            try connection.send(request(for: daemon.endpoint))
+            var reader = HTTPResponseReader(receive: connection.receive)
+            response = try reader.read()
         } catch let error as RepairError {
             throw error
-        } catch is DeadlineExceeded {
+        } catch HTTPFailure.deadlineExceeded {
             throw RepairError(.daemonUnavailable, Self.describe(daemon) + String(format: ": no complete answer to %@ within %g s (the timeout). Check that the daemon is healthy, or raise timeout_seconds in the daemons config", Self.method, daemon.timeout))
+        } catch let failure as HTTPFailure {
+            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": \(Self.reason(for: failure)). Check that the daemon runs and that the endpoint is right; nothing was changed")
         } catch {
-            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": \(Self.reason(for: error)). Check that the daemon runs and that the endpoint is right; nothing was changed")
+            throw RepairError(.internalFailure, Self.describe(daemon) + ": \(error)")
         }
-        let body = try await response.bodyData
-        guard response.statusCode.code == 200 else {
+        let body = Data(response.body)
+        guard response.status == 200 else {
             // A JSON-RPC error may come with an HTTP error status: let the caller read it.
-            if Self.looksLikeJSON(body) && response.statusCode.code >= 400 && response.statusCode.code < 600 { return body }
-            let type = response.headers[.contentType] ?? "no content type"
-            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": answered HTTP \(response.statusCode.code) \(response.statusCode.phrase) (\(type)) instead of a JSON-RPC result. Check the endpoint (it should be the daemon's /rpc)")
+            if Self.looksLikeJSON(body) && response.status >= 400 && response.status < 600 { return body }
+            let type = response.headers["content-type"] ?? "no content type"
+            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": answered HTTP \(response.status) \(response.reason) (\(type)) instead of a JSON-RPC result. Check the endpoint (it should be the daemon's /rpc)")
         }
         return body
+    }
+
+    /// The request bytes: `POST` with a JSON body, asking the daemon to close after answering.
+    private func request(for endpoint: DaemonEndpoint) -> [UInt8] {
+        let body = #"{"jsonrpc":"2.0","id":1,"method":"list_vms","params":{}}"#
+        let head = "POST \(endpoint.rpcPath) HTTP/1.1\r\nHost: \(hostHeader(endpoint))\r\nContent-Type: application/json\r\n"
+            + "Accept: application/json\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        return Array((head + body).utf8)
     }
 
     /// "the daemon for network main at unix:///…": how every error starts.
@@ -74,65 +78,13 @@ public struct DaemonClient: Sendable {
         body.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "{")
     }
 
-    private static func reason(for error: any Error) -> String {
-        switch error {
-        case SocketError.failed(let type, let code, let message):
-            if type == "connect" || code == ECONNREFUSED || code == ENOENT {
-                return "could not connect (\(message))"
-            }
-            return "\(type) failed (\(message))"
-        case SocketError.disconnected:
-            return "could not connect, or the connection closed before a complete answer"
-        case SocketError.timeout(let message):
-            return "timed out (\(message))"
-        case let error as LocalizedError:
-            return "answered something that is not HTTP (\(error.errorDescription ?? "\(error)"))"
-        default:
-            return "\(error)"
+    private static func reason(for failure: HTTPFailure) -> String {
+        switch failure {
+        case .cannotConnect(let message): "could not connect (\(message))"
+        case .closedEarly: "could not connect, or the connection closed before a complete answer"
+        case .notHTTP(let message): "answered something that is not HTTP (\(message))"
+        case .deadlineExceeded: "timed out"
+        case .io(let message): message
         }
-    }
-
-    // MARK: Deadline
-
-    struct DeadlineExceeded: Error {}
-
-    /// Runs `operation`, cancelling it when `seconds` pass first.
-    static func withDeadline<T: Sendable>(seconds: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-            return value
-        }
-    }
-
-    // MARK: Addresses
-
-    enum IPAddress: Equatable { case v4(String), v6(String) }
-
-    /// An IP literal as is; `localhost` and other names through the system resolver.
-    static func resolve(_ host: String) throws -> IPAddress {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        var v4 = in_addr(), v6 = in6_addr()
-        if inet_pton(AF_INET, bare, &v4) == 1 { return .v4(bare) }
-        if inet_pton(AF_INET6, bare, &v6) == 1 { return .v6(bare) }
-        if bare == "localhost" { return .v4("127.0.0.1") }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(bare, nil, &hints, &result)
-        defer { if result != nil { freeaddrinfo(result) } }
-        guard status == 0, let info = result, let address = info.pointee.ai_addr else {
-            throw SocketError.failed(type: "resolve", errno: status, message: "cannot resolve host \(bare)")
-        }
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        var inet = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-        inet_ntop(AF_INET, &inet, &text, socklen_t(text.count))
-        return .v4(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
