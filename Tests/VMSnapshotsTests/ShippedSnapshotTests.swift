@@ -64,12 +64,12 @@ import VMDBTestSupport
             for file in [spec.metadata.dump, SnapshotVerifier.expectedFileName] {
                 let committed = try String(contentsOfFile: (SnapshotTestSupport.folder(spec.name) as NSString).appendingPathComponent(file), encoding: .utf8)
                 let generated = try String(contentsOfFile: (directory.file(spec.name) as NSString).appendingPathComponent(file), encoding: .utf8)
-                #expect(committed == generated, "snapshots/\(spec.name)/\(file) differs from what `vmdb snapshots regenerate` writes: run it and review the diff")
+                #expect(committed == generated, "snapshots/\(spec.name)/\(file) differs from what its generator writes: run scripts/regenerate-snapshots and review the diff")
             }
         }
     }
 
-    /// `VMDB_REGENERATE_SNAPSHOTS=1 swift test --filter regeneratesTheRepository` rewrites snapshots/ (as `vmdb snapshots regenerate` does).
+    /// `VMDB_REGENERATE_SNAPSHOTS=1 swift test --filter regeneratesTheRepository` rewrites snapshots/ (what scripts/regenerate-snapshots runs).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["VMDB_REGENERATE_SNAPSHOTS"] == "1"))
     func regeneratesTheRepository() throws {
         _ = try ShippedSnapshots.regenerate(in: SnapshotTestSupport.snapshotsFolder, migrator: Fixtures.migrator)

@@ -13,7 +13,7 @@ extension VMDB {
                 (expected.json: row counts per table and per network, content hashes, the final schema, \
                 and the --default-network the migration needs).
                 """,
-            subcommands: [VerifySnapshots.self, Capture.self, Regenerate.self])
+            subcommands: [VerifySnapshots.self, Capture.self])
     }
 }
 
@@ -118,22 +118,6 @@ extension VMDB.Snapshots {
                 lines += report.rowsPerTable.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value) rows" }
                 if !report.operatorAdditions.isEmpty { lines.append("operator additions: \(report.operatorAdditions.joined(separator: ", "))") }
                 return lines.joined(separator: "\n") + "\n"
-            }
-        }
-    }
-
-    /// For vmdb's developers: rewrites the shipped fixtures from their generator.
-    struct Regenerate: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Rewrite the shipped snapshots' dumps and expected results from their generator (for vmdb's developers).",
-            shouldDisplay: false)
-
-        @Argument(help: ArgumentHelp("The repository's snapshots folder.", valueName: "dir"))
-        var directory: String = "snapshots"
-
-        func run() throws {
-            for folder in try ShippedSnapshots.regenerate(in: directory, migrator: VMDB.migrator) {
-                Console.current.out("wrote \(folder)\n")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+@testable import VMSnapshots
 
 /// The rows of the generated snapshots. Everything is deterministic (fixed
 /// values or a seeded generator) and every value is a bound parameter.
