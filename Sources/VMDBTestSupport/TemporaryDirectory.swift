@@ -7,8 +7,7 @@ public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ label: String = "test") throws {
-        guard let made = PrivateDirectory.make("vmdb-" + label) else { throw CocoaError(.fileWriteUnknown) }
-        path = made
+        path = try PrivateDirectory.make("vmdb-" + label)
     }
 
     /// A path inside the folder (the file is not created).

@@ -68,4 +68,23 @@ import VMDBTestSupport
         let folder = ((String(line.dropFirst(3))) as NSString).deletingLastPathComponent
         #expect(!FileManager.default.fileExists(atPath: folder))
     }
+
+    /// The reason once came from `errno` read after other calls (building the
+    /// message itself), so it could name the wrong failure. Each command that
+    /// needs a private folder names the folder and the real reason, exit 74.
+    @Test(arguments: [["demo"], ["migrate", "--dry-run"], ["repair", "--inventory", "INVENTORY"]])
+    func anUnusableTemporaryDirectoryIsNamedWithItsReason(_ arguments: [String]) throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: arguments[0] == "repair" ? 3 : 2, in: directory)
+        let inventory = directory.file("main.json")
+        try Data(#"{"network": "main", "vms": []}"#.utf8).write(to: URL(fileURLWithPath: inventory))
+        let missing = directory.file("no-such-tmp")
+        let before = try Fixtures.fileHash(path)
+        let result = try VMDBProcess.run(arguments.map { $0 == "INVENTORY" ? inventory : $0 } + (arguments[0] == "demo" ? [] : ["--db", path]),
+                                         environment: ["TMPDIR": missing])
+        #expect(result.exitCode == 74, "\(result.standardError)")
+        #expect(result.standardError.contains(missing), "\(result.standardError)")
+        #expect(result.standardError.contains("No such file or directory"), "\(result.standardError)")
+        #expect(try Fixtures.fileHash(path) == before)
+    }
 }

@@ -76,8 +76,11 @@ extension Migrator {
             folder = nil
             copyPath = keepCopy
         } else {
-            guard let made = PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run") else {
-                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy (\(PrivateDirectory.lastFailure)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+            let made: String
+            do {
+                made = try PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run")
+            } catch {
+                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
             }
             folder = made
             copyPath = (made as NSString).appendingPathComponent((path as NSString).lastPathComponent)

@@ -3,16 +3,25 @@ import Foundation
 /// A new folder only this user can enter (mode 0700, made by `mkdtemp`, so its
 /// name cannot be guessed or taken over), under the system's temporary directory.
 public enum PrivateDirectory {
-    /// Creates `<name>.XXXXXX` in `NSTemporaryDirectory()`; the caller removes it.
-    ///
-    /// - Returns: the folder's path, or nil with `errno` set when it cannot be made.
-    public static func make(_ name: String) -> String? {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(name).XXXXXX")
-        var buffer = Array(template.utf8CString)
-        guard let made = mkdtemp(&buffer) else { return nil }
-        return String(cString: made)
+    /// Why a folder could not be made: where, and `errno`'s reason, read at once.
+    public struct Failure: Error, Sendable {
+        /// The temporary directory the folder was to go in.
+        public let parent: String
+        /// `strerror(errno)` of the failed `mkdtemp`.
+        public let reason: String
     }
 
-    /// Why the last `make` failed, from `errno`.
-    public static var lastFailure: String { String(cString: strerror(errno)) }
+    /// Creates `<name>.XXXXXX` in `NSTemporaryDirectory()`; the caller removes it.
+    ///
+    /// - Throws: ``Failure`` when the folder cannot be made (TMPDIR missing,
+    ///   read-only or full).
+    public static func make(_ name: String) throws(Failure) -> String {
+        let parent = NSTemporaryDirectory()
+        var buffer = Array((parent as NSString).appendingPathComponent("\(name).XXXXXX").utf8CString)
+        guard let made = mkdtemp(&buffer) else {
+            // errno now, before any other call can overwrite it.
+            throw Failure(parent: parent, reason: String(cString: strerror(errno)))
+        }
+        return String(cString: made)
+    }
 }

@@ -15,8 +15,11 @@ extension VMDB {
         func run() throws {
             let console = Console.current
             // A fresh private folder: a predictable name could be taken, or linked, by another user first.
-            guard let folder = PrivateDirectory.make("vmdb-demo") else {
-                throw MigrationError(.diskFull, "cannot create a temporary folder for the demo in \(NSTemporaryDirectory()) (\(PrivateDirectory.lastFailure)): set TMPDIR to a writable folder")
+            let folder: String
+            do {
+                folder = try PrivateDirectory.make("vmdb-demo")
+            } catch {
+                throw MigrationError(.diskFull, "cannot create a temporary folder for the demo in \(error.parent) (\(error.reason)): set TMPDIR to a writable folder")
             }
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let path = folder + "/deployer.db"

@@ -10,10 +10,12 @@ final class AnswerSpool: Sendable {
     let folder: String
 
     init() throws {
-        guard let made = PrivateDirectory.make("vmdb-repair") else {
-            throw RepairError(.internalFailure, "cannot create a temporary folder in \(NSTemporaryDirectory()) (\(PrivateDirectory.lastFailure)): check TMPDIR")
+        do {
+            folder = try PrivateDirectory.make("vmdb-repair")
+        } catch {
+            // The environment, not a bug: TMPDIR is missing, read-only or full.
+            throw RepairError(.diskFull, "cannot create a temporary folder for the daemons' answers in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder")
         }
-        folder = made
     }
 
     /// Writes `answer` to a new file (mode 0600) and returns its path.

@@ -40,10 +40,11 @@ enum SnapshotFiles {
 
     /// A new private folder under the system's temporary directory; the caller removes it.
     static func temporaryFolder(_ label: String) throws -> String {
-        guard let made = PrivateDirectory.make("vmdb-" + label) else {
-            throw MigrationError(.diskFull, "cannot create a temporary folder (\(PrivateDirectory.lastFailure)); set TMPDIR to a writable folder with room for a copy")
+        do {
+            return try PrivateDirectory.make("vmdb-" + label)
+        } catch {
+            throw MigrationError(.diskFull, "cannot create a temporary folder in \(error.parent) (\(error.reason)); set TMPDIR to a writable folder with room for a copy")
         }
-        return made
     }
 
     /// Loads `dump` into a new database file at `path` (mode 0600), in `journalMode`.
