@@ -60,6 +60,12 @@ import VMDBTestSupport
         let path = try v2(directory, managed: managed, "CREATE UNIQUE INDEX vms_name_unique ON vms(name)")
         expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_name_unique'") == 1)
+        // Still enforced: a second VM may not take a name that is in use.
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { db in
+                try db.execute(sql: "UPDATE vms SET name = (SELECT min(name) FROM vms) WHERE name = (SELECT max(name) FROM vms)")
+            }
+        }
         #expect(try count(path, "SELECT count(*) FROM vms") == 8)
     }
 
