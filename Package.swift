@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
+        // The version (VERSION) and the commit this binary is built from, generated before each build.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         // Connection settings SQLite offers only through variadic C calls.
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Generic migration framework: knows SQLite and SQL files, nothing about VMs.
@@ -61,8 +64,9 @@ let package = Package(
         .target(
             name: "VMDBCommands",
             dependencies: [
-                "MigrationKit", "ShippedMigrations", "VMStore", "VMRepair", "VMSnapshots",
+                "BuildInfo", "MigrationKit", "ShippedMigrations", "VMStore", "VMRepair", "VMSnapshots",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),   // sqlite3_libversion() for --version
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
@@ -117,9 +121,10 @@ let package = Package(
 )
 
 // CI builds with warnings as errors (`.ci/run` sets VMDB_WARNINGS_AS_ERRORS); only this
-// package's Swift targets, never the dependencies', whose warnings are not ours to fix.
+// package's Swift targets, never the dependencies', whose warnings are not ours to fix. Not the
+// C target, and not the plugin: a plugin takes no Swift settings.
 if ProcessInfo.processInfo.environment["VMDB_WARNINGS_AS_ERRORS"] != nil {
-    for target in package.targets where target.name != "CSQLiteSettings" {
+    for target in package.targets where target.name != "CSQLiteSettings" && target.type != .plugin {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
     }
 }

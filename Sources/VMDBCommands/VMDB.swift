@@ -6,7 +6,8 @@ import ShippedMigrations
 
 /// `vmdb`: migrations, dry runs, repair and snapshots for the deployer's VM database.
 public struct VMDB: ParsableCommand {
-    public static let version = "0.1.0"
+    /// VERSION at the package root (BuildInfo); `--version` prints `BuildDescription.current.line`.
+    public static let version = BuildDescription.current.version
 
     public static let configuration = CommandConfiguration(
         commandName: "vmdb",
@@ -17,7 +18,7 @@ public struct VMDB: ParsableCommand {
             this tool; 5 history inconsistent; 64 usage; 65 input unusable; 69 daemon unreachable; \
             74 disk full or I/O error; 75 busy, retry later.
             """,
-        version: version,
+        version: BuildDescription.current.line,
         subcommands: [
             Init.self, Status.self, Plan.self, Migrate.self, Verify.self, Backup.self, Restore.self,
             VM.self, Repair.self, Snapshots.self, Demo.self,

@@ -15,15 +15,30 @@ extension VMDB {
 
         func run() throws {
             let status = try VMDB.migrator.status(path: try database.resolvedPath())
-            try output.emit(status) { Self.text(status) }
+            try output.emit(Report(status: status, build: .current)) { Self.text(status, build: .current) }
             if check {
                 try status.requireConsistentHistory()
                 if !status.pending.isEmpty { throw ExitCode(3) }
             }
         }
 
-        static func text(_ status: DatabaseStatus) -> String {
-            var lines = ["database: \(status.path) (journal mode \(status.journalMode))"]
+        /// The status's JSON with one field added, `vmdb`: the build `vmdb --version` names.
+        struct Report: Encodable {
+            let status: DatabaseStatus
+            let build: BuildDescription
+
+            private enum CodingKeys: String, CodingKey { case vmdb }
+
+            /// Every field DatabaseStatus has, as before, and `vmdb` beside them in the same object.
+            func encode(to encoder: any Encoder) throws {
+                try status.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(build, forKey: .vmdb)
+            }
+        }
+
+        static func text(_ status: DatabaseStatus, build: BuildDescription) -> String {
+            var lines = [build.line, "database: \(status.path) (journal mode \(status.journalMode))"]
             lines.append("schema version: \(status.currentVersion) (latest this vmdb ships: \(status.latestVersion))")
             if !status.isManaged {
                 lines.append("history: none yet. The schema was recognised as version \(status.currentVersion); `vmdb migrate` records it (baseline) before migrating")
