@@ -69,9 +69,8 @@ struct TableRecreation {
             }
             captured.carriedColumns += extras.map { "\(recreation.table).\($0.name)" }
             let temporary = Self.temporaryName(recreation.table)
-            // A CHECK naming its own table must name the temporary one until the rename.
-            let carried = extras.map { $0.definition(renamingTable: recreation.table, to: temporary) }
-            try run(db, newTable.sql(renamedTo: temporary, addingColumns: carried))
+            // A CHECK naming its own table names the temporary one until the rename.
+            try run(db, newTable.sql(renamedTo: temporary, addingColumns: extras.map(\.definition)))
 
             // Generated columns are computed by SQLite, never inserted (nor selected for it).
             let copiedExtras = extras.filter { !$0.isGenerated }

@@ -25,43 +25,8 @@ struct CreateTableStatement {
         let generated: Generated?
         /// As written, from its name to its last token.
         let definition: String
-        /// The tokens of ``definition``.
-        let tokens: [SQLToken]
 
         var isGenerated: Bool { generated != nil }
-
-        /// ``definition`` with every reference to table `old` (`old.column`,
-        /// `main.old.column`, quoted or not, in a CHECK) made to name `new` instead.
-        ///
-        /// A CHECK may name its own table, and SQLite resolves the name when the table
-        /// is created: carried verbatim into the recreation's temporary table it fails
-        /// ("no such column: vms.quota"). Written for the temporary name, it is valid
-        /// there, and the rename into place writes it back (`"vms".quota`), as SQLite's
-        /// RENAME does for every reference in the renamed table's CHECK constraints.
-        /// (Generated columns cannot name a table: SQLite refuses "." in them.)
-        func definition(renamingTable old: String, to new: String) -> String {
-            let base = tokens[0].range.lowerBound
-            var utf8 = Array(definition.utf8)
-            var replacements: [Range<Int>] = []
-            var i = 0
-            while i < tokens.count {
-                // A maximal chain name(.name)*: in a.b the table is a, in s.a.b it is a.
-                var chain = [i]
-                while let last = chain.last, last + 2 < tokens.count, tokens[last].canBeName,
-                      tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName {
-                    chain.append(last + 2)
-                }
-                if chain.count == 2 || chain.count == 3 {
-                    let table = tokens[chain[chain.count - 2]]
-                    if table.name.equalsIgnoringASCIICase(old) { replacements.append(table.range) }
-                }
-                i = (chain.last ?? i) + 1
-            }
-            for range in replacements.reversed() {
-                utf8.replaceSubrange((range.lowerBound - base)..<(range.upperBound - base), with: Array(new.quotedIdentifier.utf8))
-            }
-            return String(decoding: utf8, as: UTF8.self)
-        }
     }
 
     /// The statement as written.
@@ -193,12 +158,44 @@ struct CreateTableStatement {
 
     /// The same statement creating `name`, with `extraColumns` (definitions as
     /// written) appended after the last column and before any table constraint.
+    ///
+    /// References to the table itself in the column list (`vms.quota`, `main.vms.quota`,
+    /// quoted or not, in a CHECK) name `name` too. SQLite resolves them when the table
+    /// is created, so a CHECK naming `vms` fails on a table created as `vms__vmdb_new`
+    /// ("no such column: vms.quota"); written for the new name it holds, and SQLite's
+    /// RENAME writes it back (`"vms".quota`) when the table is renamed into place, as
+    /// it does for every reference in the renamed table's CHECK constraints.
+    /// (Generated columns cannot name a table: SQLite refuses "." in them.)
     func sql(renamedTo name: String, addingColumns extraColumns: [String] = []) -> String {
-        var result = text(0..<nameRange.lowerBound) + name.quotedIdentifier
-        result += text(nameRange.upperBound..<endOfColumns)
-        for definition in extraColumns { result += ",\n    " + definition }
-        result += text(endOfColumns..<utf8.count)
-        return result
+        var body = text(nameRange.upperBound..<endOfColumns)
+        for definition in extraColumns { body += ",\n    " + definition }
+        body += text(endOfColumns..<utf8.count)
+        return text(0..<nameRange.lowerBound) + name.quotedIdentifier + Self.renamingReferences(in: body, from: tableName, to: name)
+    }
+
+    /// `sql` with every `table.column` and `schema.table.column` whose table is `old`
+    /// naming `new` instead.
+    private static func renamingReferences(in sql: String, from old: String, to new: String) -> String {
+        let tokens = SQLTokenizer.tokens(sql)
+        var replacements: [Range<Int>] = []
+        var i = 0
+        while i < tokens.count {
+            // A maximal chain name(.name)*: in a.b the table is a, in s.a.b it is a.
+            var chain = [i]
+            while let last = chain.last, last + 2 < tokens.count, tokens[last].canBeName,
+                  tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName {
+                chain.append(last + 2)
+            }
+            if chain.count == 2 || chain.count == 3 {
+                let table = tokens[chain[chain.count - 2]]
+                if table.name.equalsIgnoringASCIICase(old) { replacements.append(table.range) }
+            }
+            i = (chain.last ?? i) + 1
+        }
+        guard !replacements.isEmpty else { return sql }
+        var utf8 = Array(sql.utf8)
+        for range in replacements.reversed() { utf8.replaceSubrange(range, with: Array(new.quotedIdentifier.utf8)) }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     fileprivate func text(_ range: Range<Int>) -> String {
@@ -244,7 +241,7 @@ struct CreateTableStatement {
         }
         let definition = String(decoding: utf8[first.range.lowerBound..<tokens[tokens.count - 1].range.upperBound], as: UTF8.self)
         return Column(name: first.name, declaredType: declaredType, primaryKeyPosition: isPrimaryKey ? 1 : 0,
-                      generated: generated, definition: definition, tokens: tokens)
+                      generated: generated, definition: definition)
     }
 
     /// The index of the `)` that closes the `(` at `open` (the last token when none does).

@@ -14,15 +14,16 @@ public struct SchemaObject: Sendable, Hashable, Codable {
     }
 
     /// The SQL with whitespace and comments folded, keywords and names in one case
-    /// (ASCII, as SQLite folds them) and names unquoted where a bare word says the
-    /// same, so `CREATE TABLE "vms"` (what RENAME writes) compares equal to `CREATE TABLE vms`.
+    /// (ASCII, as SQLite folds them), names unquoted where a bare word says the same
+    /// and double-quoted otherwise, so `CREATE TABLE "vms"` (what RENAME writes)
+    /// compares equal to `CREATE TABLE vms`, and `[a b]` to `"a b"`.
     public var normalizedSQL: String? {
         guard let sql else { return nil }
         return SQLTokenizer.tokens(sql).map { token -> String in
             switch token.kind {
             case .quoted:
                 let name = token.name
-                return SQLTokenizer.isBareWord(name) ? name.asciiLowercased : token.text
+                return SQLTokenizer.isBareWord(name) ? name.asciiLowercased : name.quotedIdentifier
             case .word: return token.text.asciiLowercased
             default: return token.text
             }
