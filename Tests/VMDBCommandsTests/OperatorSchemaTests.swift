@@ -31,10 +31,21 @@ import VMDBTestSupport
         try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
 
+    /// A v1 file with the eight VMs and `change` applied with foreign keys off.
+    func v1(_ directory: TemporaryDirectory, _ change: String) throws -> String {
+        let path = try Fixtures.database(version: 1, in: directory)
+        try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(sql: change)
+        }
+        return path
+    }
+
     /// Plan, dry run and migrate all succeed, and verify is clean afterwards.
-    func expectMigrates(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectMigrates(_ path: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) {
         for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate", "--no-backup"], ["verify"]] {
-            let result = run(arguments + ["--db", path])
+            let result = run(arguments + ["--db", path] + (arguments[0] == "migrate" ? extra : []))
             #expect(result.code == 0, "\(arguments): \(result.err)\(result.out.suffix(600))", sourceLocation: sourceLocation)
         }
     }
@@ -50,6 +61,103 @@ import VMDBTestSupport
             }
         }
         #expect(try Fixtures.fileHash(path) == before, sourceLocation: sourceLocation)
+    }
+
+    func strings(_ path: String, _ sql: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: sql) }
+    }
+
+    // MARK: Class 1: column definitions SQLite accepts
+
+    /// Names SQLite takes unquoted (every byte from 0x80 up is an identifier character in
+    /// its tokenizer), which a letters-only reader cut short or split: a currency sign, a
+    /// middle dot, a no-break space, an emoji, a BOM inside the name.
+    static let unquotedNames = ["kosten_€", "größe·gb", "rack\u{A0}2", "🚀launch", "名前", "a\u{FEFF}b"]
+
+    @Test(arguments: unquotedNames)
+    func aV2ColumnWithANonASCIIUnquotedNameIsCarriedOver(_ name: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "ALTER TABLE vms ADD COLUMN \(name) INTEGER; UPDATE vms SET \(name.quotedForTest) = cpu * 10")
+        expectMigrates(path)
+        #expect(try strings(path, "SELECT name FROM pragma_table_xinfo('vms')").contains(name))
+        #expect(try count(path, "SELECT sum(\(name.quotedForTest)) FROM vms") == 280)
+        #expect(try count(path, "SELECT count(*) FROM vms") == 8)
+    }
+
+    @Test func aV1ColumnWithANonASCIIUnquotedNameIsCarriedOver() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v1(directory, "ALTER TABLE vms ADD COLUMN kosten_€ INTEGER; UPDATE vms SET kosten_€ = cpu * 10")
+        expectMigrates(path, ["--default-network", "qa"])
+        #expect(try count(path, "SELECT sum(\"kosten_€\") FROM vms") == 160)
+        #expect(try count(path, "SELECT count(*) FROM vm_events") == 16)
+    }
+
+    /// `CHECK (vms.quota >= 0)` is valid on `vms`, and fails ("no such column: vms.quota")
+    /// on the table the recreation builds under a temporary name, unless it is requalified.
+    @Test(arguments: ["vms.quota", "\"VMS\".quota", "main.vms.quota", "[vms].\"quota\""])
+    func aCheckNamingItsTableSurvivesTheRebuild(_ reference: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            ALTER TABLE vms ADD COLUMN quota INTEGER NOT NULL DEFAULT 0 CHECK (\(reference) >= 0 AND 'vms.quota' <> '');
+            UPDATE vms SET quota = id * 3;
+            """)
+        expectMigrates(path)
+        #expect(try count(path, "SELECT sum(quota) FROM vms") == 108)
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET quota = -1 WHERE vm_id = '005o'") }
+        }
+        #expect(try strings(path, "SELECT sql FROM sqlite_master WHERE name = 'vms'").first?.contains("__vmdb_new") == false)
+    }
+
+    @Test func aV1CheckNamingItsTableSurvivesTheRebuild() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v1(directory, "ALTER TABLE vms ADD COLUMN quota INTEGER CHECK (vms.quota IS NULL OR vms.quota >= 0)")
+        expectMigrates(path, ["--default-network", "qa"])
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET quota = -1") }
+        }
+    }
+
+    /// A generated column is computed, never inserted into: the copy that listed it failed
+    /// with "cannot INSERT into generated column".
+    @Test(arguments: [true, false])
+    func aVirtualGeneratedColumnOnVMsIsRecomputed(managed: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: managed, "ALTER TABLE vms ADD COLUMN label TEXT GENERATED ALWAYS AS (network || '/' || vm_id) VIRTUAL")
+        expectMigrates(path)
+        #expect(try strings(path, "SELECT label FROM vms ORDER BY id") == Fixtures.eightVMIds.map { "qa/\($0)" })
+        #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'label'") == 2)
+    }
+
+    @Test func aStoredGeneratedColumnOnAHandBuiltVMsIsRecomputed() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: false, "SELECT 1")
+        // The operator rebuilt vms by hand to add a STORED column (ADD COLUMN takes only VIRTUAL ones).
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
+            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
+                .dropLast() + ",\n    size_class TEXT AS (CASE WHEN cpu > 3 THEN 'large' ELSE 'small' END) STORED\n)"
+            try db.execute(sql: """
+                PRAGMA foreign_keys = OFF;
+                \(create);
+                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
+                DROP TABLE vms;
+                ALTER TABLE vms_new RENAME TO vms;
+                CREATE INDEX vms_status ON vms(status);
+                CREATE INDEX vms_network ON vms(network);
+                """)
+        }
+        expectMigrates(path)
+        #expect(try count(path, "SELECT count(*) FROM vms WHERE size_class = 'large'") == 4)
+        #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'size_class'") == 3)
+    }
+
+    @Test func aV1GeneratedColumnIsRecomputed() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v1(directory, "ALTER TABLE vms ADD COLUMN memory_gb INTEGER AS (memory_mb / 1024)")
+        expectMigrates(path, ["--default-network", "qa"])
+        #expect(try count(path, "SELECT sum(memory_gb) FROM vms") == 32)
     }
 
     // MARK: Class 2: unique indexes an operator added
@@ -165,4 +273,9 @@ import VMDBTestSupport
         #expect(result.err.contains("\"vms\"(cloned_from) referencing \"vms\"(vm_id)"), "\(result.err)")
         #expect(try Fixtures.fileHash(path) == before)
     }
+}
+
+extension String {
+    /// This name as a double-quoted SQL identifier, for the tests' own queries.
+    fileprivate var quotedForTest: String { "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

@@ -103,6 +103,10 @@ enum MigrationParser {
     }
 }
 
+extension String {
+    var trimmingWhitespace: String { String(Substring(self).trimmingWhitespaceSubstring) }
+}
+
 extension Substring {
     var trimmingWhitespaceSubstring: Substring {
         var s = self

@@ -9,6 +9,7 @@ extension Migrator {
     /// - Throws: `MigrationError` `.unusableInput` naming the object and what to do.
     func preflight(_ db: Database, scripts: [MigrationScript], parameters: MigrationParameters) throws {
         try checkNameCollisions(db, scripts: scripts)
+        try checkRecreatedTablesAreReadable(db, scripts: scripts)
         // A later migration's copy is measured on today's rows too, when SQLite can
         // read its FROM clause here (v3's join reads only vm_id, which v1 has): the
         // data steps before it fill columns, they add or remove no rows. The census
@@ -17,6 +18,18 @@ extension Migrator {
             try checkRowsTheCopyWouldDrop(db, script: script, parameters: parameters)
         }
         try checkExistingForeignKeyViolations(db, scripts: scripts)
+    }
+
+    /// Every table a migration rebuilds is read as SQLite reads it, or refused by name
+    /// now: the rebuild carries its columns over from that reading (a name cut short, a
+    /// generated column taken for a stored one), so a misreading would fail half way
+    /// or lose a column.
+    func checkRecreatedTablesAreReadable(_ db: Database, scripts: [MigrationScript]) throws {
+        var seen: Set<String> = []
+        for recreation in scripts.flatMap(\.definition.recreations) where seen.insert(recreation.table.asciiLowercased).inserted {
+            guard try db.tableExists(recreation.table) else { continue }
+            _ = try CreateTableStatement.read(db, table: recreation.table)
+        }
     }
 
     /// Rows of other tables that already refer to a missing row of a table a
@@ -133,9 +146,9 @@ extension Migrator {
     static func fromClause(of select: String) -> String? {
         var depth = 0
         for token in SQLTokenizer.tokens(select) {
-            if token.text == "(" { depth += 1 } else if token.text == ")" { depth -= 1 }
-            if depth == 0, token.kind == .word, token.text.equalsIgnoringCase("from") {
-                return String(select[token.range.lowerBound...])
+            if token.isPunctuation("(") { depth += 1 } else if token.isPunctuation(")") { depth -= 1 }
+            if depth == 0, token.isKeyword("from") {
+                return select.utf8Text(token.range.lowerBound..<select.utf8.count)
             }
         }
         return nil

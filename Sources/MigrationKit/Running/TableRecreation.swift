@@ -57,34 +57,36 @@ struct TableRecreation {
 
         // 4–5. Each new table under a temporary name, then its content.
         for recreation in definition.recreations {
-            guard let old = schema.object(named: recreation.table), old.type == "table", let oldSQL = old.sql else {
+            guard let old = schema.object(named: recreation.table), old.type == "table", old.sql != nil else {
                 throw MigrationError(.unusableInput, "the migration recreates table \(recreation.table), which this database does not have")
             }
-            let oldTable = try CreateTableStatement(sql: oldSQL)
+            // Read as SQLite reads it, and checked against SQLite's own description.
+            let oldTable = try CreateTableStatement.read(db, table: recreation.table)
             let newTable = try CreateTableStatement(sql: recreation.createSQL)
-            let newNames = Set(newTable.columnNames.map { $0.lowercased() })
             let extras = oldTable.columns.filter {
-                !newNames.contains($0.name.lowercased())
+                newTable.column(named: $0.name) == nil
                     && !definition.isDropped("column", "\(recreation.table).\($0.name)")
             }
             captured.carriedColumns += extras.map { "\(recreation.table).\($0.name)" }
             let temporary = Self.temporaryName(recreation.table)
+            // A CHECK naming its own table names the temporary one until the rename.
             try run(db, newTable.sql(renamedTo: temporary, addingColumns: extras.map(\.definition)))
 
-            let oldNames = Set(oldTable.columnNames.map { $0.lowercased() })
+            // Generated columns are computed by SQLite, never inserted (nor selected for it).
+            let copiedExtras = extras.filter { !$0.isGenerated }
             let copy: String
             let alias = recreation.copyAlias ?? recreation.table
             if let copySQL = recreation.copySQL {
-                let targets = newTable.columnNames + extras.map(\.name)
-                let select = try Self.select(copySQL, adding: extras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
+                let targets = newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name)
+                let select = try Self.select(copySQL, adding: copiedExtras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(select)"
             } else {
-                let columns = (newTable.columnNames + extras.map(\.name)).filter { oldNames.contains($0.lowercased()) }
+                let columns = (newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name))
+                    .filter { oldTable.column(named: $0).map { !$0.isGenerated } ?? false }
                 let list = columns.map(\.quotedIdentifier).joined(separator: ", ")
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(list))\nSELECT \(list) FROM \(recreation.table.quotedIdentifier)"
             }
-            let hasRowid = !oldSQL.uppercased().contains("WITHOUT ROWID")
-            try copyInChunks(db, copy, table: recreation.table, alias: alias, hasRowid: hasRowid)
+            try copyInChunks(db, copy, table: recreation.table, alias: alias, hasRowid: !oldTable.isWithoutRowid)
         }
 
         // Since SQLite 3.26, RENAME re-checks every view and trigger: drop them
@@ -128,7 +130,7 @@ struct TableRecreation {
         let watch = Stopwatch()
         progress?(.started(phase: phase, total: total))
         defer { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
-        let clauses = SQLTokenizer.tokens(copy).filter { ["where", "group", "order", "limit", "union"].contains($0.text.lowercased()) }
+        let clauses = SQLTokenizer.tokens(copy).filter { token in ["where", "group", "order", "limit", "union"].contains { token.isKeyword($0) } }
         guard hasRowid, clauses.isEmpty, total > Self.chunkRows else {
             try run(db, copy)
             return
@@ -186,10 +188,10 @@ struct TableRecreation {
         guard !expressions.isEmpty else { return select }
         var depth = 0
         for token in SQLTokenizer.tokens(select) {
-            if token.text == "(" { depth += 1 } else if token.text == ")" { depth -= 1 }
-            if depth == 0, token.kind == .word, token.text.equalsIgnoringCase("from") {
-                let head = select[..<token.range.lowerBound].trimmingWhitespaceSubstring
-                return head + ", " + expressions.joined(separator: ", ") + "\n" + select[token.range.lowerBound...]
+            if token.isPunctuation("(") { depth += 1 } else if token.isPunctuation(")") { depth -= 1 }
+            if depth == 0, token.isKeyword("from") {
+                let head = select.utf8Text(0..<token.range.lowerBound).trimmingWhitespace
+                return head + ", " + expressions.joined(separator: ", ") + "\n" + select.utf8Text(token.range.lowerBound..<select.utf8.count)
             }
         }
         throw MigrationError(.internalFailure, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")

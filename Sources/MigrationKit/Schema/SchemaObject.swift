@@ -13,19 +13,19 @@ public struct SchemaObject: Sendable, Hashable, Codable {
         self.sql = sql
     }
 
-    /// The SQL with whitespace folded and the first identifier unquoted, so
-    /// `CREATE TABLE "vms"` (what RENAME writes) compares equal to `CREATE TABLE vms`.
+    /// The SQL with whitespace and comments folded, keywords and names in one case
+    /// (ASCII, as SQLite folds them), names unquoted where a bare word says the same
+    /// and double-quoted otherwise, so `CREATE TABLE "vms"` (what RENAME writes)
+    /// compares equal to `CREATE TABLE vms`, and `[a b]` to `"a b"`.
     public var normalizedSQL: String? {
         guard let sql else { return nil }
-        let tokens = SQLTokenizer.tokens(sql)
-        return tokens.map { token -> String in
+        return SQLTokenizer.tokens(sql).map { token -> String in
             switch token.kind {
-            case .quoted where token.text.first == "\"" || token.text.first == "`" || token.text.first == "[":
-                let identifier = SQLTokenizer.identifier(token)
-                let plain = identifier.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } && !(identifier.first?.isNumber ?? true)
-                return plain ? identifier.lowercased() : token.text.description
-            case .word: return token.text.lowercased()
-            default: return String(token.text)
+            case .quoted:
+                let name = token.name
+                return SQLTokenizer.isBareWord(name) ? name.asciiLowercased : name.quotedIdentifier
+            case .word: return token.text.asciiLowercased
+            default: return token.text
             }
         }.joined(separator: " ")
     }

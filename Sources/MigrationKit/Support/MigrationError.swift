@@ -52,6 +52,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let noSuchVersion = Code("noSuchVersion", .usage)
         /// The requested version is below the database's: migrations only go forward.
         public static let versionBehind = Code("versionBehind", .usage)
+        /// vmdb cannot read a table's definition as SQLite does (``MigrationError/message`` names the table).
+        public static let unreadableSchema = Code("unreadableSchema", .unusableInput)
         /// The database has no tables at all.
         public static let emptySchema = Code("emptySchema", .unusableInput)
         /// The database records a migration this catalog does not ship, or a newer tool wrote its history.
