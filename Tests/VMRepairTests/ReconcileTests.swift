@@ -123,7 +123,7 @@ import VMStore
         let store = try VMStore(path: fixture.path)
         defer { try? store.close() }
         for (offset, id) in ids.enumerated() {
-            let record = try #require(try store.vm(VMIdentity(network: "main", vmID: id)), "\(id)")
+            let record = try #require(try await store.vm(VMIdentity(network: "main", vmID: id)), "\(id)")
             #expect(record.vmID.utf8.elementsEqual(id.utf8))
             #expect(record.name == "name \(id) '; DROP TABLE vm_repairs; --")
             #expect(record.nodeID == Int64(offset))

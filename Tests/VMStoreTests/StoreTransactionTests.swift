@@ -146,8 +146,8 @@ import VMStore
             }
             try await group.waitForAll()
         }
-        #expect(try store.count() == networks.count * perNetwork)
-        for network in networks { #expect(try store.count(network: network) == perNetwork) }
+        #expect(try await store.count() == networks.count * perNetwork)
+        for network in networks { #expect(try await store.count(network: network) == perNetwork) }
         #expect(storeErrorCode { _ = try store.vm(.ref("0")) } == .ambiguous)
     }
 

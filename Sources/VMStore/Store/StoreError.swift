@@ -26,6 +26,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notManaged = Code("notManaged")
         /// No database at the path, or not a readable SQLite database.
         public static let unusableDatabase = Code("unusableDatabase")
+        /// The database's journal mode (or the connection's, for a store on the
+        /// deployer's own connections) is one the store cannot keep its promises in.
+        public static let unsupportedJournalMode = Code("unsupportedJournalMode")
         /// Another connection held the database past the busy timeout.
         public static let busy = Code("busy")
         /// A keyed write changed a number of rows other than one.
@@ -47,6 +50,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case databaseNewer(path: String, found: Int, expected: Int)
         case notManaged(path: String)
         case unusableDatabase(path: String, reason: String)
+        case hotJournal(path: String)
+        case unsupportedJournalMode(path: String, mode: String, why: String)
         case busy(path: String)
         case unexpectedChangeCount(VMIdentity, operation: String, changed: Int)
         case invalidRecord(VMIdentity, column: String, reason: String)
@@ -67,7 +72,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .schemaTooOld: .schemaTooOld
         case .databaseNewer: .databaseNewer
         case .notManaged: .notManaged
-        case .unusableDatabase: .unusableDatabase
+        case .unusableDatabase, .hotJournal: .unusableDatabase
+        case .unsupportedJournalMode: .unsupportedJournalMode
         case .busy: .busy
         case .unexpectedChangeCount: .unexpectedChangeCount
         case .invalidRecord: .invalidRecord
@@ -124,6 +130,18 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// For an unsupported journal mode: the mode.
+    public var journalMode: String? {
+        if case .unsupportedJournalMode(_, let mode, _) = reason { return mode }
+        return nil
+    }
+
+    /// A read-only connection met a hot journal, which only a connection that may write can roll back.
+    var isHotJournal: Bool {
+        if case .hotJournal = reason { return true }
+        return false
+    }
+
     /// For a value refused or unreadable: its column.
     public var column: String? {
         switch reason {
@@ -159,6 +177,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(path) has no vmdb migration history, so its schema version is unknown: run `vmdb status --db \(path)`, then `vmdb migrate --db \(path)` (it records the version it finds and migrates)"
         case .unusableDatabase(let path, let reason):
             return "\(path): \(reason)"
+        case .hotJournal(let path):
+            return "\(path) has a hot journal (\(path)-journal): a writer stopped in the middle of a transaction, and its changes must be rolled back before anything reads the file. Rolling back needs write access to the file and its folder, which this process does not have: open it once as a user who can write it (any vmdb or sqlite3 command rolls it back), then retry. Do not delete the journal: the file would keep half a transaction"
+        case .unsupportedJournalMode(let path, let mode, let why):
+            return "\(path): the store cannot work in journal mode \(mode): \(why); nothing was changed"
         case .busy(let path):
             return "\(path) stayed locked by another connection past the busy timeout; nothing was changed. Retry when the other write (a migration, the deployer) finishes"
         case .unexpectedChangeCount(let identity, let operation, let changed):

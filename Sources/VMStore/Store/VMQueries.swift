@@ -199,6 +199,15 @@ enum VMQueries {
         }
     }
 
+    static func counts(_ db: Database) throws -> [VMCount] {
+        try Row.fetchAll(db, sql: "SELECT network, status, count(*) FROM vms GROUP BY network, status ORDER BY network, status")
+            .map { VMCount(network: $0[0], status: VMStatus(rawValue: $0[1]), count: $0[2]) }
+    }
+
+    static func networks(_ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT network FROM vms ORDER BY network")
+    }
+
     static func events(_ db: Database, _ identity: VMIdentity) throws -> [VMEvent] {
         let statement = try db.cachedStatement(sql: selectEvents)
         return try DecodedEvent.fetchAll(statement, arguments: [identity.network, identity.vmID]).map(\.event)

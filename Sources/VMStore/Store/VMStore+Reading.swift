@@ -2,11 +2,12 @@ import GRDB
 
 extension VMStore {
     /// Runs `body` on a read-only connection. A single statement reads one
-    /// consistent state by itself, so it runs without a snapshot transaction
-    /// (`BEGIN`/`COMMIT`) around it.
+    /// consistent state by itself, so on the store's own connections it runs
+    /// without a snapshot transaction (`BEGIN`/`COMMIT`) around it.
     private func readOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try readers.withConnection { try $0.inDatabase(body) }
+            guard let readers else { return try writer.read(body) }
+            return try recoveringHotJournal { try readers.withConnection { try $0.inDatabase(body) } }
         } catch {
             throw Self.translate(error, path: path)
         }
@@ -15,9 +16,22 @@ extension VMStore {
     /// Runs `body` in one read transaction: every statement sees the same committed state.
     private func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try readers.withConnection { try $0.read(body) }
+            guard let readers else { return try writer.read(body) }
+            return try recoveringHotJournal { try readers.withConnection { try $0.read(body) } }
         } catch {
             throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Runs `body`; when a read-only connection met a hot journal (a writer
+    /// crashed mid-transaction since the store opened), rolls it back through
+    /// the writer connection, which may write, and runs `body` once more.
+    private func recoveringHotJournal<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
+            try Self.rollBackHotJournal(writer)
+            return try body()
         }
     }
 
@@ -56,15 +70,12 @@ extension VMStore {
 
     /// VM counts per network and status.
     public func counts() throws -> [VMCount] {
-        try readOneStatement { db in
-            try Row.fetchAll(db, sql: "SELECT network, status, count(*) FROM vms GROUP BY network, status ORDER BY network, status")
-                .map { VMCount(network: $0[0], status: VMStatus(rawValue: $0[1]), count: $0[2]) }
-        }
+        try readOneStatement { try VMQueries.counts($0) }
     }
 
     /// The networks that have a VM.
     public func networks() throws -> [String] {
-        try readOneStatement { db in try String.fetchAll(db, sql: "SELECT DISTINCT network FROM vms ORDER BY network") }
+        try readOneStatement { try VMQueries.networks($0) }
     }
 
     /// The events of the VM the reference names, oldest first, keyed on its pair.

@@ -3,17 +3,27 @@ import GRDB
 
 /// The deployer's VM records, keyed on (network, vm_id), in a database at schema version 3.
 ///
-/// One store per database file, shared freely across tasks and threads. The
-/// database is in WAL mode: reads run concurrently on read-only connections
-/// (at most ``Options/maximumReaderCount``) while one writer connection
-/// writes. Writes are serialized, each in a `BEGIN IMMEDIATE` transaction that
-/// waits up to the busy timeout for another process's write, and each commit
-/// is durable (`synchronous = FULL`): a VM the deployer was told is recorded
-/// survives a power loss.
+/// One store per database file, shared freely across tasks and threads. Opened
+/// by path (``init(path:options:)``), the store has its own connections: reads
+/// run on read-only connections (at most ``Options/maximumReaderCount``) and
+/// one writer connection writes. In WAL mode, readers read while the writer
+/// writes; with a rollback journal, they take turns, as SQLite's locks decide.
+/// Writes are serialized, each in a `BEGIN IMMEDIATE` transaction that waits
+/// up to the busy timeout for another process's write, and each commit is
+/// durable (`synchronous = FULL`): a VM the deployer was told is recorded
+/// survives a power loss. A deployer with its own GRDB connections opens the
+/// store on them instead (``init(writer:clock:)``).
 ///
-/// The store never migrates: it opens a database only at ``schemaVersion``,
-/// read from `vmdb_migrations`, and refuses any other with a ``StoreError``.
-/// It never creates a database either: a path that does not exist is an error.
+/// Every operation comes in two forms: synchronous (`try store.list()`), and
+/// `async` (`try await store.list()`), which suspends while it waits for a
+/// connection or for the write lock, and never blocks a thread of Swift's
+/// cooperative pool.
+///
+/// The store never migrates, and never changes the journal mode: it opens a
+/// database at ``schemaVersion``, or at a later version whose migrations each
+/// declare that they keep a store of this version working (recorded in
+/// `vmdb_migrations`), and refuses any other with a ``StoreError``. It never
+/// creates a database either: a path that does not exist is an error.
 ///
 /// Every read, update and delete is keyed on both columns (`WHERE network = ?
 /// AND vm_id = ?`); a reference without a network is first resolved by the
@@ -46,28 +56,46 @@ public final class VMStore: Sendable {
 
     /// The database file.
     public let path: String
-    let writer: DatabaseQueue
-    let readers: ReaderConnections
+    /// The schema version the database was at when the store opened it.
+    public let databaseSchemaVersion: Int
+    /// The store's own writer connection, or the deployer's `DatabaseQueue` or `DatabasePool`.
+    let writer: any DatabaseWriter
+    /// The store's own read-only connections; nil on the deployer's connections, which read through `writer`.
+    let readers: ReaderConnections?
     let clock: @Sendable () -> Date
 
     /// Opens the existing database at `path`.
     ///
-    /// - Throws: ``StoreError``: `unusableDatabase` (no such file, not SQLite),
+    /// Opening and reading change no byte of the file, whatever its journal mode:
+    /// the operator's mode is theirs. A database in WAL mode stays in WAL mode; one
+    /// with a rollback journal (DELETE, TRUNCATE, PERSIST) keeps it, and the store's
+    /// writes leave the journal file as that mode does (see ``JournalMode``).
+    /// A hot journal (a writer crashed mid-transaction) is rolled back first, as
+    /// any SQLite connection that may write does, so the store reads the last
+    /// committed state.
+    ///
+    /// - Throws: ``StoreError``: `unusableDatabase` (no such file, not SQLite, a
+    ///   hot journal this process cannot roll back), `unsupportedJournalMode`,
     ///   `notManaged` (no history table), `schemaTooOld` / `databaseNewer`
-    ///   (another version than ``schemaVersion``), `busy`.
+    ///   (another version than ``schemaVersion`` that no migration declares
+    ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
-        try Self.checkExistingDatabase(path)
-        try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
+        let journalMode = try Self.checkExistingDatabase(path)
+        self.databaseSchemaVersion = try Self.recoveringHotJournal(path) {
+            try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
+        }
         var configuration = Configuration()
         configuration.label = "vmdb.store.writer"
         configuration.busyMode = .timeout(options.busyTimeout)
-        // WAL is set by hand, not with `journalMode = .wal`: GRDB's setup then creates and
-        // drops a table whenever the -wal file is empty, so merely opening the store (for
-        // `vmdb vm list`) would write to the file. On a database already in WAL mode,
-        // as every one vmdb makes is, this pragma writes nothing.
+        // No `journalMode`: GRDB's `.wal` would switch a rollback-journal database to
+        // WAL (rewriting its header) and, on an empty -wal file, create and drop a
+        // table. The store works in the mode the file is in; for a rollback journal,
+        // its writes use the variant the operator's connections leave behind.
+        let rollbackPragma = journalMode.rollbackPragma(journalPath: path + "-journal")
         configuration.prepareDatabase { db in
-            guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
-                throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "could not switch the database to WAL mode")
+            if let rollbackPragma, try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                // A rollback variant is per connection: setting it writes nothing.
+                try db.execute(sql: rollbackPragma)
             }
         }
         // The v3 schema declares vm_events(network, vm_id) → vms with ON DELETE
@@ -89,16 +117,67 @@ public final class VMStore: Sendable {
         self.clock = options.clock
     }
 
-    /// Closes every connection. Further use throws.
+    /// Opens the store on connections the deployer already has: its GRDB
+    /// `DatabaseQueue` or `DatabasePool`, rather than a second set of connections
+    /// to the same file.
+    ///
+    /// The guarantees are those of ``init(path:options:)``: the schema version is
+    /// checked (in a read, so a refused database is untouched), and opening writes
+    /// nothing. The connections keep the deployer's settings (busy timeout,
+    /// `synchronous`, journal mode); every store write runs in
+    /// `writer.write`, so it serializes with the deployer's own writes, and
+    /// reads run in `writer.read`. ``close()`` leaves the connections open: they
+    /// are the deployer's.
+    ///
+    /// ```swift
+    /// let pool = try DatabasePool(path: "/var/lib/deployer/deployer.db")
+    /// let store = try VMStore(writer: pool)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - writer: The deployer's connections. Foreign keys must be on (GRDB's
+    ///     default): a deleted VM takes its events with it by `ON DELETE CASCADE`.
+    ///   - clock: The clock behind `created_at`, `updated_at` and `updates_checked_at`.
+    /// - Throws: ``StoreError``: `notManaged`, `schemaTooOld` / `databaseNewer`,
+    ///   `unsupportedJournalMode` (`OFF`, in which a failed write cannot be rolled
+    ///   back), `unusableDatabase` (foreign keys off), `busy`.
+    public init(writer: some DatabaseWriter, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        let path = writer.path
+        do {
+            self.databaseSchemaVersion = try writer.read { db in try Self.checkSchemaVersion(db, path: path) }
+            // Connection settings, read on the connection that writes: reading a
+            // pragma writes nothing.
+            let (journalMode, foreignKeys) = try writer.writeWithoutTransaction { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false)
+            }
+            if journalMode.lowercased() == "off" {
+                throw StoreError(.unsupportedJournalMode(path: path, mode: "OFF", why: "without a journal SQLite cannot roll a write back, and the store rolls back every write that fails part way. Open the connection with journal_mode DELETE, TRUNCATE, PERSIST or WAL (for a DatabasePool, WAL is set for you)"))
+            }
+            guard foreignKeys else {
+                throw StoreError(.unusableDatabase(path: path, reason: "the given connection has foreign keys off (Configuration.foreignKeysEnabled = false); the store needs them on, so that a deleted VM takes its events with it (ON DELETE CASCADE). Open the connection with foreign keys on, GRDB's default"))
+            }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        self.path = path
+        self.writer = writer
+        self.readers = nil
+        self.clock = clock
+    }
+
+    /// Closes the store's own connections. Further use throws. On the deployer's
+    /// connections (``init(writer:clock:)``) it does nothing: the deployer closes them.
     public func close() throws {
+        guard let readers else { return }
         try readers.close()
         try writer.close()
     }
 
     /// Refuses any version but ``schemaVersion``, through a read-only
-    /// connection: a refused database is left byte for byte as it was (the
-    /// writer connection would switch it to WAL and checkpoint it on close).
-    private static func checkSchemaVersion(_ path: String, busyTimeout: Double) throws {
+    /// connection: a refused database is left byte for byte as it was.
+    ///
+    /// - Returns: The database's version.
+    private static func checkSchemaVersion(_ path: String, busyTimeout: Double) throws -> Int {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(busyTimeout)
@@ -106,16 +185,42 @@ public final class VMStore: Sendable {
         do {
             let connection = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? connection.close() }
-            let version = try connection.read { db in try Self.schemaVersion(db, path: path) }
-            if version < Self.schemaVersion {
-                throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
-            }
-            if version > Self.schemaVersion {
-                throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion))
-            }
+            return try connection.read { db in try Self.checkSchemaVersion(db, path: path) }
         } catch {
             throw Self.translate(error, path: path)
         }
+    }
+
+    /// Runs `body`; when a read-only connection met a hot journal, which only a
+    /// connection that may write can roll back (SQLite refuses the read with
+    /// `SQLITE_READONLY_ROLLBACK` rather than read half a transaction), rolls it
+    /// back through such a connection and runs `body` once more.
+    static func recoveringHotJournal<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError where error.isHotJournal {
+            do {
+                // A read-write connection of its own; the file's folder must be writable.
+                let connection = try DatabaseQueue(path: path)
+                defer { try? connection.close() }
+                try rollBackHotJournal(connection)
+            } catch {
+                throw Self.translate(error, path: path)
+            }
+            return try body()
+        }
+    }
+
+    /// The database's version, refused unless it is the one this store reads and writes.
+    static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
+        let version = try schemaVersion(db, path: path)
+        if version < Self.schemaVersion {
+            throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
+        }
+        if version > Self.schemaVersion {
+            throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion))
+        }
+        return version
     }
 
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit
@@ -130,8 +235,35 @@ public final class VMStore: Sendable {
         return version
     }
 
+    /// Starts and ends a read on a connection that may write: SQLite's pager rolls
+    /// a hot journal back on the way in, under an exclusive lock.
+    static func rollBackHotJournal(_ connection: some DatabaseWriter) throws {
+        _ = try connection.writeWithoutTransaction { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
+    }
+
+    /// How the file keeps its journal, from its header (bytes 18 and 19: 1 for a
+    /// rollback journal, 2 for WAL; https://www.sqlite.org/fileformat2.html#file_format_version_numbers).
+    enum FileJournal {
+        case rollback
+        case wal
+
+        /// The rollback variant the store's writer uses, so that its writes leave
+        /// the journal file as the operator's connections do: PERSIST keeps a
+        /// journal file whose header is zeroed after each commit, TRUNCATE an empty
+        /// one, DELETE (SQLite's default) none. The file records no variant, only
+        /// its traces do; with none, the writer uses DELETE.
+        func rollbackPragma(journalPath: String) -> String? {
+            guard self == .rollback,
+                  let size = (try? FileManager.default.attributesOfItem(atPath: journalPath))?[.size] as? NSNumber
+            else { return nil }
+            return size.intValue == 0 ? "PRAGMA journal_mode = TRUNCATE" : "PRAGMA journal_mode = PERSIST"
+        }
+    }
+
     /// Refuses, before SQLite can create it, a path that is not an existing SQLite file.
-    private static func checkExistingDatabase(_ path: String) throws {
+    ///
+    /// - Returns: How the file keeps its journal.
+    private static func checkExistingDatabase(_ path: String) throws -> FileJournal {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw StoreError(.unusableDatabase(path: path, reason: "no database here: check the path (the store never creates one; `vmdb init --db \(path)` makes a new one)"))
@@ -143,17 +275,30 @@ public final class VMStore: Sendable {
             throw StoreError(.unusableDatabase(path: path, reason: "cannot be read: check its permissions"))
         }
         defer { try? handle.close() }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        guard header == Data("SQLite format 3\0".utf8) else {
+        let header = (try? handle.read(upToCount: 20)) ?? Data()
+        guard header.prefix(16) == Data("SQLite format 3\0".utf8) else {
             throw StoreError(.unusableDatabase(path: path, reason: header.isEmpty
                 ? "an empty file, not a deployer database: check the path, or restore it from a backup"
                 : "not a SQLite database (its first bytes are not the SQLite header): check the path"))
+        }
+        // Shorter than a header: SQLite itself refuses it (not a database).
+        guard header.count == 20 else { return .rollback }
+        let (write, read) = (header[header.startIndex + 18], header[header.startIndex + 19])
+        switch (write, read) {
+        case (1, 1): return .rollback
+        case (2, 2): return .wal
+        default:
+            throw StoreError(.unsupportedJournalMode(path: path, mode: "file format versions \(write)/\(read)",
+                                                     why: "its header declares a journal format this SQLite does not know (1 is a rollback journal, 2 is WAL)"))
         }
     }
 
     /// Puts a SQLite error in the operator's terms; store errors pass through.
     static func translate(_ error: any Error, path: String) -> any Error {
         guard let dbError = error as? DatabaseError else { return error }
+        if dbError.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
+            return StoreError(.hotJournal(path: path))
+        }
         switch dbError.resultCode.primaryResultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(.busy(path: path))
