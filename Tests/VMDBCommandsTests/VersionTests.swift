@@ -26,7 +26,8 @@ import VMDBTestSupport
     /// `git rev-parse --short HEAD` of this checkout, `-dirty` when tracked files differ; `unknown` without git.
     func checkoutCommit() throws -> String {
         func git(_ arguments: [String]) throws -> (status: Int32, out: String) {
-            let process = Process(), pipe = Pipe()
+            let process = Process()
+            let pipe = Pipe()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["git", "-C", Fixtures.repositoryRoot] + arguments
             process.standardOutput = pipe
