@@ -1,30 +1,66 @@
 import Foundation
 import PackagePlugin
 
-/// Generates `BuildInfo+Generated.swift` before every build: the version from `VERSION` at the
-/// package root and the commit from `git rev-parse --short HEAD` (with `-dirty` when tracked files
-/// differ from it, `unknown` outside a git checkout of this package).
+/// Generates `BuildInfo+Generated.swift`: the version from `VERSION` at the package root and the
+/// commit from `git rev-parse --short HEAD`, with `-dirty` when the files the binary is built from
+/// (Sources, Plugins, Package.swift, VERSION) differ from it, and `unknown` outside a git checkout
+/// of this package.
 ///
-/// A prebuild command runs on every `swift build` / `swift test`, so a new commit is always seen;
-/// it costs one `git rev-parse` and one `git diff`. The file is rewritten only when its text
-/// changes, so an unchanged commit recompiles nothing.
+/// A build command, not a prebuild one: SwiftPM runs a prebuild command only when it re-evaluates
+/// the plugin, not on every build, so a commit left the old hash in the binary. This command runs
+/// when its inputs change: every file of every target, Package.swift, VERSION, and git's HEAD and
+/// HEAD reflog (moved by every commit, checkout and reset). A build with none of them changed runs
+/// nothing; one that does costs a `git rev-parse` and a `git status` of those paths, and the file is
+/// rewritten only when its text changes, so an unchanged commit recompiles nothing.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let output = context.pluginWorkDirectoryURL.appendingPathComponent("generated")
+        let root = context.package.directoryURL
+        let output = context.pluginWorkDirectoryURL.appendingPathComponent("BuildInfo+Generated.swift")
+        var inputs = [root.appendingPathComponent("Package.swift"), root.appendingPathComponent("VERSION")]
+        for case let module as SourceModuleTarget in context.package.targets {
+            inputs += module.sourceFiles.map(\.url)
+        }
+        inputs += Self.gitFilesMovedByACommit(root: root)
         return [
-            .prebuildCommand(
+            .buildCommand(
                 displayName: "vmdb build info (VERSION, git commit)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: ["-c", Self.script, "build-info", context.package.directoryURL.path, output.path],
-                outputFilesDirectory: output)
+                arguments: ["-c", Self.script, "build-info", root.path, output.path],
+                inputFiles: inputs,
+                outputFiles: [output])
         ]
     }
 
-    /// `$1` the package root, `$2` the output folder.
+    /// HEAD, its reflog and the branch's ref, found by reading `.git` (a folder, or in a worktree
+    /// a file naming the folder); only those that exist. None outside a git checkout.
+    static func gitFilesMovedByACommit(root: URL) -> [URL] {
+        let dotGit = root.appendingPathComponent(".git")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dotGit.path, isDirectory: &isFolder) else { return [] }
+        var gitDir = dotGit
+        if !isFolder.boolValue {
+            guard let text = try? String(contentsOf: dotGit, encoding: .utf8), text.hasPrefix("gitdir: ") else { return [] }
+            let path = text.dropFirst("gitdir: ".count).trimmingCharacters(in: .whitespacesAndNewlines)
+            gitDir = URL(fileURLWithPath: path, relativeTo: root).standardizedFileURL
+        }
+        var commonDir = gitDir
+        if let text = try? String(contentsOf: gitDir.appendingPathComponent("commondir"), encoding: .utf8) {
+            let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            commonDir = URL(fileURLWithPath: path, relativeTo: gitDir.appendingPathComponent("/")).standardizedFileURL
+        }
+        var files = [gitDir.appendingPathComponent("HEAD"), gitDir.appendingPathComponent("logs/HEAD")]
+        if let head = try? String(contentsOf: gitDir.appendingPathComponent("HEAD"), encoding: .utf8), head.hasPrefix("ref: ") {
+            let ref = head.dropFirst("ref: ".count).trimmingCharacters(in: .whitespacesAndNewlines)
+            files += [commonDir.appendingPathComponent(ref), commonDir.appendingPathComponent("packed-refs")]
+        }
+        return files.filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// `$1` the package root, `$2` the file to write.
     static let script = #"""
         set -eu
-        root=$1 out=$2
+        root=$1 file=$2
         version=$(tr -d ' \t\r\n' < "$root/VERSION")
         case $version in
             '' | *[!0-9A-Za-z.+-]*) echo "error: $root/VERSION must hold one version such as 1.2.3, not '$version'" >&2; exit 1 ;;
@@ -36,12 +72,13 @@ struct BuildInfoPlugin: BuildToolPlugin {
             && [ "$(cd "$top" && pwd -P)" = "$(cd "$root" && pwd -P)" ] \
             && head=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
             commit=$head
-            git -C "$root" diff --quiet HEAD -- 2>/dev/null || commit="$head-dirty"
+            # What the binary is built from: changed, staged or new files there make it dirty.
+            changes=$(git -C "$root" status --porcelain -- Sources Plugins Package.swift VERSION 2>/dev/null) || changes=unknown
+            [ -z "$changes" ] || commit="$head-dirty"
         fi
-        mkdir -p "$out"
-        file="$out/BuildInfo+Generated.swift"
+        mkdir -p "$(dirname "$file")"
         cat > "$file.new" <<SWIFT
-        // Generated before each build by Plugins/BuildInfoPlugin. Do not edit.
+        // Generated by Plugins/BuildInfoPlugin. Do not edit.
         extension BuildInfo {
             static let generatedVersion = "$version"
             static let generatedCommit = "$commit"

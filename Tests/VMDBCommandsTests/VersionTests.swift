@@ -23,10 +23,12 @@ import VMDBTestSupport
         }
     }
 
-    /// `git rev-parse --short HEAD` of this checkout, `-dirty` when tracked files differ; `unknown` without git.
+    /// `git rev-parse --short HEAD` of this checkout, `-dirty` when what the binary is built from
+    /// differs (Plugins/BuildInfoPlugin's rule); `unknown` without git.
     func checkoutCommit() throws -> String {
         func git(_ arguments: [String]) throws -> (status: Int32, out: String) {
-            let process = Process(), pipe = Pipe()
+            let process = Process()
+            let pipe = Pipe()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["git", "-C", Fixtures.repositoryRoot] + arguments
             process.standardOutput = pipe
@@ -38,7 +40,8 @@ import VMDBTestSupport
         }
         let head = try git(["rev-parse", "--short", "HEAD"])
         guard head.status == 0, !head.out.isEmpty else { return "unknown" }
-        return try git(["diff", "--quiet", "HEAD", "--"]).status == 0 ? head.out : head.out + "-dirty"
+        let changes = try git(["status", "--porcelain", "--", "Sources", "Plugins", "Package.swift", "VERSION"])
+        return changes.status == 0 && changes.out.isEmpty ? head.out : head.out + "-dirty"
     }
 
     @Test func versionNamesTheVersionTheCommitAndTheSQLiteItRunsOn() throws {
