@@ -160,6 +160,23 @@ import VMDBTestSupport
         #expect(try count(path, "SELECT sum(memory_gb) FROM vms") == 32)
     }
 
+    /// SQLite's default build takes `"none"` as a string where no column has that name
+    /// (the double-quoted string misfeature), so a deployer's CHECK may hold one; vmdb's
+    /// connections (GRDB) refuse them in new DDL, which made the rebuild fail.
+    @Test func aCheckWithADoubleQuotedStringSurvivesTheRebuild() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "SELECT 1")
+        var configuration = Configuration()
+        configuration.acceptsDoubleQuotedStringLiterals = true   // as SQLite's own default build, Python's sqlite3 included
+        try DatabaseQueue(path: path, configuration: configuration).write { db in
+            try db.execute(sql: "ALTER TABLE vms ADD COLUMN tier TEXT CHECK (tier <> \"none\")")
+        }
+        expectMigrates(path)
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET tier = 'none'") }
+        }
+    }
+
     // MARK: Class 2: unique indexes an operator added
 
     @Test(arguments: [true, false])
