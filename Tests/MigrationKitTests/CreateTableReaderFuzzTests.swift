@@ -66,6 +66,21 @@ import VMDBTestSupport
         }
     }
 
+    /// What the libFuzzer target kept (fuzz/corpus/create-table), replayed on every run.
+    @Test func theFuzzCorpusIsReadAsSQLiteReadsIt() throws {
+        let folder = (Fixtures.repositoryRoot as NSString).appendingPathComponent("fuzz/corpus/create-table")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(!files.isEmpty)
+        let queue = try DatabaseQueue()
+        var outcome = Outcome()
+        for file in files {
+            let data = try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(file)))
+            try Self.check(String(decoding: data, as: UTF8.self), on: queue, &outcome)
+        }
+        #expect(outcome.tables > 0)
+        #expect(outcome.wrong.isEmpty, "\(outcome.wrong.prefix(5).joined(separator: "\n\n"))")
+    }
+
     @Test func randomBytesNeverCrashTheReader() throws {
         var random = SeededRandom(seed: CreateTableReaderTests.seed ^ 0xB17E5)
         let queue = try DatabaseQueue()

@@ -84,6 +84,9 @@ import VMDBTestSupport
         let table = try reading("CREATE TABLE IF NOT EXISTS main.\"t t\" (a, b, PRIMARY KEY (a) UNIQUE (b) CHECK (a > 0))")
         #expect(table.tableName == "t t")
         #expect(table.columnNames == ["a", "b"])
+        #expect(table.tableConstraints == ["PRIMARY KEY (a)", "UNIQUE (b)", "CHECK (a > 0)"])
+        let named = try reading("CREATE TABLE t (a, b, CONSTRAINT pk PRIMARY KEY (a), constraint \"c c\" CHECK (b) FOREIGN KEY (b) REFERENCES p ON DELETE CASCADE)")
+        #expect(named.tableConstraints == ["CONSTRAINT pk PRIMARY KEY (a)", "constraint \"c c\" CHECK (b)", "FOREIGN KEY (b) REFERENCES p ON DELETE CASCADE"])
     }
 
     // MARK: Renaming

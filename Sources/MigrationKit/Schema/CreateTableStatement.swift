@@ -35,6 +35,9 @@ struct CreateTableStatement {
     let tableName: String
     /// Column definitions in order.
     let columns: [Column]
+    /// Table constraints (`PRIMARY KEY (…)`, `UNIQUE (…)`, `CHECK (…)`, `FOREIGN KEY …`,
+    /// each with its `CONSTRAINT name`), as written.
+    let tableConstraints: [String]
     let isWithoutRowid: Bool
     let isStrict: Bool
 
@@ -130,6 +133,9 @@ struct CreateTableStatement {
         guard !columns.isEmpty else { throw unreadable("no columns") }
         endOfColumns = end
 
+        tableConstraints = Self.split(Array(tokens[constraintsStart..<close])).map {
+            String(decoding: utf8[$0.first!.range.lowerBound..<$0.last!.range.upperBound], as: UTF8.self)
+        }
         // PRIMARY KEY (…) among the table constraints numbers its columns in its order.
         if let key = Self.primaryKeyNames(Array(tokens[constraintsStart..<close])) {
             for (position, name) in key.enumerated() {
@@ -281,6 +287,31 @@ struct CreateTableStatement {
         let text = String(decoding: type, as: UTF8.self)
         if let standard = standardTypes.first(where: { $0.equalsIgnoringASCIICase(text) }) { return standard }
         return SQLTokenizer.dequoted(text)
+    }
+
+    /// Table constraints one by one: SQLite lets them follow each other with or without
+    /// a comma, so each starts at a comma or at its first keyword (`CONSTRAINT name`
+    /// belongs to the keyword after it).
+    private static func split(_ tokens: [SQLToken]) -> [[SQLToken]] {
+        var constraints: [[SQLToken]] = []
+        var current: [SQLToken] = []
+        var depth = 0
+        for token in tokens {
+            if depth == 0, token.isPunctuation(",") {
+                if !current.isEmpty { constraints.append(current) }
+                current = []
+                continue
+            }
+            let named = current.count == 2 && current[0].isKeyword("constraint")
+            if depth == 0, !current.isEmpty, !named, token.kind == .word, tableConstraintKeywords.contains(token.text.asciiLowercased) {
+                constraints.append(current)
+                current = []
+            }
+            if token.isPunctuation("(") { depth += 1 } else if token.isPunctuation(")") { depth -= 1 }
+            current.append(token)
+        }
+        if !current.isEmpty { constraints.append(current) }
+        return constraints
     }
 
     /// The column names of a `PRIMARY KEY (…)` table constraint, in order, each as
