@@ -173,7 +173,8 @@ struct CreateTableGenerator {
                         "(CAST(\(reference(to: columns[0].name, written: columns[0].written)) AS TEXT))", "(abs(-1) * 2)",
                         "(length('größe'))",
                     ])
-                    constraint = random.pick(["GENERATED ALWAYS AS ", "AS ", "generated always as "]) + expression
+                    constraint =
+                        random.pick(["GENERATED ALWAYS AS ", "AS ", "generated always as "]) + expression
                         + random.pick(["", " VIRTUAL", " STORED", " stored", " Virtual"])
                 default: continue
                 }

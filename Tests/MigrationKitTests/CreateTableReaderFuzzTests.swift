@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-@testable import MigrationKit
 import Testing
 import VMDBTestSupport
+
+@testable import MigrationKit
 
 /// The CREATE TABLE reader on input nobody would write: random bytes, and generated
 /// statements cut, doubled and spliced with quotes, brackets, comment starts, NULs and
@@ -107,13 +108,13 @@ import VMDBTestSupport
                 let spaces = bytes.indices.filter { bytes[$0] == UInt8(ascii: " ") }
                 let at = random.chance(0.5) && !spaces.isEmpty ? random.pick(spaces) : Int.random(in: 0...bytes.count, using: &random)
                 switch Int.random(in: 0..<4, using: &random) {
-                case 0:   // cut a piece out
+                case 0:  // cut a piece out
                     let end = min(bytes.count, at + Int.random(in: 1...8, using: &random))
                     bytes.removeSubrange(at..<end)
-                case 1:   // double a piece
+                case 1:  // double a piece
                     let end = min(bytes.count, at + Int.random(in: 1...12, using: &random))
                     bytes.insert(contentsOf: bytes[at..<end], at: at)
-                case 2:   // one random byte
+                case 2:  // one random byte
                     bytes.insert(UInt8.random(in: 0...255, using: &random), at: at)
                 default:  // a piece that changes the tokens
                     bytes.insert(contentsOf: Array(random.pick(Self.splices).utf8), at: at)
@@ -121,7 +122,9 @@ import VMDBTestSupport
             }
             try Self.check(String(decoding: bytes, as: UTF8.self), on: queue, &outcome)
         }
-        print("CreateTableReaderFuzzTests mutations: \(outcome.tried) inputs, \(outcome.tables) tables SQLite made, \(outcome.refused) refused, \(outcome.wrong.count) misread or refused")
+        print(
+            "CreateTableReaderFuzzTests mutations: \(outcome.tried) inputs, \(outcome.tables) tables SQLite made, \(outcome.refused) refused, \(outcome.wrong.count) misread or refused"
+        )
         #expect(outcome.tables > Self.count / 10, "too few of the mutations make a table to mean anything")
         #expect(outcome.wrong.isEmpty, "\(outcome.wrong.count), first:\n\(outcome.wrong.prefix(5).joined(separator: "\n\n"))")
     }

@@ -189,7 +189,8 @@ struct CreateTableStatement {
             // A maximal chain name(.name)*: in a.b the table is a, in s.a.b it is a.
             var chain = [i]
             while let last = chain.last, last + 2 < tokens.count, tokens[last].canBeName,
-                  tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName {
+                tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName
+            {
                 chain.append(last + 2)
             }
             if chain.count == 2 || chain.count == 3 {
@@ -219,7 +220,10 @@ struct CreateTableStatement {
         while j < tokens.count {
             let token = tokens[j]
             if token.kind == .word, columnConstraintKeywords.contains(token.text.asciiLowercased) { break }
-            if token.canBeName { j += 1; continue }
+            if token.canBeName {
+                j += 1
+                continue
+            }
             if token.isPunctuation("("), j > 1 { j = matchingClose(tokens, from: j) + 1 }
             break
         }
@@ -246,8 +250,9 @@ struct CreateTableStatement {
             k += 1
         }
         let definition = String(decoding: utf8[first.range.lowerBound..<tokens[tokens.count - 1].range.upperBound], as: UTF8.self)
-        return Column(name: first.name, declaredType: declaredType, primaryKeyPosition: isPrimaryKey ? 1 : 0,
-                      generated: generated, definition: definition)
+        return Column(
+            name: first.name, declaredType: declaredType, primaryKeyPosition: isPrimaryKey ? 1 : 0,
+            generated: generated, definition: definition)
     }
 
     /// The index of the `)` that closes the `(` at `open` (the last token when none does).
@@ -356,7 +361,8 @@ struct CreateTableStatement {
             } else if tokens.count >= 3, tokens[tokens.endIndex - 2].isKeyword("collate") {
                 tokens = tokens.dropLast(2)
             } else if tokens.count >= 2, tokens.first?.isPunctuation("(") == true, tokens.last?.isPunctuation(")") == true,
-                      matchingClose(Array(tokens), from: 0) == tokens.count - 1 {
+                matchingClose(Array(tokens), from: 0) == tokens.count - 1
+            {
                 tokens = tokens.dropFirst().dropLast()
             } else {
                 break

@@ -1,6 +1,7 @@
 import Foundation
 import FuzzSupport
 import GRDB
+
 @testable import MigrationKit
 
 /// One libFuzzer input: the text of a CREATE TABLE statement, or anything else.
@@ -27,8 +28,8 @@ func fuzzCreateTable(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         try db.inSavepoint {
             // One statement only (GRDB refuses a second), as sqlite_master holds them.
             guard (try? db.makeStatement(sql: text).execute()) != nil,
-                  let row = try Row.fetchOne(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"),
-                  let stored = row["sql"] as String?, !stored.uppercased().hasPrefix("CREATE VIRTUAL")
+                let row = try Row.fetchOne(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"),
+                let stored = row["sql"] as String?, !stored.uppercased().hasPrefix("CREATE VIRTUAL")
             else { return .rollback }
             let table: String = row["name"]
             do {
