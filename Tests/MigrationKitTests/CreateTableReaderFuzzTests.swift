@@ -35,6 +35,8 @@ import VMDBTestSupport
         outcome.tried += 1
         // Never a crash, whatever the text.
         let direct = try? CreateTableStatement(sql: text)
+        // Only CREATE statements reach SQLite: a COMMIT would end the savepoint, an ATTACH write a file.
+        guard SQLTokenizer.tokens(text).first?.isKeyword("create") == true else { return }
         try queue.writeWithoutTransaction { db in
             try db.inSavepoint {
                 do {

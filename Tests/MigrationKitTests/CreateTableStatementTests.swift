@@ -64,6 +64,12 @@ import VMDBTestSupport
         #expect(table.columns.map(\.declaredType) == ["TEXT", "INT", "VARCHAR ( 3 )", "INT /* c */ EGER", "x] ", "abcdefghij", "a", "GENERATED"])
     }
 
+    /// Found by FuzzCreateTable: a lone DEFERRABLE is a column constraint, not part of the type.
+    @Test func aDeferrableClauseEndsTheType() throws {
+        let table = try reading("CREATE TABLE t (a REFECT MATCH SIMPLE DEFERRABLE INITIALLY DEFERRED, b INT NOT DEFERRABLE)")
+        #expect(table.columns.map(\.declaredType) == ["REFECT MATCH SIMPLE", "INT"])
+    }
+
     @Test func primaryKeysAreNumberedInTheKeysOrder() throws {
         let table = try reading("CREATE TABLE t (a, \"b\", c, PRIMARY KEY (((b)) COLLATE nocase DESC, 'a')) WITHOUT ROWID")
         #expect(table.columns.map(\.primaryKeyPosition) == [2, 1, 0])

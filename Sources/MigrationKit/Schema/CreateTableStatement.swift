@@ -53,11 +53,12 @@ struct CreateTableStatement {
     /// Words that start a table constraint where a column definition could start; none
     /// of them can be an unquoted column name (parse.y: they are not `%fallback ID`).
     private static let tableConstraintKeywords: Set<String> = ["constraint", "primary", "unique", "check", "foreign"]
-    /// Words that end a column's type: the first word of a column constraint. Other
-    /// words after the name, keywords that fall back to names included (GENERATED,
-    /// ALWAYS, KEY …), belong to the type, as SQLite's grammar takes them.
+    /// Words that end a column's type: the first word of a column constraint (parse.y
+    /// `ccons`; a lone `DEFERRABLE` is one, found by the fuzzer). Other words after the
+    /// name, keywords that fall back to names included (GENERATED, ALWAYS, KEY, MATCH …),
+    /// belong to the type, as SQLite's grammar takes them.
     private static let columnConstraintKeywords: Set<String> = [
-        "constraint", "default", "null", "not", "primary", "unique", "check", "references", "collate", "as",
+        "constraint", "default", "null", "not", "primary", "unique", "check", "references", "deferrable", "collate", "as",
     ]
     /// Type names SQLite stores by number and reports in capitals (build.c `sqlite3StdType`).
     private static let standardTypes: [String] = ["ANY", "BLOB", "INT", "INTEGER", "REAL", "TEXT"]

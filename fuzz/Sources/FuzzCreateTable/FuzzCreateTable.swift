@@ -24,6 +24,8 @@ func fuzzCreateTable(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
     let text = String(decoding: bytes, as: UTF8.self)
     let direct = try? CreateTableStatement(sql: text)
+    // Only CREATE statements reach SQLite: a COMMIT would end the savepoint, an ATTACH write a file.
+    guard SQLTokenizer.tokens(text).first?.isKeyword("create") == true else { return 0 }
     try! database.writeWithoutTransaction { db in
         try db.inSavepoint {
             // One statement only (GRDB refuses a second), as sqlite_master holds them.
