@@ -42,7 +42,7 @@ extension Migrator {
         guard let first = scripts.first else { return }
         let recreations = scripts.flatMap { script in script.definition.recreations.map { (script, $0) } }
         guard !recreations.isEmpty else { return }
-        let reference = try referenceDatabase(version: first.version - 1)
+        var reference: DatabaseQueue?
         var seen: Set<String> = []
         for (script, recreation) in recreations where seen.insert(recreation.table.asciiLowercased).inserted {
             let table = recreation.table
@@ -50,7 +50,9 @@ extension Migrator {
             let theirs = try CreateTableStatement.read(db, table: table).tableConstraints
             guard !theirs.isEmpty else { continue }
             // The version's own constraints, and those the new definition has anyway.
-            var kept = try reference.read { db in
+            let versionSchema = try reference ?? referenceDatabase(version: first.version - 1)
+            reference = versionSchema
+            var kept = try versionSchema.read { db in
                 try db.tableExists(table) ? try CreateTableStatement.read(db, table: table).tableConstraints : []
             }
             kept += try CreateTableStatement(sql: recreation.createSQL).tableConstraints
