@@ -32,6 +32,15 @@ let package = Package(
         .executableTarget(name: "FuzzIdentity", dependencies: ["FuzzSupport", .product(name: "VMStore", package: "vmdb")]),
         // The daemons config (JSON).
         .executableTarget(name: "FuzzDaemonsConfig", dependencies: ["FuzzSupport", "FuzzedRepair"]),
+        // CREATE TABLE statements through the reader table rebuilds use, checked against
+        // SQLite itself; `@testable import` reaches the internal reader in debug builds.
+        .executableTarget(
+            name: "FuzzCreateTable",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "MigrationKit", package: "vmdb"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+@testable import MigrationKit
 import VMDBTestSupport
 
 /// CREATE TABLE statements of every form SQLite's grammar has for a column (parse.y
@@ -78,7 +79,7 @@ struct CreateTableGenerator {
         "INTEGER", "int", "TEXT", "VARCHAR(255)", "DECIMAL(10, 2)", "NUMERIC(+5)", "FLOAT(-1, 2.5)", "DOUBLE PRECISION",
         "\"quoted type\"", "'str type'", "[bracket] type", "UNSIGNED BIG INT", "INT /* c, ) */ EGER", "any", "blob", "KEY",
         "GENERATED", "abcdefghijalways", "x generated always", "größe", "\"int\"", "`TEXT`", "Real", "a \"b\"", "long  text",
-        "varchar ( 3 )", "BLOB(0x10)", "NUMERIC(1_000)", "\"te\"\"xt\" more",
+        "varchar ( 3 )", "BLOB(0x10)", "NUMERIC(1_000)", "\"te\"\"xt\" more", "REFECT MATCH SIMPLE", "no action", "key match",
     ]
     static let strictTypes = ["INT", "INTEGER", "REAL", "TEXT", "BLOB", "ANY", "integer", "text", "\"int\"", "'TEXT'"]
     static let defaults = [
@@ -93,6 +94,8 @@ struct CreateTableGenerator {
         "REFERENCES parent(a) DEFERRABLE INITIALLY DEFERRED", "REFERENCES parent(a) ON UPDATE SET DEFAULT NOT DEFERRABLE",
         "REFERENCES [p](\"a\") ON DELETE NO ACTION",
     ]
+    /// A deferral clause stands on its own as a column constraint too (parse.y `ccons ::= defer_subclause`).
+    static let deferrals = ["DEFERRABLE INITIALLY DEFERRED", "NOT DEFERRABLE", "DEFERRABLE", "NOT DEFERRABLE INITIALLY IMMEDIATE"]
     static let conflicts = ["", " ON CONFLICT ROLLBACK", " ON CONFLICT ABORT", " ON CONFLICT FAIL", " ON CONFLICT IGNORE", " ON CONFLICT REPLACE"]
 
     /// Between two tokens: white space of every kind SQLite skips, and comments that
@@ -112,6 +115,13 @@ struct CreateTableGenerator {
         case 10: "\n\t -- x\n  /* y */\n"
         default: " "
         }
+    }
+
+    /// `piece` with white space or a comment between every two of its tokens now and
+    /// then (`PRIMARY /* x */ KEY`, `vms . quota`, `GENERATED -- y` newline `ALWAYS`).
+    mutating func respaced(_ piece: String) -> String {
+        guard random.chance(0.3) else { return piece }
+        return join(SQLTokenizer.tokens(piece).map(\.text))
     }
 
     mutating func join(_ tokens: [String]) -> String {
@@ -149,7 +159,7 @@ struct CreateTableGenerator {
             var type: String?
             if strict || random.chance(0.7) {
                 type = strict ? random.pick(Self.strictTypes) : random.pick(Self.types)
-                tokens.append(type!)
+                tokens.append(respaced(type!))
             }
             var generated = false
             for _ in 0..<Int.random(in: 0...3, using: &random) {
@@ -165,7 +175,7 @@ struct CreateTableGenerator {
                 case 4: constraint = "CHECK (\(check(columns[index], table: table)))"
                 case 5 where !generated: constraint = random.pick(Self.defaults)
                 case 6: constraint = random.pick(Self.collations)
-                case 7: constraint = random.pick(Self.references)
+                case 7: constraint = random.chance(0.8) ? random.pick(Self.references) : random.pick(Self.deferrals)
                 case 8...9 where !generated && index > 0:
                     generated = true
                     let expression = random.pick([
@@ -173,12 +183,13 @@ struct CreateTableGenerator {
                         "(CAST(\(reference(to: columns[0].name, written: columns[0].written)) AS TEXT))", "(abs(-1) * 2)",
                         "(length('größe'))",
                     ])
-                    constraint = random.pick(["GENERATED ALWAYS AS ", "AS ", "generated always as "]) + expression
+                    constraint =
+                        random.pick(["GENERATED ALWAYS AS ", "AS ", "generated always as "]) + expression
                         + random.pick(["", " VIRTUAL", " STORED", " stored", " Virtual"])
                 default: continue
                 }
                 if random.chance(0.15) { constraint = "CONSTRAINT \(random.pick(["c1", "\"c 2\"", "key", "[k]"])) " + constraint }
-                tokens.append(constraint)
+                tokens.append(respaced(constraint))
             }
             columns[index].isGenerated = generated
             definitions.append(tokens)
@@ -207,7 +218,7 @@ struct CreateTableGenerator {
             default: constraint = "FOREIGN KEY (\(reference(to: stored[0].name, written: stored[0].written))) \(random.pick(Self.references))"
             }
             if random.chance(0.15) { constraint = "CONSTRAINT \(random.pick(["t1", "\"t 2\"", "[x]"])) " + constraint }
-            constraints.append(constraint)
+            constraints.append(respaced(constraint))
         }
 
         var head = [random.pick(["CREATE TABLE", "create table", "Create  Table"])]

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-@testable import MigrationKit
 import Testing
 import VMDBTestSupport
+
+@testable import MigrationKit
 
 /// The CREATE TABLE reader against SQLite itself (issue 12, class 1): thousands of
 /// generated statements run on an in-memory database, and what the reader takes out
@@ -77,7 +78,9 @@ import VMDBTestSupport
                 }
             }
         }
-        print("CreateTableReaderTests (seed \(Self.seed)): \(sweep.tried) statements, \(sweep.accepted) accepted by SQLite \(Self.sqliteLibVersion()), \(sweep.mismatches.count) mismatches")
+        print(
+            "CreateTableReaderTests (seed \(Self.seed)): \(sweep.tried) statements, \(sweep.accepted) accepted by SQLite \(Self.sqliteLibVersion()), \(sweep.mismatches.count) mismatches"
+        )
         #expect(sweep.accepted > sweep.tried / 3, "the generator makes too few valid statements to mean anything")
         #expect(sweep.mismatches.isEmpty, "\(sweep.mismatches.count) mismatches, first:\n\(sweep.mismatches.prefix(5).joined(separator: "\n\n"))")
     }
@@ -118,7 +121,8 @@ import VMDBTestSupport
                 let keys = try strings("SELECT name, \"desc\", coll, key FROM pragma_index_xinfo(?) ORDER BY seqno", index[0])
                 shape.indexes.append(index + keys.flatMap { $0 })
             }
-            shape.foreignKeys = try strings("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, match FROM pragma_foreign_key_list(?) ORDER BY id, seq", table)
+            shape.foreignKeys = try strings(
+                "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, match FROM pragma_foreign_key_list(?) ORDER BY id, seq", table)
             shape.options = try strings("SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ?", table)
             // The table's own name aside (RENAME writes it its way: `"it's"` for `'it''s'`).
             let stored = try CreateTableStatement.read(db, table: table).sql(renamedTo: "t")
@@ -136,10 +140,12 @@ import VMDBTestSupport
     @Test func aRecreatedTableHasTheShapeAndRowsItHadBefore() throws {
         var generator = CreateTableGenerator(seed: Self.seed)
         var values = SeededRandom(seed: Self.seed ^ 0xC0FFEE)
-        var accepted = 0, recreated = 0, rowsCopied = 0
+        var accepted = 0
+        var recreated = 0
+        var rowsCopied = 0
         var mismatches: [String] = []
         var configuration = Configuration()
-        configuration.foreignKeysEnabled = false   // as the migration runs it
+        configuration.foreignKeysEnabled = false  // as the migration runs it
         for _ in 0..<Self.count {
             let statement = generator.statement()
             let queue = try DatabaseQueue(configuration: configuration)
@@ -154,7 +160,9 @@ import VMDBTestSupport
                 let columns = reading.insertableColumns.map(\.name.quotedIdentifier).joined(separator: ", ")
                 let placeholders = reading.insertableColumns.map { _ in "?" }.joined(separator: ", ")
                 for _ in 0..<4 {
-                    let row = reading.insertableColumns.map { _ in values.pick([1, 2, "a", "größe", 3.5, Data([0, 1]), nil] as [(any DatabaseValueConvertible)?]) }
+                    let row = reading.insertableColumns.map { _ in
+                        values.pick([1, 2, "a", "größe", 3.5, Data([0, 1]), nil] as [(any DatabaseValueConvertible)?])
+                    }
                     try? db.execute(sql: "INSERT INTO \(table.quotedIdentifier) (\(columns)) VALUES (\(placeholders))", arguments: StatementArguments(row))
                 }
                 let before = try Shape.read(db, table: table)
@@ -168,8 +176,9 @@ import VMDBTestSupport
                     _ = try recreation.restore(db, captured)
                     let after = try Shape.read(db, table: table)
                     if after != before {
-                        mismatches.append("\(statement.sql)\n  carrying \(carryAll ? "all but the first column" : "no column")\n"
-                            + before.differences(to: after).joined(separator: "\n"))
+                        mismatches.append(
+                            "\(statement.sql)\n  carrying \(carryAll ? "all but the first column" : "no column")\n"
+                                + before.differences(to: after).joined(separator: "\n"))
                     }
                 } catch {
                     mismatches.append("\(statement.sql)\n  carrying \(carryAll ? "all but the first column" : "no column")\n  the recreation failed: \(error)")

@@ -153,11 +153,51 @@ import VMDBTestSupport
         #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'size_class'") == 3)
     }
 
+    /// A table constraint is not a column: the rebuild takes the migration's, and an
+    /// operator's own (a hand-built vms with a table-level CHECK) was dropped silently.
+    @Test func aTableConstraintOfTheOperatorsIsRefusedNotDropped() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: false, "SELECT 1")
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
+            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
+                .dropLast() + ",\n    CONSTRAINT sane_cpu CHECK (vms_new.cpu IS NULL OR cpu >= 0)\n)"
+            try db.execute(sql: """
+                PRAGMA foreign_keys = OFF;
+                \(create);
+                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
+                DROP TABLE vms;
+                ALTER TABLE vms_new RENAME TO vms;
+                CREATE INDEX vms_status ON vms(status);
+                CREATE INDEX vms_network ON vms(network);
+                """)
+        }
+        try expectRefused(path, saying: ["table vms has a table constraint", "CONSTRAINT sane_cpu CHECK", "would be lost"])
+    }
+
     @Test func aV1GeneratedColumnIsRecomputed() throws {
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN memory_gb INTEGER AS (memory_mb / 1024)")
         expectMigrates(path, ["--default-network", "qa"])
         #expect(try count(path, "SELECT sum(memory_gb) FROM vms") == 32)
+    }
+
+    /// SQLite's default build takes `"none"` as a string where no column has that name
+    /// (the double-quoted string misfeature), so a deployer's CHECK may hold one; vmdb's
+    /// connections (GRDB) refuse them in new DDL, which made the rebuild fail.
+    @Test func aCheckWithADoubleQuotedStringSurvivesTheRebuild() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "SELECT 1")
+        var configuration = Configuration()
+        configuration.acceptsDoubleQuotedStringLiterals = true   // as SQLite's own default build, Python's sqlite3 included
+        try DatabaseQueue(path: path, configuration: configuration).write { db in
+            try db.execute(sql: "ALTER TABLE vms ADD COLUMN tier TEXT CHECK (tier <> \"none\")")
+        }
+        expectMigrates(path)
+        #expect(throws: DatabaseError.self) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET tier = 'none'") }
+        }
     }
 
     // MARK: Class 2: unique indexes an operator added

@@ -8,4 +8,9 @@ struct sqlite3;
 /// sqlite3_db_config() is variadic, which Swift cannot call.
 int vmdb_sqlite_enable_triggers(struct sqlite3 *db, int enabled);
 
+/// Lets CREATE statements take a double-quoted string where no column has that name
+/// (1), as SQLite's default build does, or not (0); returns the setting now in force,
+/// or -1 when SQLite refused.
+int vmdb_sqlite_enable_dqs_ddl(struct sqlite3 *db, int enabled);
+
 #endif

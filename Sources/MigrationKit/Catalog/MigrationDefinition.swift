@@ -28,7 +28,8 @@ public struct MigrationDefinition: Sendable, Hashable {
     public struct Recreation: Sendable, Hashable {
         public let table: String
         public let createSQL: String
-        /// A SELECT producing the new table's declared columns in order; nil copies same-named columns.
+        /// A SELECT producing the new table's declared columns in order, generated ones left
+        /// out (SQLite computes them); nil copies same-named columns.
         public var copySQL: String?
         /// How `copySQL` names the old table, so columns an operator added can be carried along.
         public var copyAlias: String?

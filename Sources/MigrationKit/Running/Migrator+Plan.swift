@@ -33,6 +33,7 @@ extension Migrator {
     func schemaClone(of source: DatabaseQueue) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false
+        configuration.acceptOperatorSchemaAsSQLiteDoes()   // the operator's objects, replayed
         let clone = try DatabaseQueue(configuration: configuration)
         let (objects, applied, statistics) = try source.read { db -> ([SchemaObject], [AppliedMigration], [Row]) in
             let stat = try db.tableExists("sqlite_stat1") ? try Row.fetchAll(db, sql: "SELECT tbl, idx, stat FROM sqlite_stat1") : []

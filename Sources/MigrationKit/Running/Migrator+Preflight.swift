@@ -10,6 +10,7 @@ extension Migrator {
     func preflight(_ db: Database, scripts: [MigrationScript], parameters: MigrationParameters) throws {
         try checkNameCollisions(db, scripts: scripts)
         try checkRecreatedTablesAreReadable(db, scripts: scripts)
+        try checkTableConstraintsTheRebuildWouldDrop(db, scripts: scripts)
         // A later migration's copy is measured on today's rows too, when SQLite can
         // read its FROM clause here (v3's join reads only vm_id, which v1 has): the
         // data steps before it fill columns, they add or remove no rows. The census
@@ -29,6 +30,41 @@ extension Migrator {
         for recreation in scripts.flatMap(\.definition.recreations) where seen.insert(recreation.table.asciiLowercased).inserted {
             guard try db.tableExists(recreation.table) else { continue }
             _ = try CreateTableStatement.read(db, table: recreation.table)
+        }
+    }
+
+    /// A table constraint of the operator's (a `CHECK (…)`, `FOREIGN KEY …` written in a
+    /// table they built by hand) on a table a migration rebuilds. The rebuild takes the
+    /// table's constraints from the migration's definition and carries over columns
+    /// only, so it would drop that constraint without a word; refuse and name it.
+    /// Constraints the database's own version defines are the migration's to change.
+    func checkTableConstraintsTheRebuildWouldDrop(_ db: Database, scripts: [MigrationScript]) throws {
+        guard let first = scripts.first else { return }
+        let recreations = scripts.flatMap { script in script.definition.recreations.map { (script, $0) } }
+        guard !recreations.isEmpty else { return }
+        var reference: DatabaseQueue?
+        var seen: Set<String> = []
+        for (script, recreation) in recreations where seen.insert(recreation.table.asciiLowercased).inserted {
+            let table = recreation.table
+            guard try db.tableExists(table) else { continue }
+            let theirs = try CreateTableStatement.read(db, table: table).tableConstraints
+            guard !theirs.isEmpty else { continue }
+            // The version's own constraints, and those the new definition has anyway.
+            let versionSchema = try reference ?? referenceDatabase(version: first.version - 1)
+            reference = versionSchema
+            var kept = try versionSchema.read { db in
+                try db.tableExists(table) ? try CreateTableStatement.read(db, table: table).tableConstraints : []
+            }
+            kept += try CreateTableStatement(sql: recreation.createSQL).tableConstraints
+            let normalizedKept = Set(kept.map(SchemaObject.normalized))
+            guard let added = theirs.first(where: { !normalizedKept.contains(SchemaObject.normalized($0)) }) else { continue }
+            throw MigrationError(.unusableInput, """
+                table \(table) has a table constraint that version \(first.version - 1) does not define, `\(added)`, and \
+                migration \(script.version) (\(script.name)) rebuilds \(table) from its own definition, carrying over the \
+                columns you added but not table constraints: yours would be lost. vmdb never drops one silently: rebuild \
+                \(table) without it (or with the rule as a column constraint of a column you added), migrate, then put it \
+                back. Nothing was changed
+                """)
         }
     }
 

@@ -65,8 +65,7 @@ public struct SchemaComparison: Sendable {
                 // A table may carry columns an operator added; compare without them.
                 let actualTable = try CreateTableStatement(sql: found)
                 let expectedTable = try CreateTableStatement(sql: expected)
-                let expectedNames = Set(expectedTable.columnNames.map { $0.lowercased() })
-                let extras = actualTable.columns.filter { !expectedNames.contains($0.name.lowercased()) }
+                let extras = actualTable.columns.filter { expectedTable.column(named: $0.name) == nil }
                 let stripped = try CreateTableStatement(sql: actualTable.sql(removingColumns: extras.map(\.name)))
                 if SchemaObject(type: "table", name: object.name, table: object.table, sql: stripped.sql(renamedTo: object.name)).normalizedSQL
                     == SchemaObject(type: "table", name: object.name, table: object.table, sql: expectedTable.sql(renamedTo: object.name)).normalizedSQL {

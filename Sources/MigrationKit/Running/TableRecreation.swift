@@ -82,7 +82,7 @@ struct TableRecreation {
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(select)"
             } else {
                 let columns = (newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name))
-                    .filter { oldTable.column(named: $0).map { !$0.isGenerated } ?? false }
+                    .filter { oldTable.column(named: $0) != nil }   // a generated one reads as any other
                 let list = columns.map(\.quotedIdentifier).joined(separator: ", ")
                 copy = "INSERT INTO \(temporary.quotedIdentifier) (\(list))\nSELECT \(list) FROM \(recreation.table.quotedIdentifier)"
             }

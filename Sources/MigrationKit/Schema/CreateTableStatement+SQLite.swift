@@ -10,8 +10,11 @@ extension CreateTableStatement {
     ///   cannot read it, or reads it otherwise than SQLite does (column names, order,
     ///   types, primary key, generated columns, WITHOUT ROWID, STRICT).
     static func read(_ db: Database, table: String) throws -> CreateTableStatement {
-        guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                                            arguments: [table]) else {
+        guard
+            let sql = try String.fetchOne(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                arguments: [table])
+        else {
             throw MigrationError(.unreadableSchema, "table \(table) does not exist")
         }
         let statement: CreateTableStatement
@@ -22,7 +25,9 @@ extension CreateTableStatement {
         }
         let disagreements = try statement.disagreements(db, table: table)
         guard disagreements.isEmpty else {
-            throw MigrationError(.unreadableSchema, """
+            throw MigrationError(
+                .unreadableSchema,
+                """
                 vmdb reads the definition of table \(table) otherwise than SQLite does (\(disagreements.prefix(3).joined(separator: "; "))), \
                 so it will not rebuild that table. Nothing was changed. This is vmdb's limit, not a fault in the database: \
                 report it with the table's CREATE statement (SELECT sql FROM sqlite_master WHERE name = '\(table)')
@@ -51,10 +56,14 @@ extension CreateTableStatement {
             let hidden: Int = row["hidden"]
             let generated: Column.Generated? = hidden == 2 ? .virtual : hidden == 3 ? .stored : nil
             if column.generated != generated {
-                found.append("column \(column.name) is \(column.generated.map { "generated \($0.rawValue)" } ?? "not generated"), SQLite's is \(generated.map { "generated \($0.rawValue)" } ?? "not generated")")
+                found.append(
+                    "column \(column.name) is \(column.generated.map { "generated \($0.rawValue)" } ?? "not generated"), SQLite's is \(generated.map { "generated \($0.rawValue)" } ?? "not generated")"
+                )
             }
         }
-        if let list = try Row.fetchOne(db, sql: "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ? COLLATE NOCASE", arguments: [table]) {
+        if let list = try Row.fetchOne(
+            db, sql: "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ? COLLATE NOCASE", arguments: [table])
+        {
             if isWithoutRowid != ((list["wr"] as Int) == 1) {
                 found.append(isWithoutRowid ? "it reads WITHOUT ROWID, SQLite has a rowid" : "SQLite has it WITHOUT ROWID")
             }

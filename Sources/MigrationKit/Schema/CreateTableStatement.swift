@@ -35,6 +35,9 @@ struct CreateTableStatement {
     let tableName: String
     /// Column definitions in order.
     let columns: [Column]
+    /// Table constraints (`PRIMARY KEY (…)`, `UNIQUE (…)`, `CHECK (…)`, `FOREIGN KEY …`,
+    /// each with its `CONSTRAINT name`), as written.
+    let tableConstraints: [String]
     let isWithoutRowid: Bool
     let isStrict: Bool
 
@@ -50,11 +53,12 @@ struct CreateTableStatement {
     /// Words that start a table constraint where a column definition could start; none
     /// of them can be an unquoted column name (parse.y: they are not `%fallback ID`).
     private static let tableConstraintKeywords: Set<String> = ["constraint", "primary", "unique", "check", "foreign"]
-    /// Words that end a column's type: the first word of a column constraint. Other
-    /// words after the name, keywords that fall back to names included (GENERATED,
-    /// ALWAYS, KEY …), belong to the type, as SQLite's grammar takes them.
+    /// Words that end a column's type: the first word of a column constraint (parse.y
+    /// `ccons`; a lone `DEFERRABLE` is one, found by the fuzzer). Other words after the
+    /// name, keywords that fall back to names included (GENERATED, ALWAYS, KEY, MATCH …),
+    /// belong to the type, as SQLite's grammar takes them.
     private static let columnConstraintKeywords: Set<String> = [
-        "constraint", "default", "null", "not", "primary", "unique", "check", "references", "collate", "as",
+        "constraint", "default", "null", "not", "primary", "unique", "check", "references", "deferrable", "collate", "as",
     ]
     /// Type names SQLite stores by number and reports in capitals (build.c `sqlite3StdType`).
     private static let standardTypes: [String] = ["ANY", "BLOB", "INT", "INTEGER", "REAL", "TEXT"]
@@ -130,6 +134,9 @@ struct CreateTableStatement {
         guard !columns.isEmpty else { throw unreadable("no columns") }
         endOfColumns = end
 
+        tableConstraints = Self.split(Array(tokens[constraintsStart..<close])).map {
+            String(decoding: utf8[$0.first!.range.lowerBound..<$0.last!.range.upperBound], as: UTF8.self)
+        }
         // PRIMARY KEY (…) among the table constraints numbers its columns in its order.
         if let key = Self.primaryKeyNames(Array(tokens[constraintsStart..<close])) {
             for (position, name) in key.enumerated() {
@@ -183,7 +190,8 @@ struct CreateTableStatement {
             // A maximal chain name(.name)*: in a.b the table is a, in s.a.b it is a.
             var chain = [i]
             while let last = chain.last, last + 2 < tokens.count, tokens[last].canBeName,
-                  tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName {
+                tokens[last + 1].isPunctuation("."), tokens[last + 2].canBeName
+            {
                 chain.append(last + 2)
             }
             if chain.count == 2 || chain.count == 3 {
@@ -213,7 +221,10 @@ struct CreateTableStatement {
         while j < tokens.count {
             let token = tokens[j]
             if token.kind == .word, columnConstraintKeywords.contains(token.text.asciiLowercased) { break }
-            if token.canBeName { j += 1; continue }
+            if token.canBeName {
+                j += 1
+                continue
+            }
             if token.isPunctuation("("), j > 1 { j = matchingClose(tokens, from: j) + 1 }
             break
         }
@@ -240,8 +251,9 @@ struct CreateTableStatement {
             k += 1
         }
         let definition = String(decoding: utf8[first.range.lowerBound..<tokens[tokens.count - 1].range.upperBound], as: UTF8.self)
-        return Column(name: first.name, declaredType: declaredType, primaryKeyPosition: isPrimaryKey ? 1 : 0,
-                      generated: generated, definition: definition)
+        return Column(
+            name: first.name, declaredType: declaredType, primaryKeyPosition: isPrimaryKey ? 1 : 0,
+            generated: generated, definition: definition)
     }
 
     /// The index of the `)` that closes the `(` at `open` (the last token when none does).
@@ -281,6 +293,31 @@ struct CreateTableStatement {
         let text = String(decoding: type, as: UTF8.self)
         if let standard = standardTypes.first(where: { $0.equalsIgnoringASCIICase(text) }) { return standard }
         return SQLTokenizer.dequoted(text)
+    }
+
+    /// Table constraints one by one: SQLite lets them follow each other with or without
+    /// a comma, so each starts at a comma or at its first keyword (`CONSTRAINT name`
+    /// belongs to the keyword after it).
+    private static func split(_ tokens: [SQLToken]) -> [[SQLToken]] {
+        var constraints: [[SQLToken]] = []
+        var current: [SQLToken] = []
+        var depth = 0
+        for token in tokens {
+            if depth == 0, token.isPunctuation(",") {
+                if !current.isEmpty { constraints.append(current) }
+                current = []
+                continue
+            }
+            let named = current.count == 2 && current[0].isKeyword("constraint")
+            if depth == 0, !current.isEmpty, !named, token.kind == .word, tableConstraintKeywords.contains(token.text.asciiLowercased) {
+                constraints.append(current)
+                current = []
+            }
+            if token.isPunctuation("(") { depth += 1 } else if token.isPunctuation(")") { depth -= 1 }
+            current.append(token)
+        }
+        if !current.isEmpty { constraints.append(current) }
+        return constraints
     }
 
     /// The column names of a `PRIMARY KEY (…)` table constraint, in order, each as
@@ -325,7 +362,8 @@ struct CreateTableStatement {
             } else if tokens.count >= 3, tokens[tokens.endIndex - 2].isKeyword("collate") {
                 tokens = tokens.dropLast(2)
             } else if tokens.count >= 2, tokens.first?.isPunctuation("(") == true, tokens.last?.isPunctuation(")") == true,
-                      matchingClose(Array(tokens), from: 0) == tokens.count - 1 {
+                matchingClose(Array(tokens), from: 0) == tokens.count - 1
+            {
                 tokens = tokens.dropFirst().dropLast()
             } else {
                 break

@@ -49,7 +49,7 @@ enum SQLTokenizer {
                 i = min(n, end + 2)
                 continue
             case 0xEF where at(i + 1) == 0xBB && at(i + 2) == 0xBF:
-                i += 3   // a byte order mark: white space
+                i += 3  // a byte order mark: white space
                 continue
             case UInt8(ascii: "-"):
                 kind = .operator
@@ -78,7 +78,10 @@ enum SQLTokenizer {
             case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
                 while end < n {
                     if z[end] == c {
-                        if at(end + 1) == c { end += 2; continue }
+                        if at(end + 1) == c {
+                            end += 2
+                            continue
+                        }
                         break
                     }
                     end += 1
@@ -91,7 +94,12 @@ enum SQLTokenizer {
                 }
             case UInt8(ascii: "["):
                 while end < n, z[end] != UInt8(ascii: "]") { end += 1 }
-                if end < n { end += 1; kind = .quoted } else { kind = .illegal }
+                if end < n {
+                    end += 1
+                    kind = .quoted
+                } else {
+                    kind = .illegal
+                }
             case UInt8(ascii: "?"):
                 kind = .variable
                 while isDigit(at(end)) { end += 1 }
@@ -112,7 +120,7 @@ enum SQLTokenizer {
                 kind = .word
                 while isIdentifierCharacter(at(end)) { end += 1 }
             default:
-                kind = .illegal   // control characters, vertical tab first, \ ^ { } DEL
+                kind = .illegal  // control characters, vertical tab first, \ ^ { } DEL
             }
             result.append(SQLToken(kind: kind, text: String(decoding: z[i..<end], as: UTF8.self), range: i..<end))
             i = end
@@ -159,7 +167,8 @@ enum SQLTokenizer {
                 while isDigit(at(end)) || at(end) == separator { end += 1 }
             }
             if at(end) | 0x20 == UInt8(ascii: "e"),
-               isDigit(at(end + 1)) || ((at(end + 1) == UInt8(ascii: "+") || at(end + 1) == UInt8(ascii: "-")) && isDigit(at(end + 2))) {
+                isDigit(at(end + 1)) || ((at(end + 1) == UInt8(ascii: "+") || at(end + 1) == UInt8(ascii: "-")) && isDigit(at(end + 2)))
+            {
                 end += 2
                 while isDigit(at(end)) || at(end) == separator { end += 1 }
             }

@@ -17,9 +17,11 @@ public struct SchemaObject: Sendable, Hashable, Codable {
     /// (ASCII, as SQLite folds them), names unquoted where a bare word says the same
     /// and double-quoted otherwise, so `CREATE TABLE "vms"` (what RENAME writes)
     /// compares equal to `CREATE TABLE vms`, and `[a b]` to `"a b"`.
-    public var normalizedSQL: String? {
-        guard let sql else { return nil }
-        return SQLTokenizer.tokens(sql).map { token -> String in
+    public var normalizedSQL: String? { sql.map(Self.normalized) }
+
+    /// `sql` normalized as ``normalizedSQL`` is.
+    static func normalized(_ sql: String) -> String {
+        SQLTokenizer.tokens(sql).map { token -> String in
             switch token.kind {
             case .quoted:
                 let name = token.name

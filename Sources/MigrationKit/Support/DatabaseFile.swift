@@ -49,6 +49,7 @@ public enum DatabaseFile {
         configuration.foreignKeysEnabled = false
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = path
+        configuration.acceptOperatorSchemaAsSQLiteDoes()
         configuration.prepareDatabase { db in try prepare?(db) }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
