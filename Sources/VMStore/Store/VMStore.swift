@@ -211,16 +211,57 @@ public final class VMStore: Sendable {
         }
     }
 
-    /// The database's version, refused unless it is the one this store reads and writes.
+    /// The database's version, refused unless this store can read and write it:
+    /// ``schemaVersion`` itself, or a later one whose every migration since
+    /// declared that it keeps a store of this version working.
+    ///
+    /// The promise is read from the database, not from a catalog this build would
+    /// ship: a store built for v3 cannot know v4's migration, so v4 says so itself
+    /// in its history row (MigrationKit records `--! keeps-store-compatible-from: N`
+    /// in the column `store_compatible_from`). This is the expand phase of an
+    /// expand/contract change (pgroll): v4 only adds, so v3's reads and writes,
+    /// which name their columns, work unchanged; a contract step that drops or
+    /// changes what v3 uses makes no such promise, and v3 refuses it.
     static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
         let version = try schemaVersion(db, path: path)
         if version < Self.schemaVersion {
             throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
         }
         if version > Self.schemaVersion {
-            throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion))
+            if let refusal = try incompatibleMigration(db, above: Self.schemaVersion, upTo: version) {
+                throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion, refusal: refusal))
+            }
         }
         return version
+    }
+
+    /// The first migration after `version` that does not keep a store of that
+    /// version working, said in words, or nil when every one does.
+    private static func incompatibleMigration(_ db: Database, above version: Int, upTo latest: Int) throws -> String? {
+        let hasPromises = try db.columns(in: "vmdb_migrations").contains { $0.name == "store_compatible_from" }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT version, name, \(hasPromises ? "store_compatible_from" : "NULL") FROM vmdb_migrations
+            WHERE version > ? ORDER BY version
+            """, arguments: [version])
+        var expected = version + 1
+        for row in rows {
+            let (number, name, from): (Int, String, DatabaseValue) = (row[0], row[1], row[2])
+            guard number == expected else {
+                return "its history has no migration \(expected), so what the later ones promise cannot be trusted"
+            }
+            expected += 1
+            switch Int.fromDatabaseValue(from) {
+            case let from? where from <= version:
+                continue
+            case let from?:
+                return "migration \(number) (\(name)) keeps stores working only from version \(from)"
+            case nil:
+                return from.isNull
+                    ? "migration \(number) (\(name)) does not declare that it keeps a version \(version) store working"
+                    : "migration \(number) (\(name)) records an unreadable compatibility promise"
+            }
+        }
+        return expected == latest + 1 ? nil : "its history has no migration \(expected)"
     }
 
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit
