@@ -20,7 +20,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let alreadyRecorded = Code("alreadyRecorded")
         /// The database is at an older schema version: run `vmdb migrate`.
         public static let schemaTooOld = Code("schemaTooOld")
-        /// The database is at a newer schema version than this build knows.
+        /// The database is at a newer schema version than this build, and a migration
+        /// since does not declare that it keeps this store working (it names which).
         public static let databaseNewer = Code("databaseNewer")
         /// The database has no migration history: `vmdb migrate` records it.
         public static let notManaged = Code("notManaged")
