@@ -91,7 +91,7 @@ import VMDBTestSupport
                 #expect(codes == [0, 75], "round \(round): exit codes \(codes)")
                 if let loser = outcomes.first(where: { $0.exitCode == 75 }) {
                     // (The holder's note may not be written yet when both start in the same millisecond: "holder unknown".)
-                    #expect(loser.standardError.contains("another vmdb holds") && loser.standardError.contains("retry"), "\(loser.standardError)")
+                    #expect(loser.standardError.contains("another migrator holds") && loser.standardError.contains("retry"), "\(loser.standardError)")
                 }
                 let queue = try DatabaseQueue(path: path)
                 #expect(try queue.read(Reliability.recordedVersion) == 3)
