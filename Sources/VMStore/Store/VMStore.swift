@@ -69,7 +69,8 @@ public final class VMStore: Sendable {
     /// Opening and reading change no byte of the file, whatever its journal mode:
     /// the operator's mode is theirs. A database in WAL mode stays in WAL mode; one
     /// with a rollback journal (DELETE, TRUNCATE, PERSIST) keeps it, and the store's
-    /// writes leave the journal file as that mode does (see ``JournalMode``).
+    /// writes leave the journal file as that mode does (PERSIST: a journal file with
+    /// a zeroed header stays; TRUNCATE: an empty one stays; DELETE: none).
     /// A hot journal (a writer crashed mid-transaction) is rolled back first, as
     /// any SQLite connection that may write does, so the store reads the last
     /// committed state.
@@ -80,7 +81,7 @@ public final class VMStore: Sendable {
     ///   (another version than ``schemaVersion`` that no migration declares
     ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
-        let journalMode = try Self.checkExistingDatabase(path)
+        let journal = try Self.checkExistingDatabase(path)
         self.databaseSchemaVersion = try Self.recoveringHotJournal(path) {
             try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
         }
@@ -91,7 +92,7 @@ public final class VMStore: Sendable {
         // WAL (rewriting its header) and, on an empty -wal file, create and drop a
         // table. The store works in the mode the file is in; for a rollback journal,
         // its writes use the variant the operator's connections leave behind.
-        let rollbackPragma = journalMode.rollbackPragma(journalPath: path + "-journal")
+        let rollbackPragma = journal.rollbackPragma(journalPath: path + "-journal")
         configuration.prepareDatabase { db in
             if let rollbackPragma, try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
                 // A rollback variant is per connection: setting it writes nothing.
