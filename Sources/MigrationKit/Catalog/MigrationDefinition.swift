@@ -60,6 +60,12 @@ public struct MigrationDefinition: Sendable, Hashable {
     public var invariants: [Invariant] = []
     public var probes: [Probe] = []
     public var drops: [Drop] = []
+    /// The oldest schema version a store (the application's data layer) may be
+    /// built for and keep working after this migration: the migration only adds
+    /// (a nullable column, a table, an index) and the store reads and writes what
+    /// it knew. Nil: only a store built for this version or later. Recorded in the
+    /// history row, where an older store, which cannot know this migration, reads it.
+    public var keepsStoreCompatibleFrom: Int?
     /// SQL blocks run before the recreations (all steps when nothing is recreated).
     public var stepsBefore: [String] = []
     public var recreations: [Recreation] = []

@@ -8,6 +8,7 @@
 ///     --! probe accepts DESCRIPTION: SQL; …      must all succeed (in a savepoint, rolled back)
 ///     --! probe rejects DESCRIPTION: SQL; …      all but the last succeed, the last fails a constraint
 ///     --! drops (table|index|trigger|view|column) NAME   removed on purpose (column: TABLE.COLUMN)
+///     --! keeps-store-compatible-from: N         a store built for version N (or later) keeps working
 ///     --! step                                   block: SQL statements
 ///     --! recreate TABLE                         block: the new CREATE TABLE statement
 ///     --! copy TABLE [AS ALIAS]                  block: SELECT filling it (default: same-named columns)
@@ -17,6 +18,11 @@
 /// A `probe` line is a check, not a change: it is left out of the checksum
 /// (``MigrationScript/checksumText(_:)``), so a probe added to a shipped migration
 /// proves the schema every database already has without making its history inconsistent.
+///
+/// A `keeps-store-compatible-from` line is a promise about the SQL beside it (an
+/// expand step: a new nullable column, a new table), which old stores rely on once
+/// it is recorded in the history: it is part of the checksum, so a shipped
+/// migration cannot gain or change the promise without showing as edited.
 enum MigrationParser {
     static func parse(_ text: String, file: String) throws -> MigrationDefinition {
         var definition = MigrationDefinition()
@@ -57,7 +63,7 @@ enum MigrationParser {
             }
             try closeBlock()
             let directive = line.dropFirst(3).trimmingWhitespaceSubstring
-            let keyword = directive.prefix { !$0.isWhitespace }.lowercased()
+            let keyword = directive.prefix { !$0.isWhitespace && $0 != ":" }.lowercased()
             let rest = directive.dropFirst(keyword.count).trimmingWhitespaceSubstring
             let (head, body) = splitAtColon(rest)
             switch keyword {
@@ -83,6 +89,15 @@ enum MigrationParser {
                 }
                 let description = head.dropFirst(expectation.count).trimmingWhitespaceSubstring
                 definition.probes.append(.init(expectation: kind, description: String(description), sql: body))
+            case "keeps-store-compatible-from":
+                // Like GRDB's `hasBeenSuperseded` seen from the other side: an older
+                // client learns from the database, not from its own catalog, that
+                // this migration leaves its schema usable (pgroll's expand phase).
+                guard rest.hasPrefix(":"), let version = Int(rest.dropFirst().trimmingWhitespaceSubstring), version > 0 else {
+                    throw fail("`keeps-store-compatible-from` needs `: VERSION`, the oldest store version that keeps working")
+                }
+                guard definition.keepsStoreCompatibleFrom == nil else { throw fail("`keeps-store-compatible-from` is declared twice") }
+                definition.keepsStoreCompatibleFrom = version
             case "drops":
                 let parts = head.split(separator: " ", maxSplits: 1).map(String.init)
                 guard parts.count == 2, ["table", "index", "trigger", "view", "column"].contains(parts[0]) else {

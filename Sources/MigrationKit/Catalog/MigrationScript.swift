@@ -24,12 +24,17 @@ public struct MigrationScript: Sendable, Hashable {
         self.text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         self.checksum = SHA256.hexDigest(of: Data(Self.checksumText(self.text).utf8))
         self.definition = try MigrationParser.parse(self.text, file: fileName)
+        if let from = definition.keepsStoreCompatibleFrom, from >= version {
+            throw MigrationError(.internalFailure, "migration \(fileName): `keeps-store-compatible-from: \(from)` must name a version before \(version)")
+        }
     }
 }
 
 extension MigrationScript {
     /// What the checksum covers: the text less its probe lines, which check the
     /// result and change nothing (scripts/embed-migrations computes the same).
+    /// Every other directive counts, `keeps-store-compatible-from` included: it is
+    /// a promise older stores act on (see ``MigrationDefinition/keepsStoreCompatibleFrom``).
     public static func checksumText(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !$0.hasPrefix("--! probe ") }

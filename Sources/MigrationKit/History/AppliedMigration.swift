@@ -17,4 +17,7 @@ public struct AppliedMigration: Sendable, Hashable, Codable {
     public let kind: Kind
     public let verification: VerificationRecord?
     public let backupSHA256: String?
+    /// What the migration declared with `keeps-store-compatible-from` when it was
+    /// recorded: the oldest store version that keeps working on this database.
+    public let keepsStoreCompatibleFrom: Int?
 }

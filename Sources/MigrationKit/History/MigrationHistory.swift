@@ -34,6 +34,17 @@ struct MigrationHistory {
         """
     }
 
+    /// The column for ``AppliedMigration/keepsStoreCompatibleFrom``. Added by the
+    /// first migration that declares the promise (`ALTER TABLE … ADD COLUMN`, in that
+    /// migration's transaction), never before: the history of every database that
+    /// has no such migration keeps the schema text earlier versions wrote. A store
+    /// reads it by name; a missing column, or NULL, promises nothing.
+    static let compatibilityColumn = "store_compatible_from"
+
+    var addCompatibilityColumnSQL: String {
+        "ALTER TABLE \(tableName) ADD COLUMN \(Self.compatibilityColumn) INTEGER CHECK (\(Self.compatibilityColumn) > 0)"
+    }
+
     func exists(_ db: Database) throws -> Bool {
         try db.tableExists(tableName)
     }
@@ -73,7 +84,8 @@ struct MigrationHistory {
                 version: version, name: row["name"], checksum: row["checksum"],
                 appliedAt: row["applied_at"], durationMilliseconds: row["duration_ms"],
                 lockMilliseconds: row["lock_ms"], toolVersion: writer,
-                kind: kind, verification: verification, backupSHA256: row["backup_sha256"])
+                kind: kind, verification: verification, backupSHA256: row["backup_sha256"],
+                keepsStoreCompatibleFrom: row[Self.compatibilityColumn])
         }
     }
 
@@ -99,6 +111,15 @@ struct MigrationHistory {
             entry.version, entry.name, entry.checksum, entry.appliedAt, entry.durationMilliseconds,
             entry.lockMilliseconds, entry.toolVersion, entry.kind.rawValue, verification, entry.backupSHA256,
         ])
+        if let from = entry.keepsStoreCompatibleFrom {
+            if try !db.columns(in: tableName).contains(where: { $0.name == Self.compatibilityColumn }) {
+                log?(addCompatibilityColumnSQL)
+                try db.execute(sql: addCompatibilityColumnSQL)
+            }
+            let sql = "UPDATE \(tableName) SET \(Self.compatibilityColumn) = ? WHERE version = ?"
+            log?(sql)
+            try db.execute(sql: sql, arguments: [from, entry.version])
+        }
     }
 }
 

@@ -125,7 +125,7 @@ public struct Migrator: Sendable {
             try history.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
                 durationMilliseconds: 0, lockMilliseconds: 0, toolVersion: toolVersion, kind: .baseline,
-                verification: nil, backupSHA256: nil), log: log)
+                verification: nil, backupSHA256: nil, keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
         }
     }
 
@@ -183,7 +183,8 @@ public struct Migrator: Sendable {
             try history.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
                 durationMilliseconds: watch.elapsedMilliseconds, lockMilliseconds: lockWatch.elapsedMilliseconds,
-                toolVersion: toolVersion, kind: .applied, verification: verification, backupSHA256: backupSHA256), log: log)
+                toolVersion: toolVersion, kind: .applied, verification: verification, backupSHA256: backupSHA256,
+                keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
             log?("COMMIT")
             let commitWatch = Stopwatch()
             progress?(.started(phase: "commit", total: nil))

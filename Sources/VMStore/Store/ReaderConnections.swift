@@ -129,8 +129,16 @@ final class ReaderConnections: @unchecked Sendable {
     }
 
     private func checkOut() throws -> DatabaseQueue {
-        let handoff = Handoff()
-        if let grant = try claim(orEnqueue: .thread(handoff)) { return try connection(for: grant) }
+        // The hand-off (and its semaphore) is made only when there is a wait: not on
+        // the lookup path, where a connection is idle.
+        var handoff: Handoff?
+        let claimed = try claim(orEnqueue: {
+            let waiting = Handoff()
+            handoff = waiting
+            return .thread(waiting)
+        }())
+        if let claimed { return try connection(for: claimed) }
+        guard let handoff else { throw Self.closedError }
         handoff.ready.wait()
         guard let grant = handoff.grant else { throw Self.closedError }
         return try connection(for: grant)

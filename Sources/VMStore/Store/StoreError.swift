@@ -20,7 +20,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let alreadyRecorded = Code("alreadyRecorded")
         /// The database is at an older schema version: run `vmdb migrate`.
         public static let schemaTooOld = Code("schemaTooOld")
-        /// The database is at a newer schema version than this build knows.
+        /// The database is at a newer schema version than this build, and a migration
+        /// since does not declare that it keeps this store working (it names which).
         public static let databaseNewer = Code("databaseNewer")
         /// The database has no migration history: `vmdb migrate` records it.
         public static let notManaged = Code("notManaged")
@@ -47,7 +48,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case ambiguous(vmID: String, networks: [String])
         case alreadyRecorded(VMIdentity)
         case schemaTooOld(path: String, found: Int, expected: Int)
-        case databaseNewer(path: String, found: Int, expected: Int)
+        case databaseNewer(path: String, found: Int, expected: Int, refusal: String)
         case notManaged(path: String)
         case unusableDatabase(path: String, reason: String)
         case hotJournal(path: String)
@@ -125,7 +126,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For a version refusal: the database's schema version and the one this build opens.
     public var versions: (found: Int, expected: Int)? {
         switch reason {
-        case .schemaTooOld(_, let found, let expected), .databaseNewer(_, let found, let expected): (found, expected)
+        case .schemaTooOld(_, let found, let expected), .databaseNewer(_, let found, let expected, _): (found, expected)
         default: nil
         }
     }
@@ -171,8 +172,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "VM \(identity) is already recorded (network \(identity.network), vm id \(quoted(identity.vmID))): nothing was written. The same id on another network is a different VM; this exact pair can be recorded once"
         case .schemaTooOld(let path, let found, let expected):
             return "\(path) is at schema version \(found); this store opens version \(expected) only. Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
-        case .databaseNewer(let path, let found, let expected):
-            return "\(path) is at schema version \(found), newer than this build knows (\(expected)): use a newer vmdb or deployer; nothing was changed"
+        case .databaseNewer(let path, let found, let expected, let refusal):
+            return "\(path) is at schema version \(found), newer than this build of the store (\(expected)), and \(refusal): use a vmdb or deployer built for version \(found) or later; nothing was changed"
         case .notManaged(let path):
             return "\(path) has no vmdb migration history, so its schema version is unknown: run `vmdb status --db \(path)`, then `vmdb migrate --db \(path)` (it records the version it finds and migrates)"
         case .unusableDatabase(let path, let reason):

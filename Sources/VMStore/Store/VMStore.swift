@@ -69,7 +69,8 @@ public final class VMStore: Sendable {
     /// Opening and reading change no byte of the file, whatever its journal mode:
     /// the operator's mode is theirs. A database in WAL mode stays in WAL mode; one
     /// with a rollback journal (DELETE, TRUNCATE, PERSIST) keeps it, and the store's
-    /// writes leave the journal file as that mode does (see ``JournalMode``).
+    /// writes leave the journal file as that mode does (PERSIST: a journal file with
+    /// a zeroed header stays; TRUNCATE: an empty one stays; DELETE: none).
     /// A hot journal (a writer crashed mid-transaction) is rolled back first, as
     /// any SQLite connection that may write does, so the store reads the last
     /// committed state.
@@ -80,7 +81,7 @@ public final class VMStore: Sendable {
     ///   (another version than ``schemaVersion`` that no migration declares
     ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
-        let journalMode = try Self.checkExistingDatabase(path)
+        let journal = try Self.checkExistingDatabase(path)
         self.databaseSchemaVersion = try Self.recoveringHotJournal(path) {
             try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
         }
@@ -91,7 +92,7 @@ public final class VMStore: Sendable {
         // WAL (rewriting its header) and, on an empty -wal file, create and drop a
         // table. The store works in the mode the file is in; for a rollback journal,
         // its writes use the variant the operator's connections leave behind.
-        let rollbackPragma = journalMode.rollbackPragma(journalPath: path + "-journal")
+        let rollbackPragma = journal.rollbackPragma(journalPath: path + "-journal")
         configuration.prepareDatabase { db in
             if let rollbackPragma, try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
                 // A rollback variant is per connection: setting it writes nothing.
@@ -211,16 +212,57 @@ public final class VMStore: Sendable {
         }
     }
 
-    /// The database's version, refused unless it is the one this store reads and writes.
+    /// The database's version, refused unless this store can read and write it:
+    /// ``schemaVersion`` itself, or a later one whose every migration since
+    /// declared that it keeps a store of this version working.
+    ///
+    /// The promise is read from the database, not from a catalog this build would
+    /// ship: a store built for v3 cannot know v4's migration, so v4 says so itself
+    /// in its history row (MigrationKit records `--! keeps-store-compatible-from: N`
+    /// in the column `store_compatible_from`). This is the expand phase of an
+    /// expand/contract change (pgroll): v4 only adds, so v3's reads and writes,
+    /// which name their columns, work unchanged; a contract step that drops or
+    /// changes what v3 uses makes no such promise, and v3 refuses it.
     static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
         let version = try schemaVersion(db, path: path)
         if version < Self.schemaVersion {
             throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
         }
         if version > Self.schemaVersion {
-            throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion))
+            if let refusal = try incompatibleMigration(db, above: Self.schemaVersion, upTo: version) {
+                throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion, refusal: refusal))
+            }
         }
         return version
+    }
+
+    /// The first migration after `version` that does not keep a store of that
+    /// version working, said in words, or nil when every one does.
+    private static func incompatibleMigration(_ db: Database, above version: Int, upTo latest: Int) throws -> String? {
+        let hasPromises = try db.columns(in: "vmdb_migrations").contains { $0.name == "store_compatible_from" }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT version, name, \(hasPromises ? "store_compatible_from" : "NULL") FROM vmdb_migrations
+            WHERE version > ? ORDER BY version
+            """, arguments: [version])
+        var expected = version + 1
+        for row in rows {
+            let (number, name, from): (Int, String, DatabaseValue) = (row[0], row[1], row[2])
+            guard number == expected else {
+                return "its history has no migration \(expected), so what the later ones promise cannot be trusted"
+            }
+            expected += 1
+            switch Int.fromDatabaseValue(from) {
+            case let from? where from <= version:
+                continue
+            case let from?:
+                return "migration \(number) (\(name)) keeps stores working only from version \(from)"
+            case nil:
+                return from.isNull
+                    ? "migration \(number) (\(name)) does not declare that it keeps a version \(version) store working"
+                    : "migration \(number) (\(name)) records an unreadable compatibility promise"
+            }
+        }
+        return expected == latest + 1 ? nil : "its history has no migration \(expected)"
     }
 
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import MigrationKit
+import ShippedMigrations
+import Testing
+import VMDBTestSupport
+
+/// `--! keeps-store-compatible-from: N`: a migration that promises a store built
+/// for version N keeps working is parsed, checksummed like every other directive
+/// but probes, and recorded in the history, where an older store reads it.
+@Suite struct StoreCompatibilityTests {
+    @Test func theDirectiveIsParsedAndAbsentMeansNoPromise() throws {
+        let declared = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4())
+        #expect(declared.definition.keepsStoreCompatibleFrom == 3)
+        #expect(declared.definition.stepsBefore.count == 1)
+        let silent = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))
+        #expect(silent.definition.keepsStoreCompatibleFrom == nil)
+        #expect(ShippedMigrations.catalog.scripts.allSatisfy { $0.definition.keepsStoreCompatibleFrom == nil })
+    }
+
+    @Test(arguments: [
+        "--! keeps-store-compatible-from: 4", "--! keeps-store-compatible-from: 7", "--! keeps-store-compatible-from: three",
+        "--! keeps-store-compatible-from 3", "--! keeps-store-compatible-from: 0",
+        "--! keeps-store-compatible-from: 2\n--! keeps-store-compatible-from: 3",
+    ])
+    func aMalformedPromiseIsRefused(directive: String) {
+        #expect(throws: MigrationError.self) {
+            try MigrationScript(fileName: "0004_region.sql", text: directive + "\n--! step\nALTER TABLE vms ADD COLUMN region TEXT;")
+        }
+    }
+
+    /// Probes change nothing and are left out; a compatibility promise is what older
+    /// stores act on, so it counts: a shipped migration cannot gain one unseen.
+    @Test func theChecksumCoversThePromiseAndStillLeavesProbesOut() throws {
+        let declared = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4())
+        let silent = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))
+        #expect(declared.checksum != silent.checksum)
+        #expect(MigrationScript.checksumText(declared.text).contains("--! keeps-store-compatible-from: 3"))
+        let probed = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4()
+            + "\n--! probe accepts a region is stored: UPDATE vms SET region = 'eu'")
+        #expect(probed.checksum == declared.checksum)
+    }
+
+    /// scripts/embed-migrations and MigrationScript compute the same sums, on the
+    /// shipped files and on a v4 that declares the promise (run on a copy of the
+    /// repository's layout, so the real sum file is untouched).
+    @Test func theEmbeddingScriptAndTheCatalogAgreeOnEverySum() throws {
+        let root = try TemporaryDirectory("embed")
+        let manager = FileManager.default
+        for folder in ["scripts", "migrations", "snapshots/v2-collision", "Sources/ShippedMigrations", "Sources/VMDBCommands/Support"] {
+            try manager.createDirectory(atPath: root.file(folder), withIntermediateDirectories: true)
+        }
+        for file in ["scripts/embed-migrations", "snapshots/v2-collision/dump.sql", "snapshots/v2-collision/main-inventory.json"] {
+            try manager.copyItem(atPath: (Fixtures.repositoryRoot as NSString).appendingPathComponent(file), toPath: root.file(file))
+        }
+        let files = ShippedMigrations.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
+            + [(name: "0004_region.sql", text: FutureMigrations.additiveV4())]
+        for file in files { try file.text.write(toFile: root.file("migrations/\(file.name)"), atomically: true, encoding: .utf8) }
+        #expect(SystemTool.run("/usr/bin/env", ["python3", root.file("scripts/embed-migrations")]) == 0)
+        let sums = try String(contentsOfFile: root.file("migrations/SHA256SUMS"), encoding: .utf8)
+        let catalog = try MigrationCatalog(files: files)
+        let expected = catalog.scripts.enumerated().map { "\($1.checksum)  \(catalog.chainedChecksums[$0])  \($1.fileName)\n" }.joined()
+        #expect(sums == expected)
+        // The shipped lines are the shipped sum file's: the promise changed no existing history.
+        let shipped = try String(contentsOfFile: (Fixtures.repositoryRoot as NSString).appendingPathComponent("migrations/SHA256SUMS"), encoding: .utf8)
+        #expect(sums.hasPrefix(shipped))
+    }
+
+    @Test func thePromiseIsRecordedInTheHistoryAndOnlyThenGetsAColumn() throws {
+        let directory = try TemporaryDirectory("compatibility")
+        let v3 = try Fixtures.database(version: 3, in: directory, name: "v3.db")
+        let columns = { (path: String) in
+            try DatabaseQueue(path: path).read { try $0.columns(in: "vmdb_migrations").map(\.name) }
+        }
+        // No migration promised anything: the history table is as every earlier version wrote it.
+        #expect(try !columns(v3).contains("store_compatible_from"))
+
+        let path = try FutureMigrations.database(migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4())], in: directory)
+        #expect(try columns(path).contains("store_compatible_from"))
+        let promises = try DatabaseQueue(path: path).read {
+            try Row.fetchAll($0, sql: "SELECT version, store_compatible_from FROM vmdb_migrations ORDER BY version").map { row -> [Int?] in [row[0], row[1]] }
+        }
+        #expect(promises == [[1, nil], [2, nil], [3, nil], [4, 3]])
+        let status = try FutureMigrations.migrator([(name: "0004_region.sql", text: FutureMigrations.additiveV4())]).status(path: path)
+        #expect(status.applied.map(\.keepsStoreCompatibleFrom) == [nil, nil, nil, 3])
+        #expect(status.currentVersion == 4)
+    }
+
+    @Test func aDatabaseMadeAtV4RecordsThePromiseToo() throws {
+        let directory = try TemporaryDirectory("compatibility")
+        let path = directory.file("new.db")
+        try FutureMigrations.migrator([(name: "0004_region.sql", text: FutureMigrations.additiveV4())]).createDatabase(path: path)
+        #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT store_compatible_from FROM vmdb_migrations WHERE version = 4") } == 3)
+    }
+}
