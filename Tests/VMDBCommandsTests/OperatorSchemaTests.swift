@@ -176,6 +176,32 @@ import VMDBTestSupport
         try expectRefused(path, saying: ["table vms has a table constraint", "CONSTRAINT sane_cpu CHECK", "would be lost"])
     }
 
+    /// A column the migration redefines takes the migration's definition, so a
+    /// constraint the operator gave it (here a CHECK on name, in a hand-built vms)
+    /// was replaced without a word.
+    @Test func aConstraintTheOperatorGaveAMigrationsColumnIsRefusedNotReplaced() throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, managed: false, "SELECT 1")
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
+            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
+            let nameStart = try #require(create.range(of: "name "))
+            let lineEnd = try #require(create.range(of: ",", range: nameStart.upperBound..<create.endIndex))
+            let changed = create.replacingCharacters(in: lineEnd, with: " CHECK (length(name) > 0),")
+            try db.execute(sql: """
+                PRAGMA foreign_keys = OFF;
+                \(changed);
+                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
+                DROP TABLE vms;
+                ALTER TABLE vms_new RENAME TO vms;
+                CREATE INDEX vms_status ON vms(status);
+                CREATE INDEX vms_network ON vms(network);
+                """)
+        }
+        try expectRefused(path, saying: ["table vms defines its column name as", "CHECK (length(name) > 0)", "would be lost"])
+    }
+
     @Test func aV1GeneratedColumnIsRecomputed() throws {
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN memory_gb INTEGER AS (memory_mb / 1024)")

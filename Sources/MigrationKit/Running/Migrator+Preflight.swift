@@ -33,7 +33,8 @@ extension Migrator {
         }
     }
 
-    /// A table constraint of the operator's (a `CHECK (…)`, `FOREIGN KEY …` written in a
+    /// A column definition the operator changed, on a column the migration redefines, or
+    /// a table constraint of the operator's (a `CHECK (…)`, `FOREIGN KEY …` written in a
     /// table they built by hand) on a table a migration rebuilds. The rebuild takes the
     /// table's constraints from the migration's definition and carries over columns
     /// only, so it would drop that constraint without a word; refuse and name it.
@@ -47,15 +48,28 @@ extension Migrator {
         for (script, recreation) in recreations where seen.insert(recreation.table.asciiLowercased).inserted {
             let table = recreation.table
             guard try db.tableExists(table) else { continue }
-            let theirs = try CreateTableStatement.read(db, table: table).tableConstraints
-            guard !theirs.isEmpty else { continue }
-            // The version's own constraints, and those the new definition has anyway.
+            let live = try CreateTableStatement.read(db, table: table)
             let versionSchema = try reference ?? referenceDatabase(version: first.version - 1)
             reference = versionSchema
-            var kept = try versionSchema.read { db in
-                try db.tableExists(table) ? try CreateTableStatement.read(db, table: table).tableConstraints : []
+            let defined = try versionSchema.read { db in try db.tableExists(table) ? try CreateTableStatement.read(db, table: table) : nil }
+            let rebuilt = try CreateTableStatement(sql: recreation.createSQL)
+            // A column the version defines and the migration redefines takes the migration's
+            // definition: a constraint the operator gave it (a CHECK, a COLLATE, a DEFAULT) would go.
+            for column in live.columns {
+                guard let original = defined?.column(named: column.name), rebuilt.column(named: column.name) != nil,
+                      SchemaObject.normalized(column.definition) != SchemaObject.normalized(original.definition) else { continue }
+                throw MigrationError(.unusableInput, """
+                    table \(table) defines its column \(column.name) as `\(column.definition)`, where version \(first.version - 1) \
+                    defines `\(original.definition)`, and migration \(script.version) (\(script.name)) rebuilds \(table) \
+                    with its own definition of that column: your change would be lost. vmdb never drops one silently: \
+                    rebuild \(table) with the version's definition of \(column.name), migrate, then apply your change again. \
+                    Nothing was changed
+                    """)
             }
-            kept += try CreateTableStatement(sql: recreation.createSQL).tableConstraints
+            let theirs = live.tableConstraints
+            guard !theirs.isEmpty else { continue }
+            // The version's own constraints, and those the new definition has anyway.
+            let kept = (defined?.tableConstraints ?? []) + rebuilt.tableConstraints
             let normalizedKept = Set(kept.map(SchemaObject.normalized))
             guard let added = theirs.first(where: { !normalizedKept.contains(SchemaObject.normalized($0)) }) else { continue }
             throw MigrationError(.unusableInput, """
