@@ -106,7 +106,8 @@ public struct RepairSession: Sendable {
         }
     }
 
-    /// Repair works on the schema the store opens, and never migrates.
+    /// Repair works on the schemas the store opens (its own version, or a later one
+    /// that keeps it working), and never migrates.
     static func requireCurrentSchema(_ db: Database, path: String) throws {
         let version = try db.tableExists("vmdb_migrations")
             ? try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") : nil
@@ -117,7 +118,13 @@ public struct RepairSession: Sendable {
             throw RepairError(.databaseNotCurrent, "\(path) is at schema version \(version); repair needs version \(VMStore.schemaVersion), where a VM is identified by (network, vm_id). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
         }
         if version > VMStore.schemaVersion {
-            throw RepairError(.databaseNewer, "\(path) is at schema version \(version), newer than this vmdb knows (\(VMStore.schemaVersion)): use the vmdb that migrated it. Nothing was changed")
+            // A later version that promised to keep this store working is repaired as the store
+            // reads and writes it (the columns repair uses are the store's); any other is refused.
+            do {
+                _ = try VMStore.checkSchemaVersion(db, path: path)
+            } catch let error as StoreError {
+                throw RepairError(.databaseNewer, "\(error). Use the vmdb that migrated it. Nothing was changed")
+            }
         }
     }
 

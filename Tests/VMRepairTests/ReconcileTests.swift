@@ -263,3 +263,34 @@ extension ReconcileTests {
         #expect(config.standardError.contains("daemons config"))
     }
 }
+
+/// Repair opens what the store opens: a later version that keeps a v3 store
+/// working is repaired (it was refused as newer while `vm` commands worked on
+/// it), and one that does not is refused as newer, naming the migration.
+@Suite struct RepairForwardCompatibilityTests {
+    @Test func aCompatibleV4IsRepairedAndAnIncompatibleOneRefused() throws {
+        let directory = try TemporaryDirectory("repair-forward")
+        let inventory = directory.file("main.json")
+        try Data(#"{"network": "main", "vms": [{"vm_id": "005o", "name": "web"}, {"vm_id": "0777", "name": "new"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: inventory))
+        let compatible = try FutureMigrations.database(migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4())],
+                                                       in: directory, name: "ok.db")
+        var options = RepairOptions()
+        options.apply = true
+        options.takesBackup = false
+        let report = try RepairSession(databasePath: compatible, options: options).run([.file(path: inventory, network: nil)])
+        #expect(report.counts.orphans == 1)
+        #expect(report.applied?.recorded == 1)
+
+        let silent = try FutureMigrations.database(
+            migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))],
+            in: directory, name: "silent.db")
+        let before = try Fixtures.fileHash(silent)
+        let error = #expect(throws: RepairError.self) {
+            try RepairSession(databasePath: silent, options: options).run([.file(path: inventory, network: nil)])
+        }
+        #expect(error?.kind == .databaseNewer)
+        #expect(error?.message.contains("0004") == true || error?.message.contains("region") == true, "\(error?.message ?? "")")
+        #expect(try Fixtures.fileHash(silent) == before)
+    }
+}

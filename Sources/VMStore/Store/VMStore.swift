@@ -223,7 +223,7 @@ public final class VMStore: Sendable {
     /// expand/contract change (pgroll): v4 only adds, so v3's reads and writes,
     /// which name their columns, work unchanged; a contract step that drops or
     /// changes what v3 uses makes no such promise, and v3 refuses it.
-    static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
+    package static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
         let version = try schemaVersion(db, path: path)
         if version < Self.schemaVersion {
             throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
