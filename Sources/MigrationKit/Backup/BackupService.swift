@@ -6,10 +6,10 @@ import GRDB
 ///
 /// The copy runs inside one read transaction of the source, so in WAL mode it
 /// is a consistent snapshot and the deployer keeps writing meanwhile.
-public enum BackupService {
+package enum BackupService {
     /// Copies `source` to a new file at `destination` (mode 0600, never
     /// overwriting), checks it with `quick_check`, and returns its SHA-256.
-    public static func backup(_ source: DatabaseQueue, sourcePath: String, to destination: String,
+    package static func backup(_ source: DatabaseQueue, sourcePath: String, to destination: String,
                               progress: ProgressHandler? = nil) throws -> BackupRecord {
         let watch = Stopwatch()
         let bytes = try copy(source, sourcePath: sourcePath, to: destination, progress: progress).bytes
@@ -24,7 +24,7 @@ public enum BackupService {
     /// The same online copy, checked with `quick_check` but not checksummed:
     /// for copies nothing is restored from (a dry run's, a snapshot capture's).
     /// At 1,000,000 VMs the checksum alone reads 636 MB again.
-    public static func copy(_ source: DatabaseQueue, sourcePath: String, to destination: String,
+    package static func copy(_ source: DatabaseQueue, sourcePath: String, to destination: String,
                             progress: ProgressHandler? = nil) throws -> (bytes: Int64, seconds: Double) {
         let watch = Stopwatch()
         try createPrivateFile(destination)
@@ -74,7 +74,7 @@ public enum BackupService {
 
     /// The backup file name for `databasePath` in `folder`: only the database's
     /// base name is used, so the copy always lands inside the folder the operator chose.
-    public static func backupPath(for databasePath: String, in folder: String?, version: Int) -> String {
+    package static func backupPath(for databasePath: String, in folder: String?, version: Int) -> String {
         let directory = folder ?? (databasePath as NSString).deletingLastPathComponent
         let base = (databasePath as NSString).lastPathComponent
         let stamp = Timestamp.now().replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
@@ -99,7 +99,7 @@ public enum BackupService {
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    public static func sha256(ofFile path: String) throws -> String {
+    package static func sha256(ofFile path: String) throws -> String {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -12,6 +12,8 @@ public struct RestoreReport: Sendable, Codable {
 
 extension Migrator {
     /// Takes a consistent online backup of `path` into the new file `destination`.
+    ///
+    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `fileExists` (the destination), `outOfSpace`, `ioError`, `locked` (the deployer held the lock past the busy timeout).
     public func backup(path: String, to destination: String, progress: ProgressHandler? = nil) throws -> BackupRecord {
         let queue = try DatabaseFile.open(path, access: .readOnly)
         _ = try queue.read { try inspect($0, path: path) }
@@ -21,6 +23,8 @@ extension Migrator {
     /// Puts the backup at `source` back into `path`, after checking the backup
     /// (SQLite file, `integrity_check`, a schema this tool knows) and taking a
     /// safety backup of the live file first, unless told not to.
+    ///
+    /// - Throws: ``MigrationError``: `noSuchDatabase` or `notADatabase` (the backup), `failedVerification` (the backup fails its integrity check; nothing was replaced), `readOnlyFile`, `readOnlyFolder`, `outOfSpace`, `migratorRunning`, `locked`.
     public func restore(path: String, from source: String, safetyBackupDirectory: String?, takesSafetyBackup: Bool,
                         busyTimeout: Double = 5, progress: ProgressHandler? = nil) throws -> RestoreReport {
         let watch = Stopwatch()

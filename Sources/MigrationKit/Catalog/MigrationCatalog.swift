@@ -5,6 +5,7 @@ import Foundation
 public struct MigrationCatalog: Sendable {
     public let scripts: [MigrationScript]
 
+    /// - Throws: ``MigrationError`` (`internalFailure`) when a file does not parse, or versions repeat or leave a gap.
     public init(files: [(name: String, text: String)]) throws {
         let scripts = try files.map { try MigrationScript(fileName: $0.name, text: $0.text) }
             .sorted { $0.version < $1.version }

@@ -12,6 +12,7 @@ public struct MigrationScript: Sendable, Hashable {
     public let checksum: String
     public let definition: MigrationDefinition
 
+    /// - Throws: ``MigrationError`` (`internalFailure`) when the file name is not `NNNN_name.sql` or a directive does not parse; the message names the file and the line.
     public init(fileName: String, text: String) throws {
         let stem = fileName.hasSuffix(".sql") ? String(fileName.dropLast(4)) : fileName
         let parts = stem.split(separator: "_", maxSplits: 1)

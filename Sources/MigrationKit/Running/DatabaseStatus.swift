@@ -24,6 +24,8 @@ public struct DatabaseStatus: Sendable, Codable {
     public var isCurrent: Bool { pending.isEmpty && unknownVersions.isEmpty }
 
     /// Throws the refusal a migrating command owes this database, if any.
+    ///
+    /// - Throws: ``MigrationError`` (`inconsistentHistory`) naming the unknown, edited or missing versions.
     public func requireConsistentHistory() throws {
         if !unknownVersions.isEmpty {
             throw MigrationError(.newerDatabase, "\(path) records migration(s) \(unknownVersions.map(String.init).joined(separator: ", ")) that this catalog does not have (it has 1…\(latestVersion)): the database is newer than this tool; nothing was changed", path: path)

@@ -64,6 +64,8 @@ extension Migrator {
     /// Applies the pending migrations to an online copy of `path` (SQLite's
     /// backup API, one read transaction, so the deployer keeps writing) and
     /// reports. The live file is opened read-only and never written.
+    ///
+    /// - Throws: ``MigrationError`` only when the copy cannot be made (`noSuchDatabase`, `notADatabase`, `outOfSpace`, `locked`); a migration that fails on the copy is reported in the ``DryRunReport``'s `failure`, not thrown.
     public func dryRun(path: String, options: MigrationOptions, keepCopy: String? = nil,
                        breakdowns: [Breakdown] = []) throws -> DryRunReport {
         let source = try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout)

@@ -3,6 +3,8 @@ import GRDB
 
 extension Migrator {
     /// Creates a new database at `path` at `version` (default: latest), in WAL mode.
+    ///
+    /// - Throws: ``MigrationError``: `fileExists` (never overwrites), `noSuchVersion`, `readOnlyFolder`, `outOfSpace`, `ioError`.
     public func createDatabase(path: String, version: Int? = nil) throws {
         let target = version ?? catalog.latestVersion
         guard (1...catalog.latestVersion).contains(target) else {

@@ -3,6 +3,8 @@ import GRDB
 
 extension Migrator {
     /// The exact SQL `migrate` would run, found by running it on an empty copy of the schema.
+    ///
+    /// - Throws: ``MigrationError``: as ``migrate(path:options:)`` before it starts (`missingParameter`, `noSuchVersion`, `versionBehind`, `unusableInput`, …); nothing is written.
     public func plan(path: String, to version: Int? = nil, parameters: MigrationParameters = [:]) throws -> MigrationPlan {
         let source = try DatabaseFile.open(path, access: .readOnly)
         let status = try source.read { try inspect($0, path: path) }

@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 
 extension Migrator {
+    /// The database's version, its history and what is pending; read-only.
+    ///
+    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase` or
+    ///   `inconsistentHistory` for a history row this build cannot read, `locked`, `ioError`.
     public func status(path: String) throws -> DatabaseStatus {
         let queue = try DatabaseFile.open(path, access: .readOnly)
         return try queue.read { db in try inspect(db, path: path) }
@@ -62,6 +66,8 @@ extension Migrator {
     }
 
     /// An empty in-memory database migrated to `version`: what a fresh install looks like.
+    ///
+    /// - Throws: ``MigrationError`` (`noSuchVersion`) when the catalog has no such version.
     public func referenceDatabase(version: Int) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false

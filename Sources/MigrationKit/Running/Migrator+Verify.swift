@@ -19,6 +19,8 @@ public struct VerifyReport: Sendable, Codable {
 extension Migrator {
     /// Compares the schema with a fresh one at the same version, runs
     /// `integrity_check` and `foreign_key_check`, and checks history checksums.
+    ///
+    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift and integrity problems are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
         let queue = try DatabaseFile.open(path, access: .readOnly)
         return try queue.read { db in
@@ -48,7 +50,7 @@ public struct SchemaComparison: Sendable {
     public private(set) var drift: [String] = []
     public private(set) var additions: [String] = []
 
-    public init(reference: SchemaSnapshot, actual: SchemaSnapshot) throws {
+    package init(reference: SchemaSnapshot, actual: SchemaSnapshot) throws {
         let actualObjects = actual.namedObjects
         let referenceObjects = reference.namedObjects
         for object in reference.objects where object.sql != nil {

@@ -32,6 +32,8 @@ public struct Migrator: Sendable {
 
     /// Applies the pending migrations to the file at `path`: lock, checks,
     /// disk-space preflight, backup, then each migration in its own transaction.
+    ///
+    /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unusableInput` (a schema the migration cannot take, named), `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record).
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
         let watch = Stopwatch()
         try DatabaseFile.checkExisting(path)

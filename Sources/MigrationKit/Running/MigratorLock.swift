@@ -3,13 +3,13 @@ import Foundation
 /// One migrator at a time: an OS advisory lock (`flock`) on a file beside the
 /// database. The kernel releases it when the process dies, so a crash cannot
 /// leave it behind; the file only says who held it last.
-public final class MigratorLock {
-    public let path: String
+package final class MigratorLock {
+    package let path: String
     private let descriptor: Int32
 
     /// Takes the lock for `databasePath` (the file `databasePath + suffix`) or
     /// throws `.migratorRunning` naming the holder.
-    public init(databasePath: String, suffix: String, purpose: String) throws {
+    package init(databasePath: String, suffix: String, purpose: String) throws {
         path = databasePath + suffix
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

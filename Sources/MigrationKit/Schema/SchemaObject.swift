@@ -1,12 +1,12 @@
 /// One named object of `sqlite_master`: a table, index, trigger or view.
-public struct SchemaObject: Sendable, Hashable, Codable {
-    public let type: String
-    public let name: String
-    public let table: String
+package struct SchemaObject: Sendable, Hashable, Codable {
+    package let type: String
+    package let name: String
+    package let table: String
     /// The SQL as SQLite stores it; nil for automatic indexes of UNIQUE constraints.
-    public let sql: String?
+    package let sql: String?
 
-    public init(type: String, name: String, table: String, sql: String?) {
+    package init(type: String, name: String, table: String, sql: String?) {
         self.type = type
         self.name = name
         self.table = table
@@ -17,7 +17,7 @@ public struct SchemaObject: Sendable, Hashable, Codable {
     /// (ASCII, as SQLite folds them), names unquoted where a bare word says the same
     /// and double-quoted otherwise, so `CREATE TABLE "vms"` (what RENAME writes)
     /// compares equal to `CREATE TABLE vms`, and `[a b]` to `"a b"`.
-    public var normalizedSQL: String? { sql.map(Self.normalized) }
+    package var normalizedSQL: String? { sql.map(Self.normalized) }
 
     /// `sql` normalized as ``normalizedSQL`` is.
     static func normalized(_ sql: String) -> String {

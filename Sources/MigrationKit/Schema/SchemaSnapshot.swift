@@ -2,15 +2,15 @@ import GRDB
 
 /// The user-visible schema of a database: every object of `sqlite_master` except
 /// SQLite's own (`sqlite_%`) and the tool's bookkeeping (its prefix, such as `vmdb_`).
-public struct SchemaSnapshot: Sendable, Hashable, Codable {
+package struct SchemaSnapshot: Sendable, Hashable, Codable {
     /// Objects in `sqlite_master` order (creation order), which recreation preserves.
-    public let objects: [SchemaObject]
+    package let objects: [SchemaObject]
 
-    public init(objects: [SchemaObject]) { self.objects = objects }
+    package init(objects: [SchemaObject]) { self.objects = objects }
 
     /// - Parameter prefix: objects named with it (or on a table named with it) are
     ///   the tool's bookkeeping, left out; nil keeps every object but SQLite's own.
-    public static func read(_ db: Database, excludingPrefix prefix: String? = nil) throws -> SchemaSnapshot {
+    package static func read(_ db: Database, excludingPrefix prefix: String? = nil) throws -> SchemaSnapshot {
         // The prefix is matched as bytes (substr), so `_` and `%` in it are literal.
         let rows = try Row.fetchAll(db, sql: """
             SELECT type, name, tbl_name, sql FROM sqlite_master
@@ -23,10 +23,10 @@ public struct SchemaSnapshot: Sendable, Hashable, Codable {
         })
     }
 
-    public var tables: [SchemaObject] { objects.filter { $0.type == "table" } }
-    public var tableNames: [String] { tables.map(\.name) }
+    package var tables: [SchemaObject] { objects.filter { $0.type == "table" } }
+    package var tableNames: [String] { tables.map(\.name) }
 
-    public func object(named name: String) -> SchemaObject? {
+    package func object(named name: String) -> SchemaObject? {
         objects.first { $0.name.lowercased() == name.lowercased() }
     }
 
@@ -36,7 +36,7 @@ public struct SchemaSnapshot: Sendable, Hashable, Codable {
     }
 
     /// What changed from `self` to `after`: added, removed and changed objects.
-    public func difference(to after: SchemaSnapshot) -> SchemaDifference {
+    package func difference(to after: SchemaSnapshot) -> SchemaDifference {
         let before = namedObjects, afterObjects = after.namedObjects
         var difference = SchemaDifference()
         for object in after.objects where object.sql != nil {

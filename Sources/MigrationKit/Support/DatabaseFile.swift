@@ -3,11 +3,11 @@ import GRDB
 
 /// Opens databases that already exist, and only those: a typo in a path must
 /// never create an empty database.
-public enum DatabaseFile {
-    public enum Access: Sendable { case readOnly, readWrite }
+package enum DatabaseFile {
+    package enum Access: Sendable { case readOnly, readWrite }
 
     /// Checks that `path` is an existing, readable SQLite file, without opening it.
-    public static func checkExisting(_ path: String, access: Access = .readWrite) throws {
+    package static func checkExisting(_ path: String, access: Access = .readWrite) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MigrationError(.noSuchDatabase, "no database at \(path): check the path", path: path)
@@ -41,7 +41,7 @@ public enum DatabaseFile {
 
     /// A connection to an existing database, with foreign keys off (migrations
     /// manage them) and a busy timeout for the deployer's short writes.
-    public static func open(_ path: String, access: Access = .readWrite, busyTimeout: Double = 5,
+    package static func open(_ path: String, access: Access = .readWrite, busyTimeout: Double = 5,
                             prepare: (@Sendable (Database) throws -> Void)? = nil) throws -> DatabaseQueue {
         try checkExisting(path, access: access)
         var configuration = Configuration()

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Free space on the filesystem that holds a folder, and sizes in words.
-public enum DiskSpace {
+package enum DiskSpace {
     static func available(inFolderOf path: String) -> Int64? {
         let folder = (path as NSString).deletingLastPathComponent
         var stats = statvfs()
@@ -14,7 +14,7 @@ public enum DiskSpace {
     }
 
     /// `1.2 GiB`, `512 bytes`: a size as an operator reads it.
-    public static func describe(_ bytes: Int64) -> String {
+    package static func describe(_ bytes: Int64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes), unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }

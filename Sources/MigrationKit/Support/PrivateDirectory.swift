@@ -2,20 +2,20 @@ import Foundation
 
 /// A new folder only this user can enter (mode 0700, made by `mkdtemp`, so its
 /// name cannot be guessed or taken over), under the system's temporary directory.
-public enum PrivateDirectory {
+package enum PrivateDirectory {
     /// Why a folder could not be made: where, and `errno`'s reason, read at once.
-    public struct Failure: Error, Sendable {
+    package struct Failure: Error, Sendable {
         /// The temporary directory the folder was to go in.
-        public let parent: String
+        package let parent: String
         /// `strerror(errno)` of the failed `mkdtemp`.
-        public let reason: String
+        package let reason: String
     }
 
     /// Creates `<name>.XXXXXX` in `NSTemporaryDirectory()`; the caller removes it.
     ///
     /// - Throws: ``Failure`` when the folder cannot be made (TMPDIR missing,
     ///   read-only or full).
-    public static func make(_ name: String) throws(Failure) -> String {
+    package static func make(_ name: String) throws(Failure) -> String {
         let parent = NSTemporaryDirectory()
         var buffer = Array((parent as NSString).appendingPathComponent("\(name).XXXXXX").utf8CString)
         guard let made = mkdtemp(&buffer) else {
