@@ -4,6 +4,8 @@ import PackageDescription
 
 // One library target per concern; `vmdb` is a thin executable over VMDBCommands.
 // Data flows one way: commands -> (migrations | store | repair | snapshots) -> GRDB -> system SQLite.
+// Repair still takes MigrationKit's file plumbing (opening existing files, backups, private folders)
+// through `package` access; that plumbing is to get a target of its own (issue 11).
 let package = Package(
     name: "vmdb",
     platforms: [.macOS(.v13)],
@@ -17,7 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
-        // HTTP over Unix sockets and TCP for repair's daemon client and the test daemon; small (no NIO).
+        // The test daemon's HTTP server (tests only: repair's own client is a blocking HTTP/1.1 exchange).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
