@@ -27,6 +27,25 @@ import VMDBTestSupport
         return path
     }
 
+    /// Rebuilds vms by hand as an operator would (12-step, foreign keys off), its
+    /// CREATE TABLE (named vms_new) changed by `change`.
+    func rebuildVMs(_ path: String, _ change: (String) throws -> String) throws {
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
+            let create = try change(sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new"))
+            try db.execute(sql: """
+                PRAGMA foreign_keys = OFF;
+                \(create);
+                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
+                DROP TABLE vms;
+                ALTER TABLE vms_new RENAME TO vms;
+                CREATE INDEX vms_status ON vms(status);
+                CREATE INDEX vms_network ON vms(network);
+                """)
+        }
+    }
+
     func count(_ path: String, _ sql: String) throws -> Int {
         try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
@@ -133,21 +152,7 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
         // The operator rebuilt vms by hand to add a STORED column (ADD COLUMN takes only VIRTUAL ones).
-        try DatabaseQueue(path: path).writeWithoutTransaction { db in
-            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
-            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
-            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
-                .dropLast() + ",\n    size_class TEXT AS (CASE WHEN cpu > 3 THEN 'large' ELSE 'small' END) STORED\n)"
-            try db.execute(sql: """
-                PRAGMA foreign_keys = OFF;
-                \(create);
-                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
-                DROP TABLE vms;
-                ALTER TABLE vms_new RENAME TO vms;
-                CREATE INDEX vms_status ON vms(status);
-                CREATE INDEX vms_network ON vms(network);
-                """)
-        }
+        try rebuildVMs(path) { create in String(create.dropLast()) + ",\n    size_class TEXT AS (CASE WHEN cpu > 3 THEN 'large' ELSE 'small' END) STORED\n)" }
         expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM vms WHERE size_class = 'large'") == 4)
         #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'size_class'") == 3)
@@ -158,21 +163,7 @@ import VMDBTestSupport
     @Test func aTableConstraintOfTheOperatorsIsRefusedNotDropped() throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
-        try DatabaseQueue(path: path).writeWithoutTransaction { db in
-            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
-            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
-            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
-                .dropLast() + ",\n    CONSTRAINT sane_cpu CHECK (vms_new.cpu IS NULL OR cpu >= 0)\n)"
-            try db.execute(sql: """
-                PRAGMA foreign_keys = OFF;
-                \(create);
-                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
-                DROP TABLE vms;
-                ALTER TABLE vms_new RENAME TO vms;
-                CREATE INDEX vms_status ON vms(status);
-                CREATE INDEX vms_network ON vms(network);
-                """)
-        }
+        try rebuildVMs(path) { create in String(create.dropLast()) + ",\n    CONSTRAINT sane_cpu CHECK (vms_new.cpu IS NULL OR cpu >= 0)\n)" }
         try expectRefused(path, saying: ["table vms has a table constraint", "CONSTRAINT sane_cpu CHECK", "would be lost"])
     }
 
@@ -182,22 +173,10 @@ import VMDBTestSupport
     @Test func aConstraintTheOperatorGaveAMigrationsColumnIsRefusedNotReplaced() throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
-        try DatabaseQueue(path: path).writeWithoutTransaction { db in
-            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'vms'") ?? ""
-            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')").joined(separator: ", ")
-            let create = sql.replacingOccurrences(of: "CREATE TABLE vms", with: "CREATE TABLE vms_new")
+        try rebuildVMs(path) { create in
             let nameStart = try #require(create.range(of: "name "))
             let lineEnd = try #require(create.range(of: ",", range: nameStart.upperBound..<create.endIndex))
-            let changed = create.replacingCharacters(in: lineEnd, with: " CHECK (length(name) > 0),")
-            try db.execute(sql: """
-                PRAGMA foreign_keys = OFF;
-                \(changed);
-                INSERT INTO vms_new (\(columns)) SELECT \(columns) FROM vms;
-                DROP TABLE vms;
-                ALTER TABLE vms_new RENAME TO vms;
-                CREATE INDEX vms_status ON vms(status);
-                CREATE INDEX vms_network ON vms(network);
-                """)
+            return create.replacingCharacters(in: lineEnd, with: " CHECK (length(name) > 0),")
         }
         try expectRefused(path, saying: ["table vms defines its column name as", "CHECK (length(name) > 0)", "would be lost"])
     }
