@@ -109,6 +109,7 @@ extension Migrator {
 
         var copyOptions = options
         copyOptions.takesBackup = false
+        copyOptions.preflightDone = true   // migrate runs below only if the plan, preflight included, passed
         var run: MigrationRunReport?
         if failure == nil {
             do {

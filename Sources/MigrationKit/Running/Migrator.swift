@@ -60,7 +60,7 @@ public struct Migrator: Sendable {
         if let first = scripts.first {
             try queue.read { db in
                 try checkParameters(db, script: first, parameters: options.parameters)
-                try preflight(db, scripts: scripts, parameters: options.parameters)
+                if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
             }
             try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
         }
