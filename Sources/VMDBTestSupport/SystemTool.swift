@@ -14,4 +14,14 @@ public enum SystemTool {
         process.waitUntilExit()
         return process.terminationStatus
     }
+
+    /// Whether `chattr +i` works here (the tool exists and the temporary directory's
+    /// filesystem has the immutable attribute): what stops root from writing a file.
+    public static let hasChattr: Bool = {
+        guard let directory = try? TemporaryDirectory("chattr-probe") else { return false }
+        let file = directory.file("probe")
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        guard run("/usr/bin/chattr", ["+i", file]) == 0 else { return false }
+        return run("/usr/bin/chattr", ["-i", file]) == 0
+    }()
 }

@@ -8,21 +8,13 @@ import VMDBTestSupport
 /// permission bits do not block writes, so the read-only cases use what does
 /// stop root: the immutable attribute (`chattr +i`) and a read-only mount.
 @Suite struct ReadOnlyTests {
-    static let hasChattr: Bool = {
-        guard let directory = try? TemporaryDirectory("chattr-probe") else { return false }
-        let file = directory.file("probe")
-        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        guard SystemTool.run("/usr/bin/chattr", ["+i", file]) == 0 else { return false }
-        return SystemTool.run("/usr/bin/chattr", ["-i", file]) == 0
-    }()
-
     static func v2Database(in directory: TemporaryDirectory) throws -> String {
         let path = try Fixtures.database(version: 2, in: directory)
         try Fixtures.insertV2(Fixtures.eightVMIds.map { (network: "qa", id: $0) }, into: path)
         return path
     }
 
-    @Test(.enabled(if: hasChattr, "needs chattr and a filesystem with the immutable attribute"),
+    @Test(.enabled(if: SystemTool.hasChattr, "needs chattr and a filesystem with the immutable attribute"),
           arguments: ["file", "folder"])
     func anImmutableFileOrFolderIsRefusedBeforeAnythingStarts(_ what: String) throws {
         let directory = try TemporaryDirectory("immutable")
@@ -46,7 +38,7 @@ import VMDBTestSupport
         #expect(try Fixtures.fileHash(path) == hash)
     }
 
-    @Test(.enabled(if: hasChattr, "needs chattr"))
+    @Test(.enabled(if: SystemTool.hasChattr, "needs chattr"))
     func aReadOnlyFolderIsNamedReadOnlyByRestoreAndStatus() throws {
         let directory = try TemporaryDirectory("immutable-folder")
         let path = try Self.v2Database(in: directory)

@@ -87,17 +87,9 @@ import VMStore
         #expect(try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
     }
 
-    static let hasChattr: Bool = {
-        guard let directory = try? TemporaryDirectory("chattr-probe") else { return false }
-        let file = directory.file("probe")
-        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        guard SystemTool.run("/usr/bin/chattr", ["+i", file]) == 0 else { return false }
-        return SystemTool.run("/usr/bin/chattr", ["-i", file]) == 0
-    }()
-
     /// Tests run as root, whom permission bits do not stop: the file is made
     /// immutable (`chattr +i`) instead, so no connection can roll the journal back.
-    @Test(.enabled(if: hasChattr, "needs chattr and a filesystem with the immutable attribute"))
+    @Test(.enabled(if: SystemTool.hasChattr, "needs chattr and a filesystem with the immutable attribute"))
     func aHotJournalThatCannotBeRolledBackIsNamedNotCalledAPermissionProblem() throws {
         let directory = try TemporaryDirectory("hot-journal-immutable")
         let path = try Self.database(in: directory, mode: "delete", vms: 3000)

@@ -46,6 +46,13 @@ import VMDBTestSupport
         }
     }
 
+    /// A write the migrated schema must still refuse (a kept CHECK, UNIQUE or trigger).
+    func expectRefusedWrite(_ sql: String, on path: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(throws: DatabaseError.self, sourceLocation: sourceLocation) {
+            try DatabaseQueue(path: path).write { try $0.execute(sql: sql) }
+        }
+    }
+
     func count(_ path: String, _ sql: String) throws -> Int {
         try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
@@ -122,9 +129,7 @@ import VMDBTestSupport
             """)
         expectMigrates(path)
         #expect(try count(path, "SELECT sum(quota) FROM vms") == 108)
-        #expect(throws: DatabaseError.self) {
-            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET quota = -1 WHERE vm_id = '005o'") }
-        }
+        expectRefusedWrite("UPDATE vms SET quota = -1 WHERE vm_id = '005o'", on: path)
         #expect(try strings(path, "SELECT sql FROM sqlite_master WHERE name = 'vms'").first?.contains("__vmdb_new") == false)
     }
 
@@ -132,9 +137,7 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN quota INTEGER CHECK (vms.quota IS NULL OR vms.quota >= 0)")
         expectMigrates(path, ["--default-network", "qa"])
-        #expect(throws: DatabaseError.self) {
-            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET quota = -1") }
-        }
+        expectRefusedWrite("UPDATE vms SET quota = -1", on: path)
     }
 
     /// A generated column is computed, never inserted into: the copy that listed it failed
@@ -200,9 +203,7 @@ import VMDBTestSupport
             try db.execute(sql: "ALTER TABLE vms ADD COLUMN tier TEXT CHECK (tier <> \"none\")")
         }
         expectMigrates(path)
-        #expect(throws: DatabaseError.self) {
-            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET tier = 'none'") }
-        }
+        expectRefusedWrite("UPDATE vms SET tier = 'none'", on: path)
     }
 
     // MARK: Class 2: unique indexes an operator added
@@ -214,11 +215,7 @@ import VMDBTestSupport
         expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_name_unique'") == 1)
         // Still enforced: a second VM may not take a name that is in use.
-        #expect(throws: DatabaseError.self) {
-            try DatabaseQueue(path: path).write { db in
-                try db.execute(sql: "UPDATE vms SET name = (SELECT min(name) FROM vms) WHERE name = (SELECT max(name) FROM vms)")
-            }
-        }
+        expectRefusedWrite("UPDATE vms SET name = (SELECT min(name) FROM vms) WHERE name = (SELECT max(name) FROM vms)", on: path)
         #expect(try count(path, "SELECT count(*) FROM vms") == 8)
     }
 
@@ -284,9 +281,7 @@ import VMDBTestSupport
         #expect(try count(path, "SELECT count(*) FROM vm_audit") == 0)
         // Still there, and still firing for the deployer.
         #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('vms_audit', 'vms_frozen', 'vms_no_network_change')") == 3)
-        #expect(throws: DatabaseError.self) {
-            try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET status = 'stopped' WHERE vm_id = '005o'") }
-        }
+        expectRefusedWrite("UPDATE vms SET status = 'stopped' WHERE vm_id = '005o'", on: path)
     }
 
     // MARK: Class 6: damage that was already there

@@ -87,4 +87,17 @@ struct HTTPResponseReaderTests {
             return false
         }
     }
+
+    @Test("a socket path longer than a Unix address holds is named, not cut short")
+    func aSocketPathTooLongIsNamed() {
+        let path = "/tmp/" + String(repeating: "d", count: 120) + ".sock"
+        let daemon = DaemonConfiguration.Daemon(network: "main", endpoint: .unixSocket(path: path), timeout: 1)
+        #expect {
+            _ = try DaemonClient().listVMs(from: daemon)
+        } throws: { error in
+            guard let error = error as? RepairError else { return false }
+            return error.kind == .daemonUnavailable && error.message.contains("network main")
+                && error.message.contains("longer than a Unix socket address allows (107 bytes)")
+        }
+    }
 }

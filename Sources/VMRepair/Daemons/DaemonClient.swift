@@ -21,28 +21,18 @@ public struct DaemonClient: Sendable {
     public func listVMs(from daemon: DaemonConfiguration.Daemon) throws(RepairError) -> Data {
         let deadline = DispatchTime.now() + daemon.timeout
         let response: HTTPResponse
-        do {
-            let connection: HTTPConnection
-            switch daemon.endpoint {
-            case .unixSocket(let path):
-                guard path.utf8.count < 108 else {
-                    throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": the socket path is longer than a Unix socket address allows (107 bytes); use a shorter path or a symlink")
-                }
-                connection = try HTTPConnection(unixSocket: path, deadline: deadline)
-            case .http(let host, let port, _):
-                connection = try HTTPConnection.tcp(host: host, port: port, deadline: deadline)
+        do throws(HTTPFailure) {
+            let connection = switch daemon.endpoint {
+            case .unixSocket(let path): try HTTPConnection(unixSocket: path, deadline: deadline)
+            case .http(let host, let port, _): try HTTPConnection.tcp(host: host, port: port, deadline: deadline)
             }
             try connection.send(request(for: daemon.endpoint))
             var reader = HTTPResponseReader(receive: connection.receive)
             response = try reader.read()
-        } catch let error as RepairError {
-            throw error
-        } catch HTTPFailure.deadlineExceeded {
+        } catch .deadlineExceeded {
             throw RepairError(.daemonUnavailable, Self.describe(daemon) + String(format: ": no complete answer to %@ within %g s (the timeout). Check that the daemon is healthy, or raise timeout_seconds in the daemons config", Self.method, daemon.timeout))
-        } catch let failure as HTTPFailure {
-            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": \(Self.reason(for: failure)). Check that the daemon runs and that the endpoint is right; nothing was changed")
         } catch {
-            throw RepairError(.internalFailure, Self.describe(daemon) + ": \(error)")
+            throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": \(Self.reason(for: error)). Check that the daemon runs and that the endpoint is right; nothing was changed")
         }
         let body = Data(response.body)
         guard response.status == 200 else {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VMDBTestSupport
 @testable import VMSnapshots
 
 /// The rows of the generated snapshots. Everything is deterministic (fixed
@@ -227,18 +228,5 @@ enum FixtureData {
     static func base36(_ value: Int, width: Int) -> String {
         let digits = String(value, radix: 36)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-}
-
-/// SplitMix64: a tiny deterministic generator, so the large fixture is the same on every machine.
-struct SeededRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

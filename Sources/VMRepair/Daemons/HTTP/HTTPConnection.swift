@@ -16,7 +16,9 @@ final class HTTPConnection {
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw .cannotConnect("the socket path is longer than \(capacity - 1) bytes") }
+        guard bytes.count < capacity else {
+            throw .cannotConnect("the socket path is longer than a Unix socket address allows (\(capacity - 1) bytes); use a shorter path or a symlink")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
