@@ -123,6 +123,15 @@ struct MigrationHistory {
     }
 }
 
+extension MigrationHistory {
+    /// Replaces the verification record of an applied migration: the online path adds
+    /// the figures of the old tables' emptying, which happens after its history row.
+    func updateVerification(_ db: Database, version: Int, _ verification: VerificationRecord) throws {
+        let json = String(decoding: try JSONEncoder.sorted.encode(verification), as: UTF8.self)
+        try db.execute(sql: "UPDATE \(tableName) SET verification = ? WHERE version = ?", arguments: [json, version])
+    }
+}
+
 extension JSONEncoder {
     static var sorted: JSONEncoder {
         let encoder = JSONEncoder()

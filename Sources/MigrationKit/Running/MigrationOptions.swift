@@ -14,6 +14,9 @@ public struct MigrationOptions: Sendable {
     public var progress: ProgressHandler?
     /// Receives each SQL statement as it runs (for the plan and the dry-run report).
     public var statementLog: (@Sendable (String) -> Void)?
+    /// Run each migration that recreates tables online (short write transactions while
+    /// the deployer keeps writing; needs WAL), paced by these settings. Nil: one transaction each.
+    public var online: OnlineSettings?
     /// The dry run's plan already ran the preflight on this very copy, which nothing else
     /// writes: running it again only costs a second scan of the tables.
     var preflightDone = false

@@ -17,19 +17,10 @@ struct MigrationRunner {
 
     private var definition: MigrationDefinition { script.definition }
 
-    /// What the census hashes for one table: the same columns before and after,
-    /// where an expected column's before-value is the migration's expression.
-    private struct CensusPlan {
-        let table: String
-        let columns: [String]
-        let before: [String]
-        let after: [String]
-    }
-
     func run(_ db: Database) throws -> VerificationRecord {
         var record = VerificationRecord(level: level)
         let schemaBefore = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
-        let plans = try censusPlans(db, schemaBefore)
+        let plans = try CensusPlan.plans(db, schema: schemaBefore, definition: definition)
 
         // With a snapshot reader (WAL), hash the old content on the other core
         // while this connection rewrites the tables.
@@ -110,7 +101,7 @@ struct MigrationRunner {
             }
         }
         if !definition.probes.isEmpty {
-            record.probes = try definition.probes.map { try runProbe(db, $0) }
+            record.probes = try definition.probes.map { try Self.runProbe(db, $0, parameters: parameters, log: log) }
             for probe in record.probes ?? [] where !probe.passed {
                 record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
             }
@@ -123,27 +114,6 @@ struct MigrationRunner {
         }
         record.freePagesAfter = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
         return record
-    }
-
-    private func censusPlans(_ db: Database, _ schema: SchemaSnapshot) throws -> [CensusPlan] {
-        var plans: [CensusPlan] = []
-        for table in schema.tables where !(table.sql ?? "").uppercased().hasPrefix("CREATE VIRTUAL") {
-            if definition.isDropped("table", table.name) { continue }
-            // table_xinfo: hidden 0 = ordinary; generated columns are derived, so not hashed.
-            let rows = try Row.fetchAll(db, sql: "SELECT name, hidden FROM pragma_table_xinfo(?)", arguments: [table.name])
-            var columns = rows.filter { ($0["hidden"] as Int) == 0 }.map { $0["name"] as String }
-                .filter { !definition.isDropped("column", "\(table.name).\($0)") }
-            let expectations = definition.expectations.filter { $0.table.lowercased() == table.name.lowercased() }
-            for expectation in expectations where !columns.contains(where: { $0.lowercased() == expectation.column.lowercased() }) {
-                columns.append(expectation.column)
-            }
-            columns.sort()
-            let before = columns.map { column in
-                expectations.first { $0.column.lowercased() == column.lowercased() }.map { "(\($0.expression))" } ?? column.quotedIdentifier
-            }
-            plans.append(CensusPlan(table: table.name, columns: columns, before: before, after: columns.map(\.quotedIdentifier)))
-        }
-        return plans
     }
 
     private func takeCensus(_ db: Database, table: String, expressions: [String], phase: String) throws -> (rows: Int, hash: String?) {
@@ -221,7 +191,8 @@ struct MigrationRunner {
     }
 
     /// Runs one probe in a savepoint and rolls it back, whatever happened.
-    private func runProbe(_ db: Database, _ probe: MigrationDefinition.Probe) throws -> ProbeResult {
+    static func runProbe(_ db: Database, _ probe: MigrationDefinition.Probe, parameters: MigrationParameters,
+                         log: ((String) -> Void)?) throws -> ProbeResult {
         log?("SAVEPOINT vmdb_probe -- probe: \(probe.description)")
         try db.execute(sql: "SAVEPOINT vmdb_probe")
         var failure: DatabaseError?

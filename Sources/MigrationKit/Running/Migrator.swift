@@ -53,6 +53,8 @@ public struct Migrator: Sendable {
         let target = try targetVersion(options.targetVersion, status: status)
         let scripts = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
         let baseline = status.isManaged ? nil : Optional(status.currentVersion)
+        // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
+        try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
         guard !scripts.isEmpty || baseline != nil else {
             return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
                                       baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
@@ -63,6 +65,7 @@ public struct Migrator: Sendable {
                 if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
             }
             try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
+            if options.online != nil { try checkOnline(queue, scripts: scripts, status: status) }
         }
 
         var backup: BackupRecord?
@@ -102,9 +105,15 @@ public struct Migrator: Sendable {
             var results: [MigrationResult] = []
             var pendingBaseline = baseline
             for script in scripts {
-                results.append(try apply(db, script: script, parameters: options.parameters, level: options.verification,
-                                         baseline: pendingBaseline, backupSHA256: backup?.sha256,
-                                         log: options.statementLog, progress: options.progress, snapshotReader: snapshotReader))
+                if let settings = options.online {
+                    results.append(try applyOnline(db, script: script, options: options, settings: settings, baseline: pendingBaseline,
+                                                   backupSHA256: backup?.sha256, path: db.configuration.label ?? "the database",
+                                                   reader: snapshotReader))
+                } else {
+                    results.append(try apply(db, script: script, parameters: options.parameters, level: options.verification,
+                                             baseline: pendingBaseline, backupSHA256: backup?.sha256,
+                                             log: options.statementLog, progress: options.progress, snapshotReader: snapshotReader))
+                }
                 pendingBaseline = nil
             }
             return results

@@ -72,6 +72,12 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let ioError = Code("ioError", .diskFull)
         /// Verification failed before COMMIT; ``MigrationError/verification`` says why.
         public static let failedVerification = Code("failedVerification", .verificationFailed)
+        /// The migration or the schema is outside what the online path does correctly (``MigrationError/message`` says what).
+        public static let onlineNotPossible = Code("onlineNotPossible", .unusableInput)
+        /// The online path needs WAL, and the database is in another journal mode.
+        public static let onlineNeedsWAL = Code("onlineNeedsWAL", .unusableInput)
+        /// The online cut-over did not fit its time limit in the tries it had; the new tables stay in sync.
+        public static let cutOverTimedOut = Code("cutOverTimedOut", .busy)
         /// A SQLite error nothing here expected: a bug.
         public static let unexpectedSQLiteError = Code("unexpectedSQLiteError", .internalFailure)
 

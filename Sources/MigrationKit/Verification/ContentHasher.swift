@@ -8,17 +8,46 @@ import GRDBSQLite
 /// modulo 2^64, so two tables holding the same rows in any order hash equal,
 /// and any changed, lost or added row changes the sum.
 enum ContentHasher {
-    struct Result {
-        var rows: Int
-        var hash: String
+    /// The four 64-bit lane sums of the row digests. Sums, so the hash of a table is
+    /// the hash of any split of its rows added up, and a part can be taken away again
+    /// (the online path verifies most rows on a snapshot and the changed ones under the lock).
+    struct Lanes: Hashable, Sendable {
+        var values: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        static func == (a: Lanes, b: Lanes) -> Bool { a.hex == b.hex }
+        func hash(into hasher: inout Hasher) { hasher.combine(hex) }
+
+        static func + (a: Lanes, b: Lanes) -> Lanes {
+            Lanes(values: (a.values.0 &+ b.values.0, a.values.1 &+ b.values.1, a.values.2 &+ b.values.2, a.values.3 &+ b.values.3))
+        }
+
+        static func - (a: Lanes, b: Lanes) -> Lanes {
+            Lanes(values: (a.values.0 &- b.values.0, a.values.1 &- b.values.1, a.values.2 &- b.values.2, a.values.3 &- b.values.3))
+        }
+
+        var hex: String {
+            [values.0, values.1, values.2, values.3].map { String(format: "%016llx", $0.bigEndian) }.joined()
+        }
     }
 
-    /// Hashes `SELECT expressions FROM table`, streaming: memory stays flat in the row count.
+    struct Result: Sendable, Hashable {
+        var rows: Int
+        var lanes: Lanes
+        var hash: String { lanes.hex }
+
+        static let empty = Result(rows: 0, lanes: Lanes())
+        static func + (a: Result, b: Result) -> Result { Result(rows: a.rows + b.rows, lanes: a.lanes + b.lanes) }
+        static func - (a: Result, b: Result) -> Result { Result(rows: a.rows - b.rows, lanes: a.lanes - b.lanes) }
+    }
+
+    /// Hashes `SELECT expressions FROM table [WHERE filter]`, streaming: memory stays flat in the row count.
+    /// - Parameter filterArguments: values for the filter's own named parameters (`:vmdb_rows`).
     static func hash(_ db: Database, table: String, expressions: [String], parameters: MigrationParameters,
+                     filter: String? = nil, filterArguments: [String: any DatabaseValueConvertible] = [:],
                      progress: ((Int) -> Void)? = nil) throws -> Result {
         let selectList = expressions.isEmpty ? "NULL" : expressions.joined(separator: ", ")
-        let statement = try db.makeStatement(sql: "SELECT \(selectList) FROM \(table.quotedIdentifier)")
-        try statement.bind(parameters)
+        let statement = try db.makeStatement(sql: "SELECT \(selectList) FROM \(table.quotedIdentifier)" + (filter.map { " WHERE \($0)" } ?? ""))
+        try statement.bind(parameters, extra: filterArguments)
         let handle = statement.sqliteStatement
         let columnCount = sqlite3_column_count(handle)
         var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -63,9 +92,7 @@ enum ContentHasher {
             rows += 1
             if rows & 0xFFFF == 0 { progress?(rows) }
         }
-        let hash = [lanes.0, lanes.1, lanes.2, lanes.3]
-            .map { String(format: "%016llx", $0.bigEndian) }.joined()
-        return Result(rows: rows, hash: hash)
+        return Result(rows: rows, lanes: Lanes(values: lanes))
     }
 }
 

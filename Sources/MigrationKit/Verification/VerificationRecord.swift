@@ -62,6 +62,8 @@ public struct VerificationRecord: Sendable, Hashable, Codable {
     /// Columns an operator added to a recreated table, carried over.
     public var carriedColumns: [String] = []
     public var freePagesAfter: Int = 0
+    /// How an online migration held the write lock (nil: it ran in one transaction).
+    public var online: OnlineFigures?
     /// Each reason the migration may not commit, in words.
     public var failures: [String] = []
 

@@ -39,11 +39,32 @@ extension VMDB {
         @Option(help: "Seconds to wait for the deployer's write lock before giving up (exit 75).")
         var busyTimeout: Double = 5
 
+        @Flag(help: "Migrate while the deployer keeps writing: short write transactions only (needs WAL). See README, Upgrading.")
+        var online = false
+
+        @Option(help: ArgumentHelp("With --online: the longest the cut-over may hold the write lock before it is rolled back and retried.", valueName: "ms"))
+        var maxLockMs: Double = 100
+
+        @Option(help: ArgumentHelp("With --online: how long each copy chunk holds the write lock.", valueName: "ms"))
+        var chunkMs: Double = 20
+
+        @Option(help: ArgumentHelp("With --online: after each write transaction, leave the lock free this many times its length (pace the copy).", valueName: "ratio"))
+        var pace: Double = 1
+
+        @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"))
+        var postponeCutOverFile: String?
+
         func validate() throws {
             if backupDir != nil && noBackup { throw ValidationError("--backup-dir and --no-backup exclude each other") }
             if keepCopy != nil && !dryRun { throw ValidationError("--keep-copy goes with --dry-run") }
             if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
             if let version, version < 1 { throw ValidationError("--to takes a version from 1") }
+            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil) {
+                throw ValidationError("--max-lock-ms, --chunk-ms, --pace and --postpone-cut-over-file go with --online")
+            }
+            guard maxLockMs >= 1, chunkMs >= 1, chunkMs <= maxLockMs * 10, pace >= 0, pace <= 100 else {
+                throw ValidationError("--max-lock-ms and --chunk-ms take milliseconds from 1, --pace a ratio from 0 to 100")
+            }
         }
 
         func run() throws {
@@ -56,6 +77,14 @@ extension VMDB {
             options.backupDirectory = backupDir
             options.busyTimeout = busyTimeout
             options.progress = output.progressHandler
+            if online {
+                var settings = OnlineSettings()
+                settings.maxLockMilliseconds = maxLockMs
+                settings.chunkMilliseconds = chunkMs
+                settings.pause = pace
+                settings.postponeCutOverFile = postponeCutOverFile
+                options.online = settings
+            }
             if dryRun {
                 let report = try VMDB.migrator.dryRun(path: path, options: options, keepCopy: keepCopy,
                                                       breakdowns: [DryRunRendering.vmsPerNetwork])
@@ -81,7 +110,15 @@ extension VMDB {
                 lines.append("\(report.path) is at version \(report.toVersion): nothing to do")
             }
             for migration in report.migrations {
-                lines.append(String(format: "migrated to %d (%@) in %.2f s, write lock held %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+                if let online = migration.verification.online {
+                    lines.append(String(format: "migrated to %d (%@) online in %.2f s: %d write transactions, the longest %.1f ms (%@), %.2f s in all; cut-over %.1f ms after %d retr%@", migration.version, migration.name, migration.seconds, online.transactions, online.longestTransactionMilliseconds, online.longestTransaction, online.totalTransactionMilliseconds / 1000, online.cutOverMilliseconds, online.cutOverRetries, online.cutOverRetries == 1 ? "y" : "ies"))
+                    lines.append(String(format: "  copied %d rows, recomputed %d the deployer changed; copy %.2f s, verify %.2f s, emptying the old tables %.2f s; WAL at most %.1f MiB", online.rowsCopied, online.changesApplied, online.copySeconds, online.verifySeconds, online.drainSeconds, Double(online.peakWALBytes) / 1_048_576))
+                    if online.fileGrowthBytes > 0 {
+                        lines.append(String(format: "  the file grew by %.1f MiB: the old tables' pages are free and SQLite reuses them; to give them back to the disk, run VACUUM in a quiet window (it holds the write lock while it rewrites the file)", Double(online.fileGrowthBytes) / 1_048_576))
+                    }
+                } else {
+                    lines.append(String(format: "migrated to %d (%@) in %.2f s, write lock held %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+                }
                 for table in migration.verification.tables {
                     let hash = table.hashBefore == nil ? "" : (table.hashBefore == table.hashAfter ? ", content hash equal" : ", content hash CHANGED")
                     lines.append("  \(table.table): \(table.rowsBefore) → \(table.rowsAfter.map(String.init) ?? "-") rows\(hash)")
@@ -92,7 +129,10 @@ extension VMDB {
                 if !v.restoredObjects.isEmpty { lines.append("  recreated after the rebuild: \(v.restoredObjects.joined(separator: ", "))") }
                 if !v.carriedColumns.isEmpty { lines.append("  carried columns: \(v.carriedColumns.joined(separator: ", "))") }
             }
-            if !report.migrations.isEmpty {
+            if report.migrations.contains(where: { $0.verification.online != nil }) {
+                let longest = report.migrations.map { $0.verification.online?.longestTransactionMilliseconds ?? $0.lockSeconds * 1000 }.max() ?? 0
+                lines.append(String(format: "done: version %d → %d in %.2f s (no write transaction longer than %.1f ms)", report.fromVersion, report.toVersion, report.seconds, longest))
+            } else if !report.migrations.isEmpty {
                 lines.append(String(format: "done: version %d → %d in %.2f s (write lock %.2f s in total)", report.fromVersion, report.toVersion, report.seconds, report.lockSeconds))
             }
             return lines.joined(separator: "\n") + "\n"

@@ -59,6 +59,12 @@ extension MigrationError: OperatorFacingError {
             return message + ". Free space, put the backup elsewhere (--backup-dir), or pass --no-backup at your own risk"
         case .ioError:
             return message + ". Check the disk and the permissions, then retry"
+        case .onlineNeedsWAL:
+            return message + ". Switch it once with `sqlite3 \(file) 'PRAGMA journal_mode=WAL'` (the deployer's connections keep working, and it stays WAL), or migrate without --online. Nothing was changed"
+        case .onlineNotPossible:
+            return message + ". Migrate without --online (one transaction; see `vmdb migrate --dry-run` for how long it holds the lock). Nothing was changed"
+        case .cutOverTimedOut:
+            return message + ". Run `vmdb migrate --online` again when the deployer is less busy, or raise --max-lock-ms; `vmdb status` shows where it stands"
         case .unexpectedSQLiteError:
             return message + ". This is likely a bug: report it with the output of `vmdb status --db \(file)`"
         default:

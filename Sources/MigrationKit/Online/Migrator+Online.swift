@@ -1,0 +1,99 @@
+import CSQLiteSettings
+import GRDB
+
+extension Migrator {
+    /// Runs `body` with this connection's triggers on or off (SQLITE_DBCONFIG_ENABLE_TRIGGER),
+    /// putting back the setting it found.
+    static func withTriggers<T>(_ db: Database, enabled: Bool, _ body: () throws -> T) throws -> T {
+        let was = vmdb_sqlite_enable_triggers(db.sqliteConnection, -1)   // -1: only asks
+        guard was >= 0, vmdb_sqlite_enable_triggers(db.sqliteConnection, enabled ? 1 : 0) == (enabled ? 1 : 0) else {
+            throw MigrationError(.internalFailure, "triggers could not be turned \(enabled ? "on" : "off") on the migrator's connection; nothing was changed")
+        }
+        defer { _ = vmdb_sqlite_enable_triggers(db.sqliteConnection, was) }
+        return try body()
+    }
+
+    /// The migrator's connection as the online path needs it, for `body`: foreign keys
+    /// off (its batches must not cascade), triggers off (its writes are not the
+    /// deployer's: neither the capture triggers nor the operator's fire for them),
+    /// synchronous NORMAL (WAL stays consistent; a chunk lost to a power cut is copied
+    /// again), and checkpoints only where it asks for them.
+    func withOnlineConnection<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let foreignKeys = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
+        let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 2
+        let autoCheckpoint = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
+        try db.execute(sql: "PRAGMA foreign_keys = OFF")
+        try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        defer {
+            try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(autoCheckpoint)")
+            try? db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            if foreignKeys { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+        }
+        return try Self.withTriggers(db, enabled: false, body)
+    }
+
+    var onlineNames: OnlineNames { OnlineNames(prefix: configuration.bookkeepingPrefix) }
+
+    /// Finishes what an earlier online run left (emptying old tables after a cut-over,
+    /// or undoing one that did not cut over), unless this run resumes it: an online run
+    /// of the same migration file, next in line.
+    func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws {
+        try queue.writeWithoutTransaction { db in
+            guard let state = try OnlineState.read(db, names: onlineNames) else { return }
+            if state.phase == .copy, options.online != nil, let next, next.version == state.version, next.checksum == state.checksum { return }
+            let settings = options.online ?? OnlineSettings()
+            try withOnlineConnection(db) {
+                try OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
+                                  log: options.statementLog, progress: options.progress).finishLeftovers(db)
+            }
+        }
+    }
+
+    /// Refuses an online run the database or the migration cannot take, before the
+    /// backup or anything else: not WAL, or a migration outside what the online path does.
+    func checkOnline(_ queue: DatabaseQueue, scripts: [MigrationScript], status: DatabaseStatus) throws {
+        guard let first = scripts.first, !first.definition.recreations.isEmpty else { return }
+        try queue.read { db in
+            let resuming = try OnlineState.read(db, names: onlineNames) != nil
+            _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+        }
+    }
+
+    /// One migration, online when it recreates tables; otherwise as ``apply`` runs it.
+    func applyOnline(_ db: Database, script: MigrationScript, options: MigrationOptions, settings: OnlineSettings,
+                     baseline: Int?, backupSHA256: String?, path: String, reader: DatabaseQueue?) throws -> MigrationResult {
+        guard !script.definition.recreations.isEmpty else {
+            return try apply(db, script: script, parameters: options.parameters, level: options.verification,
+                             baseline: baseline, backupSHA256: backupSHA256, log: options.statementLog,
+                             progress: options.progress, snapshotReader: reader)
+        }
+        guard let reader else {
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?"
+            throw MigrationError(.onlineNeedsWAL, "the online migration needs the database in WAL mode, and it is in journal mode \(mode)", path: path, version: script.version)
+        }
+        if let baseline {
+            try db.inTransaction(.immediate) {
+                try stampBaseline(db, version: baseline, log: options.statementLog)
+                return .commit
+            }
+        }
+        let recorded = try history.exists(db) ? try history.read(db, toolVersion: toolVersion).map(\.version).max() ?? 0 : 0
+        guard recorded == script.version - 1 else {
+            throw MigrationError(.concurrentMigration, "the database moved to version \(recorded) while this run waited (another migrator?); nothing was changed", version: recorded)
+        }
+        try checkParameters(db, script: script, parameters: options.parameters)
+        let migration = OnlineMigration(migrator: self, script: script, options: options, settings: settings, path: path)
+        return try withOnlineConnection(db) {
+            do {
+                return try migration.run(db, reader: reader, backupSHA256: backupSHA256)
+            } catch let error as MigrationError where error.code == .failedVerification || error.code == .onlineNotPossible {
+                // Nothing of it may stay: the deployer's writes stop being captured at once,
+                // and the new tables are emptied and dropped.
+                try? OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
+                                   log: options.statementLog, progress: options.progress).finishLeftovers(db)
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+
+/// Takes an online migration's leftovers away, from its state alone (a crash may
+/// have left them for a later run, maybe one without --online):
+/// - after the cut-over (``OnlineState/Phase/drain``), the old tables are emptied in
+///   small batches and dropped;
+/// - before it (``OnlineState/Phase/copy`` given up, or ``OnlineState/Phase/abort``),
+///   the capture triggers go at once, then the new tables are emptied and dropped
+///   and the old indexes get their names back: the database is as it was.
+struct OnlineCleanup {
+    let names: OnlineNames
+    let history: MigrationHistory
+    let path: String
+    let settings: OnlineSettings
+    let log: ((String) -> Void)?
+    let progress: ProgressHandler?
+
+    /// Finishes whatever an earlier online run left, if anything.
+    func finishLeftovers(_ db: Database) throws {
+        guard let state = try OnlineState.read(db, names: names) else { return }
+        let transactions = WriteTransactions(figures: state.figures, path: path, log: log)
+        switch state.phase {
+        case .drain:
+            try drain(db, state: state, transactions) { figures in
+                guard var record = try history.read(db).first(where: { $0.version == state.version })?.verification else { return nil }
+                record.online = figures
+                return record
+            }
+        case .copy, .abort:
+            try abort(db, state: state, transactions)
+        }
+    }
+
+    /// Empties and drops the old tables; the last transaction also stores the final
+    /// figures in the migration's history row (`record` gives the record to store).
+    func drain(_ db: Database, state: OnlineState, _ transactions: WriteTransactions,
+               record: (OnlineFigures) throws -> VerificationRecord?) throws {
+        for table in state.tables {
+            try empty(db, names.old(table), phase: "online: empty the old \(table) (the deployer uses the new one)", transactions)
+        }
+        _ = try transactions.run(db, doing: "dropping the old tables") {
+            for table in state.tables.reversed() where try db.tableExists(names.old(table)) {
+                try run(db, "DROP TABLE \(names.old(table).quotedIdentifier)")
+            }
+            try run(db, "DROP TABLE IF EXISTS \(names.state.quotedIdentifier)")
+            var figures = transactions.figures
+            figures.transactions += 1
+            if let verification = try record(figures) {
+                try history.updateVerification(db, version: state.version, verification)
+            }
+        }
+        try? db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
+    /// Undoes an online migration that did not cut over.
+    func abort(_ db: Database, state: OnlineState, _ transactions: WriteTransactions) throws {
+        _ = try transactions.run(db, doing: "removing the online migration's capture triggers") {
+            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?)) = ?", arguments: [names.triggerPrefix, names.triggerPrefix]) {
+                try run(db, "DROP TRIGGER \(trigger.quotedIdentifier)")
+            }
+            var aborting = state
+            aborting.phase = .abort
+            try aborting.write(db, names: names)
+        }
+        for table in state.tables {
+            try empty(db, names.new(table), phase: "online: empty the unfinished new \(table)", transactions)
+        }
+        _ = try transactions.run(db, doing: "removing the online migration's tables") {
+            for table in state.tables.reversed() where try db.tableExists(names.new(table)) {
+                try run(db, "DROP TABLE \(names.new(table).quotedIdentifier)")
+            }
+            if !state.renamedIndexes.isEmpty {
+                try SchemaEditor.edit(db, log: log) {
+                    for (renamed, original) in state.renamedIndexes.sorted(by: { $0.key < $1.key }) {
+                        guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [renamed]),
+                              let index = IndexStatement(sql) else { continue }
+                        try SchemaEditor.renameIndex(db, renamed, to: original, sql: index.sql(name: original), log: log)
+                    }
+                }
+            }
+            try run(db, "DROP TABLE IF EXISTS \(names.changes.quotedIdentifier)")
+            try run(db, "DROP TABLE IF EXISTS \(names.state.quotedIdentifier)")
+        }
+    }
+
+    /// Deletes every row of `table` in batches sized by time, then it is cheap to drop.
+    private func empty(_ db: Database, _ table: String, phase: String, _ transactions: WriteTransactions) throws {
+        guard try db.tableExists(table) else { return }
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.quotedIdentifier)") ?? 0
+        guard total > 0 else { return }
+        progress?(.started(phase: phase, total: total))
+        let watch = Stopwatch()
+        var rows = 1_000
+        var done = 0
+        let delete = "DELETE FROM \(table.quotedIdentifier) WHERE rowid IN (SELECT rowid FROM \(table.quotedIdentifier) ORDER BY rowid LIMIT ?)"
+        while true {
+            let batch = rows
+            let (deleted, milliseconds) = try transactions.run(db, doing: "emptying \(table)") { () -> Int in
+                log?(delete)
+                try db.execute(sql: delete, arguments: [batch])
+                return db.changesCount
+            }
+            done += deleted
+            progress?(.advanced(phase: phase, done: min(done, total), total: total))
+            if deleted < batch { break }
+            let scale = settings.chunkMilliseconds / max(milliseconds, 0.5)
+            rows = Int(Double(rows) * min(max(scale, 0.5), 2)).clamped(to: 100...200_000)
+            Thread.sleep(forTimeInterval: max(milliseconds * settings.pause, 1) / 1000)
+            if fileSize(path + "-wal") > 4 << 20 { _ = try? Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        }
+        progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+    }
+
+    private func run(_ db: Database, _ sql: String) throws {
+        log?(sql)
+        try db.execute(sql: sql)
+    }
+}

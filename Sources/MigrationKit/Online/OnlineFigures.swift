@@ -1,0 +1,38 @@
+/// What an online migration cost the deployer, recorded in the history with
+/// the verification: every write transaction vmdb held, and the cut-over.
+public struct OnlineFigures: Sendable, Hashable, Codable {
+    /// Write transactions vmdb ran (prepare, copy chunks, change batches, cut-over tries, drain batches).
+    public var transactions = 0
+    /// The longest of them, BEGIN IMMEDIATE to COMMIT: the longest the deployer could have waited on vmdb.
+    public var longestTransactionMilliseconds = 0.0
+    /// What that longest transaction was doing.
+    public var longestTransaction = ""
+    public var totalTransactionMilliseconds = 0.0
+    /// Cut-over attempts given up (too slow, or the lock not had in time) before the one that committed.
+    public var cutOverRetries = 0
+    /// The cut-over transaction that committed.
+    public var cutOverMilliseconds = 0.0
+    /// Rows copied by chunk, and rows recomputed because the deployer changed them.
+    public var rowsCopied = 0
+    public var changesApplied = 0
+    public var copySeconds = 0.0
+    public var verifySeconds = 0.0
+    public var drainSeconds = 0.0
+    /// How much larger the file is after the migration (the old tables' pages are free, not returned).
+    public var fileGrowthBytes: Int64 = 0
+    /// The largest the WAL grew during the run.
+    public var peakWALBytes: Int64 = 0
+    /// Times this migration was picked up again after an interrupted run.
+    public var resumes = 0
+
+    public init() {}
+
+    mutating func record(milliseconds: Double, doing activity: String) {
+        transactions += 1
+        totalTransactionMilliseconds += milliseconds
+        if milliseconds > longestTransactionMilliseconds {
+            longestTransactionMilliseconds = milliseconds
+            longestTransaction = activity
+        }
+    }
+}

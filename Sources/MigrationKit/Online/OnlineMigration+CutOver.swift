@@ -1,0 +1,324 @@
+import Foundation
+import GRDB
+
+extension OnlineMigration {
+    /// What the verification saw on its snapshot, kept open until the cut-over.
+    struct SnapshotCensus {
+        /// The last change the new tables reflected in the snapshot; later ones were set aside.
+        let appliedChange: Int64
+        let plans: [CensusPlan]
+        /// Per recreated table: the census of the old rows and the new, without the rows set aside.
+        var parts: [(old: ContentHasher.Result, new: ContentHasher.Result)]
+        var record: VerificationRecord
+    }
+
+    /// Verifies on a WAL snapshot, then cuts over, retrying within the time limit;
+    /// returns the verification record written to the history.
+    func cutOver(_ db: Database, reader: DatabaseQueue, plan: OnlinePlan, state: inout OnlineState, schemaBefore: SchemaSnapshot,
+                 backupSHA256: String?, started: Stopwatch, _ transactions: WriteTransactions) throws -> VerificationRecord {
+        var tries = 0
+        while true {
+            // Catch up before taking the snapshot, so little is set aside.
+            try catchUp(db, plan: plan, state: &state, transactions, below: 200)
+            let outcome: VerificationRecord? = try reader.inDatabase { snapshot in
+                try snapshot.execute(sql: "BEGIN DEFERRED")
+                defer { try? snapshot.execute(sql: "ROLLBACK") }
+                let verifyWatch = Stopwatch()
+                var census = try verify(snapshot, plan: plan)
+                transactions.update { $0.verifySeconds += verifyWatch.elapsedSeconds }
+                if !census.record.failures.isEmpty {
+                    throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification on the online copy: " + census.record.failures.joined(separator: "; "), version: script.version, verification: census.record)
+                }
+                // Cut-over attempts against this snapshot, until one commits or the changes
+                // since it are too many to check under the lock.
+                while true {
+                    try waitWhilePostponed(db, plan: plan, state: &state, transactions)
+                    try catchUp(db, plan: plan, state: &state, transactions, below: 200)
+                    let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange]) ?? 0
+                    if pending > 20_000 { return nil }   // a new snapshot costs less than checking these under the lock
+                    let phase = "online: cut-over"
+                    progress?(.started(phase: phase, total: nil))
+                    let watch = Stopwatch()
+                    do {
+                        var attemptState = state
+                        let committed = try transactions.run(db, doing: "cutting over migration \(script.version)", limitMilliseconds: settings.maxLockMilliseconds) {
+                            try swap(db, snapshot: snapshot, plan: plan, state: &attemptState, census: &census, schemaBefore: schemaBefore,
+                                     backupSHA256: backupSHA256, started: started, transactions)
+                        }
+                        progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+                        state = attemptState
+                        var record = committed.result
+                        transactions.update { $0.cutOverMilliseconds = committed.milliseconds }
+                        record.online = transactions.figures
+                        return record
+                    } catch is WriteTransactions.LimitExceeded {
+                        progress?(.finished(phase: phase + " (over \(Int(settings.maxLockMilliseconds)) ms: rolled back, retrying)", seconds: watch.elapsedSeconds))
+                    } catch let error as MigrationError where error.code == .locked {
+                        progress?(.finished(phase: phase + " (the lock was not free: retrying)", seconds: watch.elapsedSeconds))
+                    }
+                    tries += 1
+                    transactions.update { $0.cutOverRetries += 1 }
+                    guard tries < settings.cutOverTries else {
+                        throw MigrationError(.cutOverTimedOut, "the cut-over of migration \(script.version) did not fit in \(Int(settings.maxLockMilliseconds)) ms in \(tries) tries; the new tables stay in sync with the old ones and the deployer is unaffected. Running the migration again resumes here", path: path, version: script.version)
+                    }
+                    // Back off: a busy deployer gets the lock, and fewer changes are left to check.
+                    Thread.sleep(forTimeInterval: min(0.05 * Double(tries), 1))
+                }
+            }
+            if let outcome { return outcome }
+        }
+    }
+
+    /// Applies change batches until fewer than `below` entries are left.
+    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions, below: Int) throws {
+        while true {
+            let max = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
+            if max - state.appliedChange < Int64(below) { return }
+            try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
+            try checkpoint(db, transactions)
+        }
+    }
+
+    private func waitWhilePostponed(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
+        guard let file = settings.postponeCutOverFile, FileManager.default.fileExists(atPath: file) else { return }
+        let phase = "online: cut-over postponed while \(file) exists (the new tables stay in sync)"
+        progress?(.started(phase: phase, total: nil))
+        let watch = Stopwatch()
+        while FileManager.default.fileExists(atPath: file) {
+            try catchUp(db, plan: plan, state: &state, transactions, below: 1)
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+    }
+
+    /// The rows the snapshot sets aside: changed, and not yet recomputed when it was taken.
+    private func setAside(_ number: Int, after applied: Int64) -> String {
+        "rowid NOT IN (SELECT row FROM \(names.changes.quotedIdentifier) WHERE tbl = \(number) AND seq > \(applied))"
+    }
+
+    /// Step 3, on the snapshot: everything the offline verification checks, but the
+    /// probes (they write: they run in the cut-over) and the rows set aside.
+    private func verify(_ snapshot: Database, plan: OnlinePlan) throws -> SnapshotCensus {
+        guard let seen = try OnlineState.read(snapshot, names: names) else {
+            throw MigrationError(.internalFailure, "the online state is missing from the snapshot")
+        }
+        let applied = seen.appliedChange
+        let level = options.verification
+        var record = VerificationRecord(level: level)
+        let schema = try SchemaSnapshot.read(snapshot, excludingPrefix: names.prefix)
+        let plans = try CensusPlan.plans(snapshot, schema: schema, definition: script.definition, tables: plan.tables.map(\.name))
+        var parts: [(old: ContentHasher.Result, new: ContentHasher.Result)] = []
+        for table in plan.tables {
+            guard let census = plans.first(where: { $0.table.equalsIgnoringASCIICase(table.name) }) else {
+                throw MigrationError(.internalFailure, "no census plan for \(table.name)")
+            }
+            let phase = "online: verify \(table.name) (on a snapshot: the deployer keeps writing)"
+            progress?(.started(phase: phase, total: nil))
+            let watch = Stopwatch()
+            let filter = setAside(table.number, after: applied)
+            let before = level == .counts ? [] : census.before
+            let after = level == .counts ? [] : census.after
+            log?("SELECT \(before.joined(separator: ", ")) FROM \(table.name.quotedIdentifier) WHERE \(filter) -- content hash, on a snapshot")
+            let old = try ContentHasher.hash(snapshot, table: table.name, expressions: before, parameters: parameters, filter: filter)
+            let new = try ContentHasher.hash(snapshot, table: table.newName, expressions: after, parameters: parameters, filter: filter)
+            progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+            parts.append((old, new))
+            if old.rows != new.rows {
+                record.failures.append("table \(table.name): \(old.rows) rows in the old table, \(new.rows) in the new (changed rows set aside)")
+            } else if level != .counts && old.lanes != new.lanes {
+                record.failures.append("table \(table.name): content of columns \(census.columns.joined(separator: ", ")) differs between the old table and the new")
+            }
+        }
+        // quick_check (or integrity_check) of the new tables and their indexes.
+        if level != .counts {
+            let pragma = level == .exhaustive ? "integrity_check" : "quick_check"
+            var problems: [String] = []
+            for table in plan.tables {
+                let sql = "PRAGMA \(pragma)(\(table.newName.quotedIdentifier))"
+                log?(sql)
+                problems += try String.fetchAll(snapshot, sql: sql).filter { $0 != "ok" }
+            }
+            record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
+            if !problems.isEmpty { record.failures.append("\(pragma): \(record.integrity)") }
+        }
+        // Foreign keys of the new tables (they point at each other's temporary names).
+        for table in plan.tables {
+            let sql = "SELECT rowid, parent FROM pragma_foreign_key_check(?) WHERE \(setAside(table.number, after: applied)) LIMIT 20"
+            log?(sql)
+            do {
+                let rows = try Row.fetchAll(snapshot, sql: sql, arguments: [table.newName])
+                record.foreignKeyViolations += rows.map { "\(table.name) row \($0[0] as Int64? ?? 0) -> \($0[1] as String? ?? "?")" }
+            } catch let error as DatabaseError {
+                record.failures.append("foreign keys of \(table.name) cannot be checked: \(error.message ?? "\(error.resultCode)")")
+            }
+        }
+        if !record.foreignKeyViolations.isEmpty {
+            record.failures.append("\(record.foreignKeyViolations.count) foreign key violation(s), first: \(record.foreignKeyViolations[0])")
+        }
+        // Invariants read the final names: temporary views over the new tables stand in for them.
+        for table in plan.tables {
+            try snapshot.execute(sql: "CREATE TEMP VIEW \(table.name.quotedIdentifier) AS SELECT * FROM main.\(table.newName.quotedIdentifier)")
+        }
+        defer { for table in plan.tables { try? snapshot.execute(sql: "DROP VIEW IF EXISTS temp.\(table.name.quotedIdentifier)") } }
+        for invariant in script.definition.invariants {
+            log?(invariant.sql + " -- on the new tables")
+            let violations = try snapshot.count(invariant.sql, parameters: parameters)
+            record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
+            if violations > 0 { record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)") }
+        }
+        return SnapshotCensus(appliedChange: applied, plans: plans, parts: parts, record: record)
+    }
+
+    /// Step 4, inside the cut-over transaction: the changed rows, checked; the swap; the
+    /// operator's objects; the probes; the history row.
+    private func swap(_ db: Database, snapshot: Database, plan: OnlinePlan, state: inout OnlineState, census: inout SnapshotCensus,
+                      schemaBefore: SchemaSnapshot, backupSHA256: String?, started: Stopwatch,
+                      _ transactions: WriteTransactions) throws -> VerificationRecord {
+        let run = { (sql: String) in
+            self.log?(sql)
+            try db.execute(sql: sql)
+        }
+        try applyChanges(db, plan: plan, state: &state, transactions, limit: nil, inTransaction: true)
+        var record = census.record
+        let level = options.verification
+        // Every row changed since the snapshot, checked now, under the lock; the totals
+        // are the snapshot's, less what it had of those rows, plus what they are now.
+        let changed = try Row.fetchAll(db, sql: "SELECT DISTINCT tbl, row FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange])
+        var rowsByTable: [Int: [Int64]] = [:]
+        for row in changed { if let number = row["tbl"] as Int?, let id = row["row"] as Int64? { rowsByTable[number, default: []].append(id) } }
+        for table in plan.tables {
+            let plan = census.plans.first { $0.table.equalsIgnoringASCIICase(table.name) }!
+            let rows = Self.json(rowsByTable[table.number] ?? [])
+            let changedFilter = "rowid IN (SELECT value FROM json_each(:vmdb_rows))"
+            let before = level == .counts ? [] : plan.before
+            let after = level == .counts ? [] : plan.after
+            let values: [String: any DatabaseValueConvertible] = ["vmdb_rows": rows]
+            let oldNow = try ContentHasher.hash(db, table: table.name, expressions: before, parameters: parameters, filter: changedFilter, filterArguments: values)
+            let newNow = try ContentHasher.hash(db, table: table.newName, expressions: after, parameters: parameters, filter: changedFilter, filterArguments: values)
+            let overlap = changedFilter + " AND " + setAside(table.number, after: census.appliedChange)
+            let oldThen = try ContentHasher.hash(snapshot, table: table.name, expressions: before, parameters: parameters, filter: overlap, filterArguments: values)
+            let newThen = try ContentHasher.hash(snapshot, table: table.newName, expressions: after, parameters: parameters, filter: overlap, filterArguments: values)
+            let old = census.parts[table.number].old - oldThen + oldNow
+            let new = census.parts[table.number].new - newThen + newNow
+            record.tables.append(TableVerification(table: table.name, columns: plan.columns, rowsBefore: old.rows, rowsAfter: new.rows,
+                                                   hashBefore: level == .counts ? nil : old.hash, hashAfter: level == .counts ? nil : new.hash))
+            if old.rows != new.rows {
+                record.failures.append("table \(table.name): \(old.rows) rows before, \(new.rows) after")
+            } else if old.lanes != new.lanes && level != .counts {
+                record.failures.append("table \(table.name): content of columns \(plan.columns.joined(separator: ", ")) changed (hash \(old.hash.prefix(12)) before, \(new.hash.prefix(12)) after)")
+            }
+            // The changed rows' foreign keys, against the new parents.
+            let keys = try Row.fetchAll(db, sql: "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq", arguments: [table.newName])
+            for (_, columns) in Dictionary(grouping: keys, by: { $0["id"] as Int }) {
+                let parent: String = columns[0]["table"]
+                let from = columns.map { $0["from"] as String }
+                let to = columns.map { ($0["to"] as String?) ?? "rowid" }
+                let present = from.map { "c.\($0.quotedIdentifier) IS NOT NULL" }.joined(separator: " AND ")
+                let match = zip(to, from).map { "p.\($0.quotedIdentifier) = c.\($1.quotedIdentifier)" }.joined(separator: " AND ")
+                let sql = "SELECT count(*) FROM \(table.newName.quotedIdentifier) AS c WHERE c.\(changedFilter) AND \(present) AND NOT EXISTS (SELECT 1 FROM \(parent.quotedIdentifier) AS p WHERE \(match))"
+                log?(sql)
+                let violations = try Int.fetchOne(db, sql: sql, arguments: StatementArguments(values)) ?? 0
+                if violations > 0 {
+                    record.foreignKeyViolations.append("\(violations) changed row(s) of \(table.name) -> \(parent)")
+                    record.failures.append("\(violations) row(s) of \(table.name) the deployer changed during the copy break a foreign key to \(parent)")
+                }
+            }
+        }
+        guard record.failures.isEmpty else {
+            throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification at the online cut-over: " + record.failures.joined(separator: "; "), version: script.version, verification: record)
+        }
+
+        // The swap. Capture triggers first: the deployer's writes need them no more.
+        let schema = try SchemaSnapshot.read(db, excludingPrefix: names.prefix)
+        for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?)) = ?", arguments: [names.triggerPrefix, names.triggerPrefix]) {
+            try run("DROP TRIGGER \(trigger.quotedIdentifier)")
+        }
+        // Triggers and views anywhere may name the tables: dropped now, put back after.
+        let captured = schema.objects.filter { ($0.type == "trigger" || $0.type == "view") && $0.sql != nil }
+        for object in captured.reversed() {
+            try run("DROP \(object.type.uppercased()) IF EXISTS \(object.name.quotedIdentifier)")
+        }
+        // Old tables out of the way without touching any reference to them (legacy
+        // mode, foreign keys off): other tables' keys keep naming the final names.
+        try run("PRAGMA legacy_alter_table = ON")
+        for table in plan.tables { try run("ALTER TABLE \(table.name.quotedIdentifier) RENAME TO \(table.oldName.quotedIdentifier)") }
+        try run("PRAGMA legacy_alter_table = OFF")
+        // New tables into place; their keys to each other's temporary names follow.
+        for table in plan.tables { try run("ALTER TABLE \(table.newName.quotedIdentifier) RENAME TO \(table.name.quotedIdentifier)") }
+        // The old tables' keys still name the final tables, whose keys differ (v2's events
+        // refer to vms(vm_id), unique no more): point them at the old tables instead, or a
+        // deployer's DELETE from vms would fail with "foreign key mismatch".
+        var oldNames: [String: String] = [:]
+        for table in plan.tables { oldNames[table.name.asciiLowercased] = table.oldName }
+        // And the new tables' and indexes' text as the offline migration writes it (RENAME
+        // quotes the names it rewrites), so the two schemas are the same to the byte.
+        try SchemaEditor.edit(db, log: log) {
+            for table in plan.tables {
+                guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table.oldName]) else { continue }
+                let rewritten = ForeignKeyTargets.rewrite(sql, renaming: oldNames)
+                if rewritten != sql { try SchemaEditor.setTableSQL(db, table.oldName, rewritten, log: log) }
+                try SchemaEditor.setSQL(db, type: "table", name: table.name, table.finalCreateSQL, log: log)
+                for index in table.finalIndexSQL { try SchemaEditor.setSQL(db, type: "index", name: index.name, index.sql, log: log) }
+            }
+        }
+        // AUTOINCREMENT counters: never below the old table's.
+        for table in plan.tables {
+            guard let sequence = table.sequence else { continue }
+            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", arguments: [table.name, table.name])
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [sequence, table.name])
+        }
+        for step in plan.cutOverSteps { try executeStep(db, step) }
+        var restored = plan.tables.flatMap(\.restoredIndexes)
+        for object in captured {
+            guard let sql = object.sql, !script.definition.isDropped(object.type, object.name) else { continue }
+            let exists = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [object.name]) ?? false
+            if exists { continue }
+            do {
+                try run(sql)
+            } catch {
+                throw MigrationError(.failedVerification, "could not recreate \(object.type) \(object.name) after the online swap: \(error); the cut-over was rolled back. If it is obsolete, drop it first, then migrate again.", version: script.version)
+            }
+            restored.append("\(object.type) \(object.name)")
+        }
+        record.restoredObjects = restored
+        if plan.tables.contains(where: \.hadStatistics) {
+            try run("PRAGMA analysis_limit = 1000")
+            for table in plan.tables where table.hadStatistics { try run("ANALYZE \(table.name.quotedIdentifier)") }
+        }
+        // The schema the deployer will see: the same objects as offline, and probes on it.
+        let schemaAfter = try migrator.readSchema(db)
+        record.schemaChanges = schemaBefore.difference(to: schemaAfter)
+        let after = schemaAfter.namedObjects
+        for object in schemaBefore.objects where object.sql != nil && after[object.name.lowercased()] == nil {
+            guard !script.definition.isDropped(object.type, object.name) else { continue }
+            record.lostObjects.append("\(object.type) \(object.name)")
+            record.failures.append("\(object.type) \(object.name) existed before and is missing after (not declared dropped)")
+        }
+        if !script.definition.probes.isEmpty {
+            record.probes = try script.definition.probes.map { try MigrationRunner.runProbe(db, $0, parameters: parameters, log: log) }
+            for probe in record.probes ?? [] where !probe.passed {
+                record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
+            }
+        }
+        guard record.failures.isEmpty else {
+            throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification at the online cut-over and was rolled back: " + record.failures.joined(separator: "; "), version: script.version, verification: record)
+        }
+        record.freePagesAfter = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        record.carriedColumns = plan.tables.flatMap(\.carriedColumns)
+        record.online = transactions.figures
+        try migrator.history.record(db, AppliedMigration(
+            version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
+            durationMilliseconds: started.elapsedMilliseconds, lockMilliseconds: Int(transactions.figures.longestTransactionMilliseconds.rounded()),
+            toolVersion: migrator.toolVersion, kind: .applied, verification: record, backupSHA256: backupSHA256,
+            keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
+        try run("DROP TABLE \(names.changes.quotedIdentifier)")
+        state.phase = .drain
+        state.figures = transactions.figures
+        try state.write(db, names: names)
+        return record
+    }
+
+    private func executeStep(_ db: Database, _ sql: String) throws {
+        try db.executeStatements(sql, parameters: parameters, log: log)
+    }
+}

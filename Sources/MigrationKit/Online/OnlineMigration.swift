@@ -1,0 +1,271 @@
+import Foundation
+import GRDB
+
+/// One `--! recreate` migration applied while the deployer keeps writing: no write
+/// transaction of the migrator's is long (see ../../../README.md, "Online").
+///
+/// 1. Prepare (one short transaction): the new tables under temporary names, with
+///    every index they will have (old indexes renamed out of the way first), the
+///    change log, the state, and the capture triggers (``CaptureTriggers``).
+/// 2. Copy in chunks by rowid, each a short transaction sized by time that also runs
+///    the migration's row steps on its rows and stores how far it got; between them,
+///    the rows the deployer changed are recomputed from the old tables.
+/// 3. Verify on a WAL snapshot, outside the lock: every row of the old tables
+///    against the new (content hashes, counts), foreign keys, invariants,
+///    `quick_check`; rows changed but not yet recomputed are set aside.
+/// 4. Cut over in one transaction with a time limit: recompute and check the rows
+///    changed since the snapshot, swap the tables by RENAME, restore the operator's
+///    triggers and views, run the probes, write the history row. Too slow: roll
+///    back, wait, try again.
+/// 5. Empty the old tables in small batches, then drop them.
+///
+/// Every step's state is in the database, in the same transaction as the step, so
+/// after a crash the next run resumes (online) or cleans up (offline); the capture
+/// triggers keep the new tables correct meanwhile.
+struct OnlineMigration {
+    let migrator: Migrator
+    let script: MigrationScript
+    let options: MigrationOptions
+    let settings: OnlineSettings
+    let path: String
+
+    var names: OnlineNames { OnlineNames(prefix: migrator.configuration.bookkeepingPrefix) }
+    var parameters: MigrationParameters { options.parameters }
+    var log: ((String) -> Void)? { options.statementLog }
+    var progress: ProgressHandler? { options.progress }
+
+    /// Runs (or resumes) the migration; `db` is the migrator's connection, with
+    /// foreign keys and triggers off (``Migrator/withOnlineConnection``).
+    func run(_ db: Database, reader: DatabaseQueue, backupSHA256: String?) throws -> MigrationResult {
+        let watch = Stopwatch()
+        let sizeBefore = fileSize(path)
+        var state = try OnlineState.read(db, names: names)
+        let resuming = state != nil
+        let schemaBefore = try state?.schemaBefore ?? migrator.readSchema(db)
+        let plan = try OnlinePlan.make(db, script: script, names: names, schema: schemaBefore, resuming: resuming)
+        let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log)
+        if resuming {
+            transactions.update { $0.resumes += 1 }
+            progress?(.started(phase: "online: resuming the copy of migration \(script.version)", total: nil))
+        } else {
+            state = try prepare(db, plan: plan, schemaBefore: schemaBefore, transactions)
+        }
+        guard var current = state else { throw MigrationError(.internalFailure, "the online state was not written") }
+
+        let copyWatch = Stopwatch()
+        try copy(db, plan: plan, state: &current, transactions)
+        transactions.update { $0.copySeconds += copyWatch.elapsedSeconds }
+
+        var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
+                                 backupSHA256: backupSHA256, started: watch, transactions)
+        let lockSeconds = transactions.figures.longestTransactionMilliseconds / 1000
+        let cleanup = OnlineCleanup(names: names, history: migrator.history, path: path, settings: settings, log: log, progress: progress)
+        let drainWatch = Stopwatch()
+        try cleanup.drain(db, state: current, transactions) { figures in
+            var figures = figures
+            figures.drainSeconds = drainWatch.elapsedSeconds
+            figures.fileGrowthBytes = fileSize(path) - sizeBefore
+            figures.peakWALBytes = max(figures.peakWALBytes, transactions.figures.peakWALBytes)
+            record.online = figures
+            return record
+        }
+        return MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
+                               lockSeconds: lockSeconds, verification: record)
+    }
+
+    // MARK: Prepare
+
+    private func prepare(_ db: Database, plan: OnlinePlan, schemaBefore: SchemaSnapshot,
+                         _ transactions: WriteTransactions) throws -> OnlineState {
+        let phase = "online: prepare (new tables, capture triggers)"
+        progress?(.started(phase: phase, total: nil))
+        let watch = Stopwatch()
+        defer { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
+        return try transactions.run(db, doing: "preparing the online copy of migration \(script.version)") {
+            let run = { (sql: String) in
+                self.log?(sql)
+                try db.execute(sql: sql)
+            }
+            try run("CREATE TABLE \(names.state.quotedIdentifier) (key TEXT PRIMARY KEY, value)")
+            // No constraint at all: a trigger's insert here has nothing to conflict with.
+            try run("CREATE TABLE \(names.changes.quotedIdentifier) (seq INTEGER PRIMARY KEY, tbl, row)")
+            for table in plan.tables { try run(table.createSQL) }
+            var renamed: [String: String] = [:]
+            let moves = plan.tables.flatMap(\.renamedIndexes)
+            if !moves.isEmpty {
+                try SchemaEditor.edit(db, log: log) {
+                    for move in moves {
+                        try SchemaEditor.renameIndex(db, move.name, to: move.renamed, sql: move.renamedSQL, log: log)
+                        renamed[move.renamed] = move.name
+                    }
+                }
+            }
+            for table in plan.tables {
+                for index in table.newIndexes { try run(index) }
+            }
+            for trigger in CaptureTriggers(plan: plan).createStatements { try run(trigger) }
+            try checkTriggersCompile(db, plan: plan)
+            var copiedBelow: [Int64?] = []
+            for table in plan.tables {
+                copiedBelow.append(try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM \(table.name.quotedIdentifier)"))
+            }
+            let state = OnlineState(version: script.version, tables: plan.tables.map(\.name), renamedIndexes: renamed,
+                                    schemaBefore: schemaBefore, checksum: script.checksum, phase: .copy,
+                                    copiedBelow: copiedBelow, startedAt: Timestamp.now())
+            try state.write(db, names: names)
+            return state
+        }.result
+    }
+
+    /// Compiles (never runs) a write of each kind on every captured table with triggers
+    /// on: SQLite compiles a trigger's body into the statement that fires it, so a
+    /// mistake here would otherwise surface as an error in the deployer's own write.
+    private func checkTriggersCompile(_ db: Database, plan: OnlinePlan) throws {
+        try Migrator.withTriggers(db, enabled: true) {
+            for table in plan.triggerTables {
+                let name = table.name.quotedIdentifier
+                for sql in ["INSERT INTO \(name) DEFAULT VALUES", "UPDATE \(name) SET rowid = rowid WHERE 0", "DELETE FROM \(name) WHERE 0",
+                            "INSERT OR REPLACE INTO \(name) DEFAULT VALUES"] {
+                    do {
+                        _ = try db.makeStatement(sql: sql)
+                    } catch {
+                        throw MigrationError(.onlineNotPossible, "the capture triggers on \(table.name) do not compile (\(error)); nothing was changed", version: script.version)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Copy
+
+    /// Copies every table in chunks and keeps up with the deployer's changes, until
+    /// every table is copied.
+    private func copy(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
+        for table in plan.tables {
+            guard var start = state.copiedBelow[table.number] else { continue }
+            let phase = "online: copy \(table.name)"
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name.quotedIdentifier) WHERE rowid >= ?", arguments: [start]) ?? 0
+            progress?(.started(phase: phase, total: total))
+            let watch = Stopwatch()
+            var rows = 1_000
+            var done = 0
+            let boundary = "SELECT rowid FROM \(table.name.quotedIdentifier) WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET ?"
+            let alias = table.copy.alias.quotedIdentifier
+            while true {
+                try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
+                let chunkRows = rows
+                let (copied, milliseconds) = try transactions.run(db, doing: "copying \(table.name)") { () -> Int in
+                    let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
+                    let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
+                    let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
+                    for step in table.steps {
+                        try execute(db, step.sql(filter: range("rowid")), values)
+                    }
+                    try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
+                    let copied = db.changesCount
+                    state.copiedBelow[table.number] = end   // nil: copied whole
+                    transactions.update { $0.rowsCopied += copied }
+                    state.figures = transactions.figures
+                    try state.write(db, names: names)
+                    return copied
+                }
+                done += copied
+                progress?(.advanced(phase: phase, done: min(done, total), total: total))
+                // Size the next chunk by time: the lock is held for about chunkMilliseconds.
+                let scale = settings.chunkMilliseconds / max(milliseconds, 0.5)
+                rows = Int(Double(rows) * min(max(scale, 0.5), 2)).clamped(to: 100...200_000)
+                pause(after: milliseconds)
+                try checkpoint(db, transactions)
+                guard let next = state.copiedBelow[table.number] else { break }
+                start = next
+            }
+            progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+        }
+    }
+
+    /// Recomputes, in one transaction, the rows of up to `limit` change-log entries
+    /// (all of them with no limit, inside the caller's transaction when `inTransaction`).
+    func applyChanges(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions,
+                      limit: Int?, inTransaction: Bool = false) throws {
+        let pending = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
+        guard pending > state.appliedChange else { return }
+        var copy = state
+        let body = {
+            let entries = try Row.fetchAll(db, sql: "SELECT seq, tbl, row FROM \(names.changes.quotedIdentifier) WHERE seq > ? ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? ""),
+                                           arguments: [copy.appliedChange])
+            guard let last = entries.last else { return }
+            var rowsByTable: [Int: Set<Int64>] = [:]
+            for entry in entries {
+                guard let number = entry["tbl"] as Int?, let row = entry["row"] as Int64? else { continue }
+                rowsByTable[number, default: []].insert(row)
+            }
+            var applied = 0
+            for table in plan.tables {
+                guard let rows = rowsByTable[table.number], !rows.isEmpty else { continue }
+                try recompute(db, table, rows: rows, state: copy)
+                applied += rows.count
+            }
+            copy.appliedChange = last["seq"]
+            transactions.update { $0.changesApplied += applied }
+            copy.figures = transactions.figures
+            try copy.write(db, names: names)
+        }
+        if inTransaction {
+            try body()
+        } else {
+            let milliseconds = try transactions.run(db, doing: "applying the deployer's changes to the new tables", body).milliseconds
+            pause(after: milliseconds)
+        }
+        state = copy
+    }
+
+    /// Runs the row steps on `rows` of the old table, then replaces the new rows
+    /// of those already copied with what the copy makes of the old ones now.
+    private func recompute(_ db: Database, _ table: OnlinePlan.Table, rows: Set<Int64>, state: OnlineState) throws {
+        let all = Self.json(rows)
+        let set = "rowid IN (SELECT value FROM json_each(:vmdb_rows))"
+        for step in table.steps {
+            try execute(db, step.sql(filter: set), ["vmdb_rows": all])
+        }
+        let copied = rows.filter { state.isCopied(table.number, $0) }
+        guard !copied.isEmpty else { return }
+        let values: [String: any DatabaseValueConvertible] = ["vmdb_rows": Self.json(copied)]
+        try execute(db, "DELETE FROM \(table.newName.quotedIdentifier) WHERE \(set)", values)
+        try execute(db, table.copy.sql(filter: "\(table.copy.alias.quotedIdentifier).\(set)"), values)
+    }
+
+    static func json(_ rows: some Collection<Int64>) -> String {
+        "[" + rows.sorted().map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// One statement with the migration's parameters and the online path's own (`:vmdb_…`).
+    func execute(_ db: Database, _ sql: String, _ values: [String: any DatabaseValueConvertible]) throws {
+        log?(sql)
+        let statement = try db.makeStatement(sql: sql)
+        try statement.bind(parameters, extra: values)
+        try statement.execute()
+    }
+
+    /// Leaves the lock free for a while after a transaction, so a waiting deployer gets it.
+    func pause(after milliseconds: Double) {
+        let seconds = max(milliseconds * settings.pause, 1) / 1000
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
+    /// Copies the WAL back into the file without waiting for anyone (PASSIVE), so it stays small.
+    func checkpoint(_ db: Database, _ transactions: WriteTransactions) throws {
+        let wal = fileSize(path + "-wal")
+        transactions.update { $0.peakWALBytes = max($0.peakWALBytes, wal) }
+        guard wal > 4 << 20 else { return }
+        log?("PRAGMA wal_checkpoint(PASSIVE)")
+        _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+    }
+}
+
+func fileSize(_ path: String) -> Int64 {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+}
+
+extension Comparable {
+    func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
+}

@@ -1,0 +1,18 @@
+/// The names of the online path's objects in the database, all under the
+/// migrator's bookkeeping prefix, so schema reads, `verify` and the census leave
+/// them out, and `status` can find them after a crash.
+struct OnlineNames: Sendable {
+    let prefix: String
+
+    /// The new table, built beside the old one.
+    func new(_ table: String) -> String { prefix + "new_" + table }
+    /// The old table (or index) after the cut-over (or the prepare), until it is emptied and dropped.
+    func old(_ name: String) -> String { prefix + "old_" + name }
+    /// One row per change the deployer made: which table, which rowid.
+    var changes: String { prefix + "online_changes" }
+    /// Phase, copy positions and counters, read back after a crash.
+    var state: String { prefix + "online_state" }
+    func trigger(_ table: String, _ event: String) -> String { prefix + "online_" + table + "_" + event }
+    /// Every capture trigger's name starts with this.
+    var triggerPrefix: String { prefix + "online_" }
+}

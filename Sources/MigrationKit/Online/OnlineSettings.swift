@@ -1,0 +1,17 @@
+/// How an online migration paces itself (``MigrationOptions/online``).
+public struct OnlineSettings: Sendable {
+    /// The longest the cut-over transaction may hold the write lock; past it, it is
+    /// rolled back and tried again (default 100 ms).
+    public var maxLockMilliseconds = 100.0
+    /// How long each copy chunk's transaction aims to take (chunks are sized by time).
+    public var chunkMilliseconds = 20.0
+    /// After each of its write transactions, the migrator waits this fraction of the
+    /// transaction's time, so a deployer waiting on the lock gets it (1: half the time free).
+    public var pause = 1.0
+    /// While a file exists at this path, the cut-over waits (the new tables stay in sync).
+    public var postponeCutOverFile: String?
+    /// Cut-over attempts before giving up with ``MigrationError/Code/cutOverTimedOut``.
+    public var cutOverTries = 40
+
+    public init() {}
+}

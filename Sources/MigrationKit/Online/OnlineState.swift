@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+
+/// Where an online migration stands, kept in the database beside the new tables
+/// and updated in the same transactions as the work it describes, so a crash at
+/// any moment leaves a state that says exactly what is done.
+struct OnlineState: Sendable, Codable {
+    enum Phase: String, Sendable, Codable {
+        /// The new tables are being filled, chunk by chunk, and kept up to date.
+        case copy
+        /// Cut over: the migration is applied; the old tables are being emptied.
+        case drain
+        /// Given up: the new tables are being emptied and everything else removed.
+        case abort
+    }
+
+    var version: Int
+    /// The recreated tables, in the migration's order (their numbers in the change log).
+    var tables: [String]
+    /// Old indexes renamed out of the way at the prepare: renamed name -> the name to give back.
+    var renamedIndexes: [String: String] = [:]
+    /// The schema as it was before the prepare, for the history's record of what changed.
+    var schemaBefore: SchemaSnapshot
+    /// The migration file's checksum: a resumed run must be running the same one.
+    var checksum: String
+    var phase: Phase
+    /// Per recreated table (by number), the rowid up to which (exclusive) the copy is done; nil once whole.
+    var copiedBelow: [Int64?]
+    /// The last change-log entry whose rows the new tables reflect.
+    var appliedChange: Int64 = 0
+    var startedAt: String
+    /// The lock figures so far, carried over a resumed run.
+    var figures = OnlineFigures()
+
+    /// Whether the copy of table `number` has reached `rowid`.
+    func isCopied(_ number: Int, _ rowid: Int64) -> Bool {
+        guard let below = copiedBelow[number] else { return true }
+        return rowid < below
+    }
+
+    static func read(_ db: Database, names: OnlineNames) throws -> OnlineState? {
+        guard try db.tableExists(names.state) else { return nil }
+        guard let json = try String.fetchOne(db, sql: "SELECT value FROM \(names.state.quotedIdentifier) WHERE key = 'state'") else { return nil }
+        do {
+            return try JSONDecoder().decode(OnlineState.self, from: Data(json.utf8))
+        } catch {
+            throw MigrationError(.inconsistentHistory, "the online migration's state in \(names.state) cannot be read (\(error)); it was not written by this tool's version")
+        }
+    }
+
+    func write(_ db: Database, names: OnlineNames) throws {
+        let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        try db.execute(sql: "INSERT OR REPLACE INTO \(names.state.quotedIdentifier) (key, value) VALUES ('state', ?)", arguments: [json])
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// The online path's write transactions: each one BEGIN IMMEDIATE … COMMIT on the
+/// migrator's connection, timed from the moment the lock is held to the moment it
+/// is released, because that is how long the deployer may have waited on it.
+///
+/// With a limit (the cut-over), SQLite's progress handler interrupts the
+/// transaction's statements once the limit passes, and it is rolled back.
+final class WriteTransactions {
+    private(set) var figures: OnlineFigures
+    private let log: ((String) -> Void)?
+    private let path: String
+
+    init(figures: OnlineFigures, path: String, log: ((String) -> Void)?) {
+        self.figures = figures
+        self.path = path
+        self.log = log
+    }
+
+    /// Thrown when a limited transaction ran past its limit and was rolled back.
+    struct LimitExceeded: Error {}
+
+    /// Runs `body` in one write transaction; returns its result and how long the lock was held.
+    func run<T>(_ db: Database, doing activity: String, limitMilliseconds: Double? = nil,
+                _ body: () throws -> T) throws -> (result: T, milliseconds: Double) {
+        do {
+            try db.execute(sql: "BEGIN IMMEDIATE")
+        } catch {
+            throw MigrationError.wrapping(error, path: path, doing: "waiting for the write lock (\(activity))")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
+        let deadline = limitMilliseconds.map { Deadline(start + UInt64($0 * 1e6)) }
+        if let deadline { deadline.install(on: db.sqliteConnection) }
+        do {
+            let result = try body()
+            // Never interrupt the COMMIT itself.
+            deadline?.remove(from: db.sqliteConnection)
+            try db.execute(sql: "COMMIT")
+            let milliseconds = elapsed()
+            figures.record(milliseconds: milliseconds, doing: activity)
+            return (result, milliseconds)
+        } catch {
+            deadline?.remove(from: db.sqliteConnection)
+            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+            figures.record(milliseconds: elapsed(), doing: activity + " (rolled back)")
+            if let deadline, deadline.fired { throw LimitExceeded() }
+            throw MigrationError.wrapping(error, path: path, doing: activity)
+        }
+    }
+
+    func update(_ change: (inout OnlineFigures) -> Void) { change(&figures) }
+
+    /// A time limit SQLite checks every thousand virtual-machine steps.
+    private final class Deadline {
+        let nanoseconds: UInt64
+        var fired = false
+        private var context: Unmanaged<Deadline>?
+
+        init(_ nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+
+        func install(on connection: OpaquePointer?) {
+            let context = Unmanaged.passRetained(self)
+            self.context = context
+            sqlite3_progress_handler(connection, 1000, { pointer in
+                guard let pointer else { return 0 }
+                let deadline = Unmanaged<Deadline>.fromOpaque(pointer).takeUnretainedValue()
+                guard DispatchTime.now().uptimeNanoseconds > deadline.nanoseconds else { return 0 }
+                deadline.fired = true
+                return 1
+            }, context.toOpaque())
+        }
+
+        func remove(from connection: OpaquePointer?) {
+            sqlite3_progress_handler(connection, 0, nil, nil)
+            context?.release()
+            context = nil
+        }
+    }
+}
