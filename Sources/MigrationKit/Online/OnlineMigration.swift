@@ -46,7 +46,9 @@ struct OnlineMigration {
         let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log)
         if resuming {
             transactions.update { $0.resumes += 1 }
-            progress?(.started(phase: "online: resuming the copy of migration \(script.version)", total: nil))
+            let phase = "online: resuming the interrupted copy of migration \(script.version)"
+            progress?(.started(phase: phase, total: nil))
+            progress?(.finished(phase: phase, seconds: 0))
         } else {
             state = try prepare(db, plan: plan, schemaBefore: schemaBefore, transactions)
         }

@@ -20,6 +20,8 @@ public struct DatabaseStatus: Sendable, Codable {
     /// Versions missing below the highest applied one.
     public let missingVersions: [Int]
     public let journalMode: String
+    /// An online migration in progress, interrupted, or emptying its old tables (nil: none).
+    public var online: OnlineProgress?
 
     public var isCurrent: Bool { pending.isEmpty && unknownVersions.isEmpty }
 

@@ -115,7 +115,11 @@ extension Migrator {
         guard let first = scripts.first else { return }
         let existing = try Row.fetchAll(db, sql: "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
         var owners: [String: (type: String, table: String)] = [:]
-        for row in existing { owners[(row["name"] as String).lowercased()] = (row["type"], row["tbl_name"]) }
+        // This tool's own objects (an interrupted online run's new tables and their indexes) are not in the way.
+        let prefix = configuration.bookkeepingPrefix
+        for row in existing where !(row["name"] as String).hasPrefix(prefix) && !(row["tbl_name"] as String).hasPrefix(prefix) {
+            owners[(row["name"] as String).lowercased()] = (row["type"], row["tbl_name"])
+        }
         var previous = try names(atVersion: first.version - 1)
         for script in scripts {
             let current = try names(atVersion: script.version)

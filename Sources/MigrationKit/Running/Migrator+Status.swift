@@ -12,6 +12,12 @@ extension Migrator {
     }
 
     func inspect(_ db: Database, path: String) throws -> DatabaseStatus {
+        var status = try inspectHistory(db, path: path)
+        status.online = try OnlineProgress.read(db, names: onlineNames)
+        return status
+    }
+
+    private func inspectHistory(_ db: Database, path: String) throws -> DatabaseStatus {
         let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
         if try history.exists(db) {
             let applied = try history.read(db, toolVersion: toolVersion)
