@@ -28,11 +28,13 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         // Connection settings SQLite offers only through variadic C calls.
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // SQLite-file plumbing: reading a database file without breaking this process's locks on it.
+        .target(name: "SQLiteFiles", dependencies: [.product(name: "GRDBSQLite", package: "GRDB.swift")]),
         // Generic migration framework: knows SQLite and SQL files, nothing about VMs.
         .target(
             name: "MigrationKit",
             dependencies: [
-                "CSQLiteSettings",
+                "CSQLiteSettings", "SQLiteFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -43,6 +45,7 @@ let package = Package(
         .target(
             name: "VMStore",
             dependencies: [
+                "SQLiteFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),   // binding the hot statements directly
             ]),

@@ -72,4 +72,25 @@ public enum JournalModes {
             throw DatabaseError(message: "the writer never reached its transaction")
         }
     }
+
+    /// Another process (Python's sqlite3) opens the database, commits one write and
+    /// closes. When that was the last connection holding a lock on the file, SQLite
+    /// checkpoints and deletes the WAL; a process whose connections are still open
+    /// holds a shared lock that prevents it. Returns whether the `-wal` file is
+    /// still there afterwards.
+    public static func anotherProcessWritesAndCloses(_ path: String) throws -> Bool {
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
+            con.execute("CREATE TABLE IF NOT EXISTS other_process (n)")
+            con.execute("INSERT INTO other_process VALUES (1)")
+            con.close()
+            """, path]
+        try writer.run()
+        writer.waitUntilExit()
+        guard writer.terminationStatus == 0 else { throw DatabaseError(message: "the other process's write failed") }
+        return FileManager.default.fileExists(atPath: path + "-wal")
+    }
 }

@@ -55,3 +55,22 @@ import VMStore
         #expect(try Fixtures.fileHash(path) == before)
     }
 }
+
+/// A deployer may open the store more than once in one process (a second store, or
+/// its own connections beside the store's): opening must not drop the locks the
+/// process already holds, or another process's closing connection deletes the WAL
+/// under the open store's readers.
+@Suite struct StoreLockTests {
+    @Test func openingASecondStoreKeepsTheProcessLocksOnTheFile() throws {
+        let directory = try TemporaryDirectory("store-locks")
+        let path = try StoreJournalTests.database(in: directory, mode: "wal", vms: 10)
+        let first = try VMStore(path: path)
+        #expect(try first.count() == 10)
+        let second = try VMStore(path: path)
+        #expect(try second.count() == 10)
+        #expect(try JournalModes.anotherProcessWritesAndCloses(path), "the WAL was deleted while two stores were open")
+        #expect(try first.count() == 10)
+        try second.close()
+        try first.close()
+    }
+}

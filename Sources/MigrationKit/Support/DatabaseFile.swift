@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// Opens databases that already exist, and only those: a typo in a path must
 /// never create an empty database.
@@ -22,10 +23,9 @@ package enum DatabaseFile {
         guard size > 0 else {
             throw MigrationError(.notADatabase, "\(path) is empty (0 bytes), not a database: check the path", path: path)
         }
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        let header = try handle.read(upToCount: 16) ?? Data()
-        guard header == Data("SQLite format 3\0".utf8) else {
+        // Through SQLite's descriptor: closing one of our own would drop this process's locks (SQLiteFileHeader).
+        let header = SQLiteFileHeader.read(path, count: 16) ?? []
+        guard header == Array("SQLite format 3\0".utf8) else {
             throw MigrationError(.notADatabase, "\(path) is not a SQLite database (its first bytes are not the SQLite header): check the path", path: path)
         }
         if access == .readWrite {

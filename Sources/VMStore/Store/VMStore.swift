@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// The deployer's VM records, keyed on (network, vm_id), in a database at schema version 3.
 ///
@@ -313,19 +314,19 @@ public final class VMStore: Sendable {
         guard !isDirectory.boolValue else {
             throw StoreError(.unusableDatabase(path: path, reason: "a folder, not a database file: give the path of the SQLite file"))
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        // Through SQLite's descriptor: closing one of our own would drop the locks the
+        // deployer's other connections in this process hold (SQLiteFileHeader).
+        guard FileManager.default.isReadableFile(atPath: path), let header = SQLiteFileHeader.read(path, count: 20) else {
             throw StoreError(.unusableDatabase(path: path, reason: "cannot be read: check its permissions"))
         }
-        defer { try? handle.close() }
-        let header = (try? handle.read(upToCount: 20)) ?? Data()
-        guard header.prefix(16) == Data("SQLite format 3\0".utf8) else {
+        guard header.prefix(16) == ArraySlice("SQLite format 3\0".utf8) else {
             throw StoreError(.unusableDatabase(path: path, reason: header.isEmpty
                 ? "an empty file, not a deployer database: check the path, or restore it from a backup"
                 : "not a SQLite database (its first bytes are not the SQLite header): check the path"))
         }
         // Shorter than a header: SQLite itself refuses it (not a database).
         guard header.count == 20 else { return .rollback }
-        let (write, read) = (header[header.startIndex + 18], header[header.startIndex + 19])
+        let (write, read) = (header[18], header[19])
         switch (write, read) {
         case (1, 1): return .rollback
         case (2, 2): return .wal
