@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Testing
+import VMDBTestSupport
+
+/// `vmdb migrate --online` beside a deployer process writing every kind of row change.
+///
+/// The oracle: the deployer logs each write SQLite acknowledged; replayed in order
+/// on a copy of the file as it was, then migrated offline, the log must give the
+/// very rows and schema the online run gave beside the live deployer.
+@Suite(.serialized) struct OnlineMigrationTests {
+    /// Rows of every table and the schema, in a comparable form.
+    static func contents(_ path: String) throws -> [String: [[DatabaseValue]]] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            var result: [String: [[DatabaseValue]]] = [:]
+            for table in ["vms", "vm_events", "vm_repairs"] {
+                result[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY rowid").map { Array($0.databaseValues) }
+            }
+            result["schema"] = try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'vmdb_migrations' ORDER BY name").map { Array($0.databaseValues) }
+            return result
+        }
+    }
+
+    static func copy(_ source: String, to destination: String) throws {
+        let from = try DatabaseQueue(path: source)
+        let to = try DatabaseQueue(path: destination)
+        try from.backup(to: to)
+        try from.close()
+        try to.close()
+    }
+
+    static func leftovers(_ path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'vmdb\\_%' ESCAPE '\\' AND name <> 'vmdb_migrations'") }
+    }
+
+    /// Runs the online migration beside `deployer`; `hold`: the postpone file, removed once the deployer has stopped.
+    static func expectOracleHolds(live: String, original: String, deployer: MixedDeployer, directory: TemporaryDirectory,
+                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try MixedDeployer.replay(deployer.logPath, onto: original)
+        let offline = try VMDBProcess.run(["migrate", "--db", original, "--no-backup", "--default-network", "main"])
+        #expect(offline.exitCode == 0, "\(offline.standardError)", sourceLocation: sourceLocation)
+        let online = try contents(live), expected = try contents(original)
+        for table in ["vms", "vm_events", "vm_repairs", "schema"] {
+            #expect(online[table]?.count == expected[table]?.count, "\(table): \(online[table]?.count ?? -1) rows online, \(expected[table]?.count ?? -1) offline", sourceLocation: sourceLocation)
+            let differing = zip(online[table] ?? [], expected[table] ?? []).filter { $0 != $1 }
+            #expect(differing.isEmpty, "\(table): \(differing.count) rows differ, first: \(differing.first.map { "\($0.0) vs \($0.1)" } ?? "")", sourceLocation: sourceLocation)
+        }
+        let left = try leftovers(live)
+        #expect(left.isEmpty, "online objects left: \(left)", sourceLocation: sourceLocation)
+        let verify = try VMDBProcess.run(["verify", "--db", live])
+        #expect(verify.exitCode == 0, "\(verify.standardOutput)", sourceLocation: sourceLocation)
+    }
+
+    @Test func everyKindOfDeployerWriteDuringTheCopyEndsUpInTheNewTables() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("online-every-write")
+            let live = directory.file("live.db"), original = directory.file("original.db")
+            try LargeDatabase.makeV2(at: live, vms: 4_000)
+            try Self.copy(live, to: original)
+            let hold = directory.file("hold-cut-over")
+            _ = FileManager.default.createFile(atPath: hold, contents: nil)
+            let deployer = try MixedDeployer(path: live, mode: .everyWrite, seed: 11, in: directory)
+            deployer.waitForAcknowledged(20)
+            // Small chunks: the copy takes many transactions, with the deployer's changes between them.
+            let run = try WatchedProcess(["migrate", "--db", live, "--online", "--no-backup", "--progress", "--default-network", "main",
+                                          "--chunk-ms", "1", "--postpone-cut-over-file", hold], in: directory, label: "online")
+            #expect(run.waitFor("cut-over postponed", timeout: 120), "\(run.standardError)")
+            // Changes made while the cut-over waits are caught up with too.
+            let seen = deployer.acknowledged
+            deployer.waitForAcknowledged(seen + 50)
+            deployer.stop()
+            try FileManager.default.removeItem(atPath: hold)
+            let outcome = run.finish()
+            #expect(outcome.exitCode == 0, "\(outcome.standardError)")
+            #expect(deployer.failures.isEmpty, "the deployer's writes failed: \(deployer.failures.prefix(5))")
+            #expect(deployer.acknowledged > 100, "the deployer wrote only \(deployer.acknowledged) times")
+            try Self.expectOracleHolds(live: live, original: original, deployer: deployer, directory: directory)
+        }
+    }
+
+    @Test func aDeployerWritingAcrossTheCutOverNeverFails() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("online-across")
+            let live = directory.file("live.db"), original = directory.file("original.db")
+            try LargeDatabase.makeV2(at: live, vms: 4_000)
+            try Self.copy(live, to: original)
+            let deployer = try MixedDeployer(path: live, mode: .bothSchemas, seed: 5, busyTimeout: 1, in: directory)
+            deployer.waitForAcknowledged(20)
+            let run = try WatchedProcess(["migrate", "--db", live, "--online", "--no-backup", "--progress", "--chunk-ms", "2"],
+                                         in: directory, label: "online")
+            let outcome = run.finish()
+            // Some writes on v3 too.
+            let seen = deployer.acknowledged
+            deployer.waitForAcknowledged(seen + 30)
+            deployer.stop()
+            #expect(outcome.exitCode == 0, "\(outcome.standardError)")
+            #expect(deployer.failures.isEmpty, "the deployer's writes failed: \(deployer.failures.prefix(5))")
+            try Self.expectOracleHolds(live: live, original: original, deployer: deployer, directory: directory)
+        }
+    }
+}
