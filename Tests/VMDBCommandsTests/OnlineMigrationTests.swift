@@ -102,4 +102,64 @@ import VMDBTestSupport
             try Self.expectOracleHolds(live: live, original: original, deployer: deployer, directory: directory)
         }
     }
+
+    /// A NULL network written by the deployer during the copy, with no default given:
+    /// the run is undone and asks for the parameter, as the offline check does.
+    @Test func aRowTheMigrationCannotTakeUndoesTheRunAndNamesWhatToGive() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("online-refused-row")
+            let live = directory.file("live.db")
+            try LargeDatabase.makeV2(at: live, vms: 2_000)
+            let hold = directory.file("hold-cut-over")
+            _ = FileManager.default.createFile(atPath: hold, contents: nil)
+            let run = try WatchedProcess(["migrate", "--db", live, "--online", "--no-backup", "--progress", "--postpone-cut-over-file", hold],
+                                         in: directory, label: "online")
+            #expect(run.waitFor("cut-over postponed", timeout: 120), "\(run.standardError)")
+            let status = try VMDBProcess.run(["status", "--db", live])
+            #expect(status.exitCode == 0)
+            #expect(status.standardOutput.contains("online migration to 3 in progress or interrupted"), "\(status.standardOutput)")
+            let deployer = try DatabaseQueue(path: live)
+            try deployer.write { try $0.execute(sql: "INSERT INTO vms (vm_id, network, name, created_at, updated_at) VALUES ('zz01', NULL, 'late', 'now', 'now')") }
+            try deployer.close()
+            try FileManager.default.removeItem(atPath: hold)
+            let outcome = run.finish()
+            #expect(outcome.exitCode == 64, "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("--default-network"), "\(outcome.standardError)")
+            #expect(try Self.leftovers(live).isEmpty)
+            let after = try VMDBProcess.run(["status", "--db", live])
+            #expect(after.standardOutput.contains("schema version: 2 "), "\(after.standardOutput)")
+            #expect(!after.standardOutput.contains("online migration"), "\(after.standardOutput)")
+            let rerun = try VMDBProcess.run(["migrate", "--db", live, "--online", "--no-backup", "--default-network", "main"])
+            #expect(rerun.exitCode == 0, "\(rerun.standardError)")
+        }
+    }
+
+    /// `--dry-run --online` runs the online path on the copy and reports its transactions.
+    @Test func aDryRunOnlineReportsTheTransactionsItSawAndLeavesTheFile() throws {
+        let directory = try TemporaryDirectory("online-dry-run")
+        let live = directory.file("live.db")
+        try LargeDatabase.makeV2(at: live, vms: 500)
+        let before = try Fixtures.fileHash(live)
+        let run = try VMDBProcess.run(["migrate", "--db", live, "--online", "--dry-run", "--default-network", "main"])
+        #expect(run.exitCode == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("online, no write transaction longer than"), "\(run.standardOutput)")
+        #expect(run.standardOutput.contains("write transactions, the longest"), "\(run.standardOutput)")
+        #expect(try Fixtures.fileHash(live) == before)
+    }
+
+    /// Where the online path cannot be right, it refuses before touching anything and says what to do.
+    @Test func aSchemaTheOnlineCopyCannotFollowIsRefusedUntouched() throws {
+        let directory = try TemporaryDirectory("online-refused-schema")
+        let live = directory.file("live.db")
+        try LargeDatabase.makeV2(at: live, vms: 50)
+        let queue = try DatabaseQueue(path: live)
+        try queue.write { try $0.execute(sql: "CREATE UNIQUE INDEX vms_lower_name ON vms(lower(name))") }
+        try queue.close()
+        let before = try Fixtures.fileHash(live)
+        let run = try VMDBProcess.run(["migrate", "--db", live, "--online", "--no-backup", "--default-network", "main"])
+        #expect(run.exitCode == 65, "\(run.standardError)")
+        #expect(run.standardError.contains("vms_lower_name") && run.standardError.contains("without online"), "\(run.standardError)")
+        #expect(try Fixtures.fileHash(live) == before)
+        #expect(try Self.leftovers(live).isEmpty)
+    }
 }

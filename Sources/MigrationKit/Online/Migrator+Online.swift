@@ -84,15 +84,23 @@ extension Migrator {
         }
         try checkParameters(db, script: script, parameters: options.parameters)
         let migration = OnlineMigration(migrator: self, script: script, options: options, settings: settings, path: path)
+        let cleanup = OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
+                                    log: options.statementLog, progress: options.progress)
         return try withOnlineConnection(db) {
             do {
                 return try migration.run(db, reader: reader, backupSHA256: backupSHA256)
             } catch let error as MigrationError where error.code == .failedVerification || error.code == .onlineNotPossible {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.
-                try? OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
-                                   log: options.statementLog, progress: options.progress).finishLeftovers(db)
+                try? cleanup.finishLeftovers(db)
                 throw error
+            } catch let error as MigrationError where error.underlying?.resultCode == .SQLITE_CONSTRAINT {
+                // A row the deployer wrote during the copy that the new tables refuse (a NULL
+                // network with no default given, say): undone, and said in the operator's terms.
+                try? cleanup.finishLeftovers(db)
+                try checkParameters(db, script: script, parameters: options.parameters)
+                let detail = (error.underlying?.message ?? "\(error)").replacingOccurrences(of: onlineNames.new(""), with: "")
+                throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)): the deployer wrote a row during the online copy that the migrated tables refuse (\(detail)). The online migration was undone and the deployer is unaffected; correct that row, then migrate again", path: path, version: script.version)
             }
         }
     }

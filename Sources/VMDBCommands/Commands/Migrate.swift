@@ -111,11 +111,8 @@ extension VMDB {
             }
             for migration in report.migrations {
                 if let online = migration.verification.online {
-                    lines.append(String(format: "migrated to %d (%@) online in %.2f s: %d write transactions, the longest %.1f ms (%@), %.2f s in all; cut-over %.1f ms after %d retr%@", migration.version, migration.name, migration.seconds, online.transactions, online.longestTransactionMilliseconds, online.longestTransaction, online.totalTransactionMilliseconds / 1000, online.cutOverMilliseconds, online.cutOverRetries, online.cutOverRetries == 1 ? "y" : "ies"))
-                    lines.append(String(format: "  copied %d rows, recomputed %d the deployer changed; copy %.2f s, verify %.2f s, emptying the old tables %.2f s; WAL at most %.1f MiB", online.rowsCopied, online.changesApplied, online.copySeconds, online.verifySeconds, online.drainSeconds, Double(online.peakWALBytes) / 1_048_576))
-                    if online.fileGrowthBytes > 0 {
-                        lines.append(String(format: "  the file grew by %.1f MiB: the old tables' pages are free and SQLite reuses them; to give them back to the disk, run VACUUM in a quiet window (it holds the write lock while it rewrites the file)", Double(online.fileGrowthBytes) / 1_048_576))
-                    }
+                    lines.append(String(format: "migrated to %d (%@) online in %.2f s:", migration.version, migration.name, migration.seconds))
+                    lines += online.reportLines
                 } else {
                     lines.append(String(format: "migrated to %d (%@) in %.2f s, write lock held %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
                 }
@@ -130,7 +127,7 @@ extension VMDB {
                 if !v.carriedColumns.isEmpty { lines.append("  carried columns: \(v.carriedColumns.joined(separator: ", "))") }
             }
             if report.migrations.contains(where: { $0.verification.online != nil }) {
-                let longest = report.migrations.map { $0.verification.online?.longestTransactionMilliseconds ?? $0.lockSeconds * 1000 }.max() ?? 0
+                let longest = report.migrations.map(\.longestLockMilliseconds).max() ?? 0
                 lines.append(String(format: "done: version %d → %d in %.2f s (no write transaction longer than %.1f ms)", report.fromVersion, report.toVersion, report.seconds, longest))
             } else if !report.migrations.isEmpty {
                 lines.append(String(format: "done: version %d → %d in %.2f s (write lock %.2f s in total)", report.fromVersion, report.toVersion, report.seconds, report.lockSeconds))

@@ -31,7 +31,12 @@ enum DryRunRendering {
     private static func sections(_ report: DryRunReport) -> [String] {
         var lines: [String] = []
         for migration in report.run?.migrations ?? [] {
-            lines.append(String(format: "migration %d (%@): %.2f s, write lock %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+            if let online = migration.verification.online {
+                lines.append(String(format: "migration %d (%@): %.2f s online, no write transaction longer than %.1f ms", migration.version, migration.name, migration.seconds, online.longestTransactionMilliseconds))
+                lines += online.reportLines
+            } else {
+                lines.append(String(format: "migration %d (%@): %.2f s, write lock %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
+            }
             lines += tableLines(migration.verification)
         }
         if let verification = report.failure?.verification {
@@ -82,9 +87,10 @@ enum DryRunRendering {
     static func markdown(_ report: DryRunReport) -> String {
         var out = "## vmdb dry run: `\(report.path)`\n\n"
         out += "**Verdict:** \(verdict(report))\n\n"
-        out += "| migration | duration | write lock |\n|---|---:|---:|\n"
+        out += "| migration | duration | write lock | longest write transaction |\n|---|---:|---:|---:|\n"
         for migration in report.run?.migrations ?? [] {
-            out += String(format: "| %d %@ | %.2f s | %.2f s |\n", migration.version, migration.name, migration.seconds, migration.lockSeconds)
+            out += String(format: "| %d %@%@ | %.2f s | %.2f s | %.1f ms |\n", migration.version, migration.name, migration.verification.online == nil ? "" : " (online)",
+                          migration.seconds, migration.lockSeconds, migration.longestLockMilliseconds)
         }
         let verifications = (report.run?.migrations.map(\.verification) ?? []) + (report.failure?.verification.map { [$0] } ?? [])
         out += "\n| table | rows before | rows after | hash before | hash after | |\n|---|---:|---:|---|---|---|\n"
