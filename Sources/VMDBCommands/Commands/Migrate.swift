@@ -10,6 +10,11 @@ extension VMDB {
                 Each migration commits whole or not at all: row counts, content hashes, integrity, \
                 foreign keys, schema objects and the migration's invariants are checked before COMMIT. \
                 With --dry-run the same runs on an online copy and the live file is not touched.
+
+                With --online (WAL only) a migration that rebuilds tables copies them in short \
+                transactions while capture triggers follow the deployer's writes, verifies every \
+                row on a snapshot, and swaps in one cut-over transaction of at most --max-lock-ms, \
+                retried; an interrupted run resumes with --online or is undone by a plain migrate.
                 """)
 
         @OptionGroup var database: DatabaseOptions
