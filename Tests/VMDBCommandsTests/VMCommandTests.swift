@@ -182,8 +182,8 @@ import VMStore
 
     @Test func anOlderDatabaseExits65AndANewerOneExits4() throws {
         let directory = try TemporaryDirectory("vm-command")
-        let v2 = try Fixtures.database(version: 2, in: directory, name: "v2.db")
-        let older = vmdb(["vm", "list", "--db", v2])
+        let v1 = try Fixtures.database(version: 1, in: directory, name: "v1.db")
+        let older = vmdb(["vm", "list", "--db", v1])
         #expect(older.code == 65)
         #expect(older.err.contains("vmdb migrate"))
 

@@ -66,7 +66,7 @@ import VMStore
 
     @Test func theErrorsOfOpening() throws {
         let directory = try TemporaryDirectory("article")
-        let path = try Fixtures.database(version: 2, in: directory)
+        let path = try Fixtures.database(version: 1, in: directory)
         var said: [String] = []
         func print(_ line: String) { said.append(line) }
         func open(_ path: String) throws -> VMStore? {

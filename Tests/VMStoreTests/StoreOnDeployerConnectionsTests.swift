@@ -76,7 +76,7 @@ import VMStore
     @Test(arguments: Kind.allCases)
     func theVersionIsCheckedAndARefusedDatabaseIsLeftAsItWas(kind: Kind) throws {
         let directory = try TemporaryDirectory("deployer-connections")
-        let old = try Fixtures.database(version: 2, in: directory, name: "v2.db")
+        let old = try Fixtures.database(version: 1, in: directory, name: "v1.db")
         let unmanaged = try Fixtures.unmanagedDatabase(version: 3, in: directory, name: "unmanaged.db")
         let newer = try Fixtures.database(version: 3, in: directory, name: "v4.db")
         try DatabaseQueue(path: newer).write { db in

@@ -56,7 +56,7 @@ import VMStore
         #expect(storeErrorCode { _ = try VMStore(path: directory.path) } == .unusableDatabase)
     }
 
-    @Test(arguments: [1, 2])
+    @Test(arguments: [1])
     func anOlderVersionIsRefusedNamingBothVersionsAndLeftAsItWas(version: Int) throws {
         let directory = try TemporaryDirectory("store")
         let path = try Fixtures.database(version: version, in: directory)

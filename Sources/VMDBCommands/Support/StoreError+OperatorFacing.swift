@@ -5,7 +5,7 @@ extension StoreError: OperatorFacingError {
     var exitCode: Int32 {
         switch code {
         case .invalidIdentity, .ambiguous: 64          // usage: the operator names the network
-        case .notFound, .alreadyRecorded, .unstorableText: 65  // input unusable
+        case .notFound, .alreadyRecorded, .unstorableText, .idOnAnotherNetwork: 65  // input unusable
         case .schemaTooOld, .notManaged, .unusableDatabase, .unsupportedJournalMode, .invalidRecord: 65
         case .databaseNewer: 4
         case .busy: 75

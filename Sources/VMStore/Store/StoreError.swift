@@ -18,6 +18,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let ambiguous = Code("ambiguous")
         /// Provision of a pair that is already recorded.
         public static let alreadyRecorded = Code("alreadyRecorded")
+        /// On a v2 database, provision of an id another network has: v2's globally unique
+        /// `vm_id` refuses it (``StoreError/networks`` names both). v3 records it.
+        public static let idOnAnotherNetwork = Code("idOnAnotherNetwork")
         /// The database is at an older schema version: run `vmdb migrate`.
         public static let schemaTooOld = Code("schemaTooOld")
         /// The database is at a newer schema version than this build, and a migration
@@ -58,6 +61,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidRecord(VMIdentity, column: String, reason: String)
         case unstorableText(VMIdentity, column: String)
         case databaseFailure(path: String, resultCode: Int32, detail: String)
+        case idOnAnotherNetwork(VMIdentity, existing: String, path: String)
     }
 
     let reason: Reason
@@ -80,6 +84,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidRecord: .invalidRecord
         case .unstorableText: .unstorableText
         case .databaseFailure: .databaseFailure
+        case .idOnAnotherNetwork: .idOnAnotherNetwork
         }
     }
 
@@ -87,7 +92,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var identity: VMIdentity? {
         switch reason {
         case .alreadyRecorded(let identity), .unexpectedChangeCount(let identity, _, _), .invalidRecord(let identity, _, _),
-             .unstorableText(let identity, _):
+             .unstorableText(let identity, _), .idOnAnotherNetwork(let identity, _, _):
             identity
         case .notFound(let reference):
             reference.identity
@@ -111,9 +116,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// For an ambiguous id: every network that has it, sorted.
+    /// For an ambiguous id, or an id refused on v2: every network that has (or wants) it, sorted.
     public var networks: [String] {
         if case .ambiguous(_, let networks) = reason { return networks }
+        if case .idOnAnotherNetwork(let identity, let existing, _) = reason { return [existing, identity.network].sorted() }
         return []
     }
 
@@ -170,8 +176,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "vm id \(quoted(vmID)) is recorded on \(networks.count) networks (\(networks.joined(separator: ", "))): say which with a network (for example --network \(networks.first ?? "main"), or \(networks.first ?? "main")/\(vmID))"
         case .alreadyRecorded(let identity):
             return "VM \(identity) is already recorded (network \(identity.network), vm id \(quoted(identity.vmID))): nothing was written. The same id on another network is a different VM; this exact pair can be recorded once"
+        case .idOnAnotherNetwork(let identity, let existing, let path):
+            return "VM \(identity) cannot be recorded yet: \(path) is at schema version 2, whose vm_id is unique across networks, and network \(existing) already has vm id \(quoted(identity.vmID)). Nothing was written. Version 3 keys VMs on (network, vm_id): `vmdb migrate --db \(path) --online` upgrades it while the deployer keeps running, and this provision then succeeds"
         case .schemaTooOld(let path, let found, let expected):
-            return "\(path) is at schema version \(found); this store opens version \(expected) only. Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
+            return "\(path) is at schema version \(found); this store opens versions \(VMStore.supportedVersions.lowerBound) to \(expected). Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
         case .databaseNewer(let path, let found, let expected, let refusal):
             return "\(path) is at schema version \(found), newer than this build of the store (\(expected)), and \(refusal): use a vmdb or deployer built for version \(found) or later; nothing was changed"
         case .notManaged(let path):

@@ -7,21 +7,77 @@ import GRDB
 /// on both columns of the identity, which the unique index `vms_identity
 /// (network, vm_id)` serves.
 enum VMQueries {
+    /// The statements for one schema (``StoreSchema``), as the rows come back in the
+    /// same columns on both: `decodeVM` reads them by position.
+    struct Statements: Sendable {
+        let vmColumns: String
+        let selectByPair: String
+        let selectByID: String
+        let selectNetworksByID: String
+        let insert: String
+        let delete: String
+        let setInstalledVersion: String
+        let setAvailableVersion: String
+        let setUpdatesCheckedAt: String
+        let setStatus: String
+        let selectEvents: String
+        let insertEvent: String
+        /// Rows every listing leaves out: v2 rows with no network have no identity
+        /// (`vmdb migrate --default-network` gives them one).
+        let identified: String?
+        /// Whether `insert` writes `origin` (v2 has no such column).
+        var hasOrigin: Bool { self.insert.contains("origin") }
+
+        static let v3 = Statements(vmColumns: VMQueries.vmColumns, selectByPair: "SELECT \(VMQueries.vmColumns) FROM vms WHERE network = ? AND vm_id = ?",
+                                   selectByID: VMQueries.selectByIDv3, selectNetworksByID: VMQueries.selectNetworksByIDv3, insert: VMQueries.insertv3,
+                                   delete: "DELETE FROM vms WHERE network = ? AND vm_id = ? RETURNING \(VMQueries.vmColumns)",
+                                   setInstalledVersion: update("installed_version"), setAvailableVersion: update("available_version"),
+                                   setUpdatesCheckedAt: update("updates_checked_at"), setStatus: update("status"),
+                                   selectEvents: "SELECT id, network, vm_id, kind, at, detail FROM vm_events WHERE network = ? AND vm_id = ? ORDER BY at, id",
+                                   insertEvent: "INSERT INTO vm_events (network, vm_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+                                   identified: nil)
+
+        /// On v2 `vm_id` alone is unique (its index serves every lookup) and has
+        /// no `origin` (every VM was provisioned); events name the VM by id, and
+        /// take their network from it.
+        static let v2 = Statements(vmColumns: VMQueries.vmColumnsv2, selectByPair: "SELECT \(VMQueries.vmColumnsv2) FROM vms WHERE network = ? AND vm_id = ?",
+                                   selectByID: "SELECT \(VMQueries.vmColumnsv2) FROM vms WHERE vm_id = ? AND network IS NOT NULL AND network <> ''",
+                                   selectNetworksByID: "SELECT network FROM vms WHERE vm_id = ? AND network IS NOT NULL AND network <> ''",
+                                   insert: """
+                                       INSERT INTO vms (network, vm_id, name, node_id, contract_id, twin_id, status, ipv4, ipv6, mycelium_ip, flist,
+                                                        cpu, memory_mb, disk_gb, installed_version, created_at, updated_at, metadata)
+                                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       """,
+                                   delete: "DELETE FROM vms WHERE network = ? AND vm_id = ? RETURNING \(VMQueries.vmColumnsv2)",
+                                   setInstalledVersion: update("installed_version"), setAvailableVersion: update("available_version"),
+                                   setUpdatesCheckedAt: update("updates_checked_at"), setStatus: update("status"),
+                                   selectEvents: """
+                                       SELECT e.id, v.network, e.vm_id, e.kind, e.at, e.detail FROM vm_events AS e JOIN vms AS v ON v.vm_id = e.vm_id
+                                       WHERE v.network = ? AND e.vm_id = ? ORDER BY e.at, e.id
+                                       """,
+                                   insertEvent: "INSERT INTO vm_events (vm_id, kind, at, detail) SELECT vm_id, ?3, ?4, ?5 FROM vms WHERE network = ?1 AND vm_id = ?2",
+                                   identified: "network IS NOT NULL AND network <> ''")
+
+        private static func update(_ column: String) -> String {
+            "UPDATE vms SET \(column) = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
+        }
+    }
+
     /// Every column of `vms` at v3, in the order `decodeVM` reads them.
     static let vmColumns = """
         id, network, vm_id, name, node_id, contract_id, twin_id, status, ipv4, ipv6, mycelium_ip, flist, \
         cpu, memory_mb, disk_gb, installed_version, available_version, updates_checked_at, created_at, \
         updated_at, metadata, origin
         """
-
-    static let selectByPair = "SELECT \(vmColumns) FROM vms WHERE network = ? AND vm_id = ?"
+    /// The same at v2, whose VMs were all provisioned.
+    static let vmColumnsv2 = vmColumns.replacingOccurrences(of: "metadata, origin", with: "metadata, 'provision' AS origin")
 
     /// Every VM with this id, one per network. `vm_id` alone has no index (the
     /// identity index leads with `network`), so instead of scanning the table
     /// this walks the distinct networks with one index seek each (a "loose
     /// index scan", https://www.sqlite.org/lang_with.html#recursive_query_examples)
     /// and probes (network, vm_id) in each: a few seeks instead of a full scan.
-    static let selectByID = """
+    static let selectByIDv3 = """
         WITH RECURSIVE networks(name) AS (
             SELECT min(network) FROM vms
             UNION ALL
@@ -33,7 +89,7 @@ enum VMQueries {
         """
 
     /// The networks that have this id, by the same loose index scan.
-    static let selectNetworksByID = """
+    static let selectNetworksByIDv3 = """
         WITH RECURSIVE networks(name) AS (
             SELECT min(network) FROM vms
             UNION ALL
@@ -43,39 +99,11 @@ enum VMQueries {
         ORDER BY vms.network
         """
 
-    static let insert = """
+    static let insertv3 = """
         INSERT INTO vms (network, vm_id, name, node_id, contract_id, twin_id, status, ipv4, ipv6, mycelium_ip, flist,
                          cpu, memory_mb, disk_gb, installed_version, created_at, updated_at, metadata, origin)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
-
-    static let delete = "DELETE FROM vms WHERE network = ? AND vm_id = ? RETURNING \(vmColumns)"
-    static let setInstalledVersion = "UPDATE vms SET installed_version = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
-    static let setAvailableVersion = "UPDATE vms SET available_version = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
-    static let setUpdatesCheckedAt = "UPDATE vms SET updates_checked_at = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
-    static let setStatus = "UPDATE vms SET status = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
-
-    static let eventColumns = "id, network, vm_id, kind, at, detail"
-    static let selectEvents = "SELECT \(eventColumns) FROM vm_events WHERE network = ? AND vm_id = ? ORDER BY at, id"
-    static let insertEvent = "INSERT INTO vm_events (network, vm_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)"
-
-    /// `SELECT … FROM vms` filtered by the given network and status, in identity order.
-    static func filtered(_ select: String, network: String?, status: VMStatus?, ordered: Bool) -> (String, StatementArguments) {
-        var clauses: [String] = []
-        var arguments: StatementArguments = []
-        if let network {
-            clauses.append("network = ?")
-            arguments += [network]
-        }
-        if let status {
-            clauses.append("status = ?")
-            arguments += [status.rawValue]
-        }
-        var sql = select
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        if ordered { sql += " ORDER BY network, vm_id" }
-        return (sql, arguments)
-    }
 
     // MARK: Decoding
 
@@ -159,20 +187,40 @@ enum VMQueries {
                 detail: try row.decode(String?.self, atIndex: 5))
         }
     }
+}
 
-    // MARK: Reads shared by the store and its writer
+// MARK: Reads shared by the store and its writer
 
-    static func vm(_ db: Database, _ identity: VMIdentity) throws -> VMRecord? {
-        // Stepped to the end (a unique key has no second row), so the statement completes.
-        return try VMRows.fetchAll(db.cachedStatement(sql: selectByPair), identity).first
+extension VMQueries.Statements {
+    /// `SELECT … FROM vms` filtered by the given network and status, in identity order.
+    func filtered(_ columns: String, network: String?, status: VMStatus?, ordered: Bool) -> (String, StatementArguments) {
+        var clauses: [String] = identified.map { [$0] } ?? []
+        var arguments: StatementArguments = []
+        if let network {
+            clauses.append("network = ?")
+            arguments += [network]
+        }
+        if let status {
+            clauses.append("status = ?")
+            arguments += [status.rawValue]
+        }
+        var sql = "SELECT \(columns) FROM vms"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        if ordered { sql += " ORDER BY network, vm_id" }
+        return (sql, arguments)
     }
 
-    static func vms(_ db: Database, vmID: String) throws -> [VMRecord] {
-        try VMRows.fetchAll(db.cachedStatement(sql: selectByID), vmID: vmID)
+    func vm(_ db: Database, _ identity: VMIdentity) throws -> VMRecord? {
+        // Stepped to the end (a unique key has no second row), so the statement completes.
+        return try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: selectByPair), identity).first
+    }
+
+    func vms(_ db: Database, vmID: String) throws -> [VMRecord] {
+        try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: selectByID), vmID: vmID)
     }
 
     /// The one VM the reference names, by the ambiguity rule.
-    static func resolve(_ db: Database, _ reference: VMReference) throws -> VMRecord {
+    func resolve(_ db: Database, _ reference: VMReference) throws -> VMRecord {
         if let identity = reference.identity {
             guard let record = try vm(db, identity) else { throw StoreError(.notFound(reference)) }
             return record
@@ -188,7 +236,7 @@ enum VMQueries {
     /// The identity the reference names, by the ambiguity rule, reading no
     /// more than needed: none at all when the network is given (the keyed
     /// write then says whether the pair exists).
-    static func resolveIdentity(_ db: Database, _ reference: VMReference) throws -> VMIdentity {
+    func resolveIdentity(_ db: Database, _ reference: VMReference) throws -> VMIdentity {
         if let identity = reference.identity { return identity }
         let statement = try db.cachedStatement(sql: selectNetworksByID)
         let networks = try String.fetchAll(statement, arguments: [reference.vmID])
@@ -199,17 +247,19 @@ enum VMQueries {
         }
     }
 
-    static func counts(_ db: Database) throws -> [VMCount] {
-        try Row.fetchAll(db, sql: "SELECT network, status, count(*) FROM vms GROUP BY network, status ORDER BY network, status")
+    func counts(_ db: Database) throws -> [VMCount] {
+        let (sql, _) = filtered("network, status, count(*)", network: nil, status: nil, ordered: false)
+        return try Row.fetchAll(db, sql: sql + " GROUP BY network, status ORDER BY network, status")
             .map { VMCount(network: $0[0], status: VMStatus(rawValue: $0[1]), count: $0[2]) }
     }
 
-    static func networks(_ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT DISTINCT network FROM vms ORDER BY network")
+    func networks(_ db: Database) throws -> [String] {
+        let (sql, _) = filtered("DISTINCT network", network: nil, status: nil, ordered: false)
+        return try String.fetchAll(db, sql: sql + " ORDER BY network")
     }
 
-    static func events(_ db: Database, _ identity: VMIdentity) throws -> [VMEvent] {
+    func events(_ db: Database, _ identity: VMIdentity) throws -> [VMEvent] {
         let statement = try db.cachedStatement(sql: selectEvents)
-        return try DecodedEvent.fetchAll(statement, arguments: [identity.network, identity.vmID]).map(\.event)
+        return try VMQueries.DecodedEvent.fetchAll(statement, arguments: [identity.network, identity.vmID]).map(\.event)
     }
 }

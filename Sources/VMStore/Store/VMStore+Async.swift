@@ -16,20 +16,24 @@ extension VMStore {
 
     /// Runs `body` on a read-only connection, without a snapshot transaction
     /// (one statement reads one consistent state), suspending while it waits.
-    private func readOneStatement<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+    private func readOneStatement<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
+        let watch = schemaWatch
+        let read: @Sendable (Database) throws -> T = { db in try watch.reading(db) { try body(db, $0) } }
         do {
-            guard let readers else { return try await writer.read(body) }
-            return try await recoveringHotJournal { try await readers.withConnection { try await $0.unsafeRead(body) } }
+            guard let readers else { return try await writer.read(read) }
+            return try await recoveringHotJournal { try await readers.withConnection { try await $0.unsafeRead(read) } }
         } catch {
             throw Self.translate(error, path: path)
         }
     }
 
     /// Runs `body` in one read transaction, suspending while it waits.
-    private func readSnapshot<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+    private func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
+        let watch = schemaWatch
+        let read: @Sendable (Database) throws -> T = { db in try watch.reading(db) { try body(db, $0) } }
         do {
-            guard let readers else { return try await writer.read(body) }
-            return try await recoveringHotJournal { try await readers.withConnection { try await $0.read(body) } }
+            guard let readers else { return try await writer.read(read) }
+            return try await recoveringHotJournal { try await readers.withConnection { try await $0.read(read) } }
         } catch {
             throw Self.translate(error, path: path)
         }
@@ -48,52 +52,52 @@ extension VMStore {
 
     /// The VM with this pair, or nil.
     public func vm(_ identity: VMIdentity) async throws -> VMRecord? {
-        try await readOneStatement { try VMQueries.vm($0, identity) }
+        try await readOneStatement { try $1.vm($0, identity) }
     }
 
     /// The one VM the reference names (see ``vm(_:)-(VMReference)``).
     ///
     /// - Throws: ``StoreError`` `notFound`, or `ambiguous` naming every network that has the id.
     public func vm(_ reference: VMReference) async throws -> VMRecord {
-        try await readOneStatement { try VMQueries.resolve($0, reference) }
+        try await readOneStatement { try $1.resolve($0, reference) }
     }
 
     /// Every VM with this id, one per network, sorted by network.
     public func vms(withID vmID: String) async throws -> [VMRecord] {
-        try await readOneStatement { try VMQueries.vms($0, vmID: vmID) }
+        try await readOneStatement { try $1.vms($0, vmID: vmID) }
     }
 
     /// The VMs on `network` (all networks when nil) with `status` (any when nil), in (network, vm_id) order.
     public func list(network: String? = nil, status: VMStatus? = nil) async throws -> [VMRecord] {
-        try await readOneStatement { db in
-            let (sql, arguments) = VMQueries.filtered("SELECT \(VMQueries.vmColumns) FROM vms", network: network, status: status, ordered: true)
+        try await readOneStatement { db, statements in
+            let (sql, arguments) = statements.filtered(statements.vmColumns, network: network, status: status, ordered: true)
             return try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 
     /// How many VMs are on `network` (all when nil) with `status` (any when nil).
     public func count(network: String? = nil, status: VMStatus? = nil) async throws -> Int {
-        try await readOneStatement { db in
-            let (sql, arguments) = VMQueries.filtered("SELECT count(*) FROM vms", network: network, status: status, ordered: false)
+        try await readOneStatement { db, statements in
+            let (sql, arguments) = statements.filtered("count(*)", network: network, status: status, ordered: false)
             return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
         }
     }
 
     /// VM counts per network and status.
     public func counts() async throws -> [VMCount] {
-        try await readOneStatement { try VMQueries.counts($0) }
+        try await readOneStatement { try $1.counts($0) }
     }
 
     /// The networks that have a VM.
     public func networks() async throws -> [String] {
-        try await readOneStatement { try VMQueries.networks($0) }
+        try await readOneStatement { try $1.networks($0) }
     }
 
     /// The events of the VM the reference names, oldest first, keyed on its pair.
     public func events(of reference: VMReference) async throws -> [VMEvent] {
-        try await readSnapshot { db in
-            let record = try VMQueries.resolve(db, reference)
-            return try VMQueries.events(db, record.identity)
+        try await readSnapshot { db, statements in
+            let record = try statements.resolve(db, reference)
+            return try statements.events(db, record.identity)
         }
     }
 
@@ -107,7 +111,8 @@ extension VMStore {
     public func write<T: Sendable>(_ body: @Sendable (Writer) throws -> T) async throws -> T {
         let clock = self.clock
         do {
-            return try await writer.write { db in try body(Writer(database: db, clock: clock)) }
+            let (watch, path) = (schemaWatch, self.path)
+            return try await writer.write { db in try body(Writer(database: db, statements: watch.schema(db).statements, path: path, clock: clock)) }
         } catch {
             throw Self.translate(error, path: path)
         }

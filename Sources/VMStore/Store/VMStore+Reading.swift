@@ -4,20 +4,20 @@ extension VMStore {
     /// Runs `body` on a read-only connection. A single statement reads one
     /// consistent state by itself, so on the store's own connections it runs
     /// without a snapshot transaction (`BEGIN`/`COMMIT`) around it.
-    private func readOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
+    private func readOneStatement<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
         do {
-            guard let readers else { return try writer.read(body) }
-            return try recoveringHotJournal { try readers.withConnection { try $0.inDatabase(body) } }
+            guard let readers else { return try writer.read { db in try schemaWatch.reading(db) { try body(db, $0) } } }
+            return try recoveringHotJournal { try readers.withConnection { try $0.inDatabase { db in try schemaWatch.reading(db) { try body(db, $0) } } } }
         } catch {
             throw Self.translate(error, path: path)
         }
     }
 
     /// Runs `body` in one read transaction: every statement sees the same committed state.
-    private func readSnapshot<T>(_ body: (Database) throws -> T) throws -> T {
+    private func readSnapshot<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
         do {
-            guard let readers else { return try writer.read(body) }
-            return try recoveringHotJournal { try readers.withConnection { try $0.read(body) } }
+            guard let readers else { return try writer.read { db in try schemaWatch.reading(db) { try body(db, $0) } } }
+            return try recoveringHotJournal { try readers.withConnection { try $0.read { db in try schemaWatch.reading(db) { try body(db, $0) } } } }
         } catch {
             throw Self.translate(error, path: path)
         }
@@ -37,7 +37,7 @@ extension VMStore {
 
     /// The VM with this pair, or nil.
     public func vm(_ identity: VMIdentity) throws -> VMRecord? {
-        try readOneStatement { try VMQueries.vm($0, identity) }
+        try readOneStatement { try $1.vm($0, identity) }
     }
 
     /// The one VM the reference names: the pair when it has a network; else the
@@ -46,45 +46,47 @@ extension VMStore {
     /// - Throws: ``StoreError`` `notFound`, or `ambiguous` naming every network
     ///   that has the id (the store never guesses).
     public func vm(_ reference: VMReference) throws -> VMRecord {
-        try readOneStatement { try VMQueries.resolve($0, reference) }
+        try readOneStatement { try $1.resolve($0, reference) }
     }
 
     /// Every VM with this id, one per network, sorted by network.
     public func vms(withID vmID: String) throws -> [VMRecord] {
-        try readOneStatement { try VMQueries.vms($0, vmID: vmID) }
+        try readOneStatement { try $1.vms($0, vmID: vmID) }
     }
 
     /// The VMs on `network` (all networks when nil) with `status` (any when nil), in (network, vm_id) order.
     public func list(network: String? = nil, status: VMStatus? = nil) throws -> [VMRecord] {
-        let (sql, arguments) = VMQueries.filtered("SELECT \(VMQueries.vmColumns) FROM vms", network: network, status: status, ordered: true)
-        return try readOneStatement { db in
-            try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+        try readOneStatement { db, statements in
+            let (sql, arguments) = statements.filtered(statements.vmColumns, network: network, status: status, ordered: true)
+            return try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 
     /// How many VMs are on `network` (all when nil) with `status` (any when nil).
     public func count(network: String? = nil, status: VMStatus? = nil) throws -> Int {
-        let (sql, arguments) = VMQueries.filtered("SELECT count(*) FROM vms", network: network, status: status, ordered: false)
-        return try readOneStatement { db in try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0 }
+        try readOneStatement { db, statements in
+            let (sql, arguments) = statements.filtered("count(*)", network: network, status: status, ordered: false)
+            return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
+        }
     }
 
     /// VM counts per network and status.
     public func counts() throws -> [VMCount] {
-        try readOneStatement { try VMQueries.counts($0) }
+        try readOneStatement { try $1.counts($0) }
     }
 
     /// The networks that have a VM.
     public func networks() throws -> [String] {
-        try readOneStatement { try VMQueries.networks($0) }
+        try readOneStatement { try $1.networks($0) }
     }
 
     /// The events of the VM the reference names, oldest first, keyed on its pair.
     ///
     /// - Throws: ``StoreError`` `notFound` or `ambiguous`, as ``vm(_:)-(VMReference)``.
     public func events(of reference: VMReference) throws -> [VMEvent] {
-        try readSnapshot { db in
-            let record = try VMQueries.resolve(db, reference)
-            return try VMQueries.events(db, record.identity)
+        try readSnapshot { db, statements in
+            let record = try statements.resolve(db, reference)
+            return try statements.events(db, record.identity)
         }
     }
 }

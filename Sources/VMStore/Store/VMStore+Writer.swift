@@ -14,10 +14,15 @@ extension VMStore {
         /// The connection, inside the open transaction: for statements of your
         /// own (an audit row, …) in the same transaction. Bind every value.
         public let database: Database
+        /// The statements of the schema this transaction writes (it cannot change under it).
+        let statements: VMQueries.Statements
+        let path: String
         let clock: @Sendable () -> Date
 
-        init(database: Database, clock: @escaping @Sendable () -> Date) {
+        init(database: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date) {
             self.database = database
+            self.statements = statements
+            self.path = path
             self.clock = clock
         }
 
@@ -32,12 +37,17 @@ extension VMStore {
         ///   - origin: `.provision` when the deployer deployed it, `.repair` when repair records an orphan.
         /// - Returns: The record as stored.
         /// - Throws: ``StoreError`` `alreadyRecorded` naming the pair when it is
-        ///   recorded already (nothing is written; the same id on another network is fine).
+        ///   recorded already (nothing is written; the same id on another network is
+        ///   fine at v3; v2 refuses it, `idOnAnotherNetwork`); `schemaTooOld` for a
+        ///   `.repair` origin on v2, which has no column to keep it in.
         @discardableResult
         public func provision(_ vm: NewVM, origin: VMOrigin = .provision) throws -> VMRecord {
             let timestamp = now
-            let statement = try database.cachedStatement(sql: VMQueries.insert)
             let identity = vm.identity
+            guard statements.hasOrigin || origin == .provision else {
+                throw StoreError(.schemaTooOld(path: path, found: 2, expected: VMStore.schemaVersion))
+            }
+            let statement = try database.cachedStatement(sql: statements.insert)
             try Self.refuseNUL("name", vm.name, of: identity)
             try Self.refuseNUL("status", vm.status.rawValue, of: identity)
             try Self.refuseNUL("ipv4", vm.ipv4, of: identity)
@@ -67,14 +77,18 @@ extension VMStore {
                     try DirectStatement.bind(row, 16, timestamp)
                     try DirectStatement.bind(row, 17, timestamp)
                     try DirectStatement.bind(row, 18, vm.metadata)
-                    try DirectStatement.bind(row, 19, origin.rawValue)
+                    if statements.hasOrigin { try DirectStatement.bind(row, 19, origin.rawValue) }
                 }
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 // The failed statement alone was rolled back. Name the pair only
                 // when it is the identity that collided, not another unique index
                 // an operator may have added.
-                if try VMQueries.vm(database, identity) != nil {
+                if try statements.vm(database, identity) != nil {
                     throw StoreError(.alreadyRecorded(identity))
+                }
+                // v2: the id alone is unique, and another network has it.
+                if !statements.hasOrigin, let other = try statements.vms(database, vmID: identity.vmID).first {
+                    throw StoreError(.idOnAnotherNetwork(identity, existing: other.network, path: path))
                 }
                 throw error
             }
@@ -91,17 +105,17 @@ extension VMStore {
 
         /// The VM with this pair, or nil.
         public func vm(_ identity: VMIdentity) throws -> VMRecord? {
-            try VMQueries.vm(database, identity)
+            try statements.vm(database, identity)
         }
 
         /// The one VM the reference names (see ``VMStore/vm(_:)-(VMReference)``).
         public func vm(_ reference: VMReference) throws -> VMRecord {
-            try VMQueries.resolve(database, reference)
+            try statements.resolve(database, reference)
         }
 
         /// The identity the reference names, by the ambiguity rule.
         public func resolve(_ reference: VMReference) throws -> VMIdentity {
-            try VMQueries.resolveIdentity(database, reference)
+            try statements.resolveIdentity(database, reference)
         }
 
         // MARK: Keyed writes
@@ -113,7 +127,7 @@ extension VMStore {
         @discardableResult
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
-            let statement = try database.cachedStatement(sql: VMQueries.delete)
+            let statement = try database.cachedStatement(sql: statements.delete)
             let deleted = try VMQueries.VMRows.fetchAll(statement, identity, inTransaction: true)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
             return deleted[0]
@@ -122,25 +136,25 @@ extension VMStore {
         /// Records the version installed on the VM.
         @discardableResult
         public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setInstalledVersion, column: "installed_version", value: version, reference, "install")
+            try update(statements.setInstalledVersion, column: "installed_version", value: version, reference, "install")
         }
 
         /// Records an update found available for the VM (nil: none).
         @discardableResult
         public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setAvailableVersion, column: "available_version", value: version, reference, "update")
+            try update(statements.setAvailableVersion, column: "available_version", value: version, reference, "update")
         }
 
         /// Records when updates were checked for the VM (by default, now).
         @discardableResult
         public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
-            try update(VMQueries.setUpdatesCheckedAt, column: "updates_checked_at", value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
+            try update(statements.setUpdatesCheckedAt, column: "updates_checked_at", value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
         }
 
         /// Records the VM's status.
         @discardableResult
         public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
-            try update(VMQueries.setStatus, column: "status", value: status.rawValue, reference, "status change")
+            try update(statements.setStatus, column: "status", value: status.rawValue, reference, "status change")
         }
 
         /// Appends an event to the VM's history.
@@ -149,11 +163,11 @@ extension VMStore {
         @discardableResult
         public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
             let identity = try resolve(reference)
-            guard try VMQueries.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
+            guard try statements.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
             try Self.refuseNUL("kind", kind, of: identity)
             try Self.refuseNUL("detail", detail, of: identity)
             let at = Timestamp.string(from: date ?? clock())
-            let statement = try database.cachedStatement(sql: VMQueries.insertEvent)
+            let statement = try database.cachedStatement(sql: statements.insertEvent)
             try statement.execute(arguments: [identity.network, identity.vmID, kind, at, detail])
             try expectOneChange(database.changesCount, identity, "event")
             return VMEvent(rowID: database.lastInsertedRowID, identity: identity, kind: kind, at: at, detail: detail)
@@ -211,7 +225,7 @@ extension VMStore {
     ///   the busy timeout; SQLite errors translated).
     public func write<T>(_ body: (Writer) throws -> T) throws -> T {
         do {
-            return try writer.write { db in try body(Writer(database: db, clock: clock)) }
+            return try writer.write { db in try body(Writer(database: db, statements: schemaWatch.schema(db).statements, path: path, clock: clock)) }
         } catch {
             throw Self.translate(error, path: path)
         }

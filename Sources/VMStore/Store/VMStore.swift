@@ -21,17 +21,24 @@ import SQLiteFiles
 /// cooperative pool.
 ///
 /// The store never migrates, and never changes the journal mode: it opens a
-/// database at ``schemaVersion``, or at a later version whose migrations each
-/// declare that they keep a store of this version working (recorded in
-/// `vmdb_migrations`), and refuses any other with a ``StoreError``. It never
+/// database at one of ``supportedVersions``, or at a later version whose migrations
+/// each declare that they keep a store of this version working (recorded in
+/// `vmdb_migrations`), and refuses any other with a ``StoreError``. It notices a
+/// migration while it is open (v2 to v3 under `vmdb migrate --online`, say) in the
+/// next transaction, with no restart, and from then on runs the new schema's
+/// statements: a deployer keeps provisioning through the upgrade. It never
 /// creates a database either: a path that does not exist is an error.
 ///
 /// Every read, update and delete is keyed on both columns (`WHERE network = ?
 /// AND vm_id = ?`); a reference without a network is first resolved by the
 /// ambiguity rule (one network: that VM; none: not found; several: ambiguous).
 public final class VMStore: Sendable {
-    /// The schema version this store reads and writes.
+    /// The newest schema version this store reads and writes.
     public static let schemaVersion = 3
+    /// The versions it reads and writes: v2 (VMs keyed on `(network, vm_id)` all the
+    /// same, but v2's globally unique `vm_id` refuses an id another network has,
+    /// ``StoreError/Code/idOnAnotherNetwork``) and v3.
+    public static let supportedVersions = 2...3
 
     /// How the store opens its database.
     public struct Options: Sendable {
@@ -57,8 +64,11 @@ public final class VMStore: Sendable {
 
     /// The database file.
     public let path: String
-    /// The schema version the database was at when the store opened it.
-    public let databaseSchemaVersion: Int
+    /// The schema version of the database as the store last saw it (it follows a
+    /// migration run while it is open).
+    public var databaseSchemaVersion: Int { schemaWatch.version }
+    /// Which schema each connection reads, checked in every transaction.
+    let schemaWatch: SchemaWatch
     /// The store's own writer connection, or the deployer's `DatabaseQueue` or `DatabasePool`.
     let writer: any DatabaseWriter
     /// The store's own read-only connections; nil on the deployer's connections, which read through `writer`.
@@ -83,7 +93,7 @@ public final class VMStore: Sendable {
     ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
         let journal = try Self.checkExistingDatabase(path)
-        self.databaseSchemaVersion = try Self.recoveringHotJournal(path) {
+        let version = try Self.recoveringHotJournal(path) {
             try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
         }
         var configuration = Configuration()
@@ -114,6 +124,7 @@ public final class VMStore: Sendable {
             throw Self.translate(error, path: path)
         }
         self.path = path
+        self.schemaWatch = SchemaWatch(path: path, version: version, trustsDataVersion: true)
         self.writer = writer
         self.readers = ReaderConnections(path: path, maximumCount: options.maximumReaderCount, busyTimeout: options.busyTimeout)
         self.clock = options.clock
@@ -146,7 +157,8 @@ public final class VMStore: Sendable {
     public init(writer: some DatabaseWriter, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let path = writer.path
         do {
-            self.databaseSchemaVersion = try writer.read { db in try Self.checkSchemaVersion(db, path: path) }
+            let version = try writer.read { db in try Self.checkSchemaVersion(db, path: path) }
+            self.schemaWatch = SchemaWatch(path: path, version: version, trustsDataVersion: false)
             // Connection settings, read on the connection that writes: reading a
             // pragma writes nothing.
             let (journalMode, foreignKeys) = try writer.writeWithoutTransaction { db in
@@ -214,7 +226,7 @@ public final class VMStore: Sendable {
     }
 
     /// The database's version, refused unless this store can read and write it:
-    /// ``schemaVersion`` itself, or a later one whose every migration since
+    /// one of ``supportedVersions``, or a later one whose every migration since
     /// declared that it keeps a store of this version working.
     ///
     /// The promise is read from the database, not from a catalog this build would
@@ -226,7 +238,7 @@ public final class VMStore: Sendable {
     /// changes what v3 uses makes no such promise, and v3 refuses it.
     package static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
         let version = try schemaVersion(db, path: path)
-        if version < Self.schemaVersion {
+        if version < Self.supportedVersions.lowerBound {
             throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
         }
         if version > Self.schemaVersion {
