@@ -52,11 +52,17 @@ extension Migrator {
 
     /// Refuses an online run the database or the migration cannot take, before the
     /// backup or anything else: not WAL, or a migration outside what the online path does.
-    func checkOnline(_ queue: DatabaseQueue, scripts: [MigrationScript], status: DatabaseStatus) throws {
+    func checkOnline(_ queue: DatabaseQueue, path: String, scripts: [MigrationScript], status: DatabaseStatus) throws {
         guard let first = scripts.first, !first.definition.recreations.isEmpty else { return }
-        try queue.read { db in
-            let resuming = try OnlineState.read(db, names: onlineNames) != nil
-            _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+        do {
+            try queue.read { db in
+                let resuming = try OnlineState.read(db, names: onlineNames) != nil
+                _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+            }
+        } catch var error as MigrationError where error.path == nil {
+            // The plan does not know the file; the operator's next command names it.
+            error.path = path
+            throw error
         }
     }
 
