@@ -99,6 +99,17 @@ extension Migrator {
                 try? OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
                                    log: options.statementLog, progress: options.progress).finishLeftovers(db)
                 throw error
+            } catch {
+                // Out of space after the prepare: the step under way was rolled back, but the
+                // online run stays in the file, resumable; "the file is as it was" would be untrue.
+                let wrapped = MigrationError.wrapping(error, path: path, doing: "migrating to version \(script.version) online")
+                guard wrapped.code == .outOfSpace, let left = try? OnlineState.read(db, names: onlineNames) else { throw error }
+                let detail = wrapped.underlying?.message ?? "\(error)"
+                let next = left.phase == .copy
+                    ? "the deployer's writes are all in its tables and the capture triggers keep the new tables in sync; with space free, running the migration online again resumes it (offline, it is undone first)"
+                    : "the migration is applied, and emptying the old tables stopped; with space free, running the migration again finishes that"
+                throw MigrationError(.outOfSpace, "the disk filled up on \(path) during the online migration to version \(script.version) (\(detail)); the step under way was rolled back and the run stopped in its \(left.phase.rawValue) phase: " + next,
+                                     path: path, version: script.version, underlying: wrapped.underlying)
             }
         }
     }
