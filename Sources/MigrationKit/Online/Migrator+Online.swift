@@ -52,11 +52,17 @@ extension Migrator {
 
     /// Refuses an online run the database or the migration cannot take, before the
     /// backup or anything else: not WAL, or a migration outside what the online path does.
-    func checkOnline(_ queue: DatabaseQueue, scripts: [MigrationScript], status: DatabaseStatus) throws {
+    func checkOnline(_ queue: DatabaseQueue, path: String, scripts: [MigrationScript], status: DatabaseStatus) throws {
         guard let first = scripts.first, !first.definition.recreations.isEmpty else { return }
-        try queue.read { db in
-            let resuming = try OnlineState.read(db, names: onlineNames) != nil
-            _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+        do {
+            try queue.read { db in
+                let resuming = try OnlineState.read(db, names: onlineNames) != nil
+                _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+            }
+        } catch var error as MigrationError where error.path == nil {
+            // The plan does not know the file; the operator's next command names it.
+            error.path = path
+            throw error
         }
     }
 
@@ -101,6 +107,17 @@ extension Migrator {
                 try checkParameters(db, script: script, parameters: options.parameters)
                 let detail = (error.underlying?.message ?? "\(error)").replacingOccurrences(of: onlineNames.new(""), with: "")
                 throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)): the deployer wrote a row during the online copy that the migrated tables refuse (\(detail)). The online migration was undone and the deployer is unaffected; correct that row, then migrate again", path: path, version: script.version)
+            } catch {
+                // Out of space after the prepare: the step under way was rolled back, but the
+                // online run stays in the file, resumable; "the file is as it was" would be untrue.
+                let wrapped = MigrationError.wrapping(error, path: path, doing: "migrating to version \(script.version) online")
+                guard wrapped.code == .outOfSpace, let left = try? OnlineState.read(db, names: onlineNames) else { throw error }
+                let detail = wrapped.underlying?.message ?? "\(error)"
+                let next = left.phase == .copy
+                    ? "the deployer's writes are all in its tables and the capture triggers keep the new tables in sync; with space free, running the migration online again resumes it (offline, it is undone first)"
+                    : "the migration is applied, and emptying the old tables stopped; with space free, running the migration again finishes that"
+                throw MigrationError(.outOfSpace, "the disk filled up on \(path) during the online migration to version \(script.version) (\(detail)); the step under way was rolled back and the run stopped in its \(left.phase.rawValue) phase: " + next,
+                                     path: path, version: script.version, underlying: wrapped.underlying)
             }
         }
     }

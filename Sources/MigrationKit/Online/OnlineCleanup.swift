@@ -75,7 +75,9 @@ struct OnlineCleanup {
                     for (renamed, original) in state.renamedIndexes.sorted(by: { $0.key < $1.key }) {
                         guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [renamed]),
                               let index = IndexStatement(sql) else { continue }
-                        try SchemaEditor.renameIndex(db, renamed, to: original, sql: index.sql(name: original), log: log)
+                        // The text it had before the prepare, to the byte (renaming re-quotes the name).
+                        let before = state.schemaBefore.objects.first { $0.type == "index" && $0.name == original }?.sql
+                        try SchemaEditor.renameIndex(db, renamed, to: original, sql: before ?? index.sql(name: original), log: log)
                     }
                 }
             }

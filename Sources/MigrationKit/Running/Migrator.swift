@@ -65,7 +65,7 @@ public struct Migrator: Sendable {
                 if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
             }
             try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
-            if options.online != nil { try checkOnline(queue, scripts: scripts, status: status) }
+            if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
         }
 
         var backup: BackupRecord?
