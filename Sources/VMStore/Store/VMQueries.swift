@@ -9,7 +9,8 @@ import GRDB
 enum VMQueries {
     /// The statements for one schema (``StoreSchema``), as the rows come back in the
     /// same columns on both: `decodeVM` reads them by position.
-    struct Statements: Sendable {
+    /// A class: one reference to hand around on the lookup path, not a dozen strings.
+    final class Statements: Sendable {
         let vmColumns: String
         let selectByPair: String
         let selectByID: String
@@ -26,7 +27,26 @@ enum VMQueries {
         /// (`vmdb migrate --default-network` gives them one).
         let identified: String?
         /// Whether `insert` writes `origin` (v2 has no such column).
-        var hasOrigin: Bool { self.insert.contains("origin") }
+        let hasOrigin: Bool
+
+        init(vmColumns: String, selectByPair: String, selectByID: String, selectNetworksByID: String, insert: String,
+             delete: String, setInstalledVersion: String, setAvailableVersion: String, setUpdatesCheckedAt: String,
+             setStatus: String, selectEvents: String, insertEvent: String, identified: String?) {
+            self.vmColumns = vmColumns
+            self.selectByPair = selectByPair
+            self.selectByID = selectByID
+            self.selectNetworksByID = selectNetworksByID
+            self.insert = insert
+            self.delete = delete
+            self.setInstalledVersion = setInstalledVersion
+            self.setAvailableVersion = setAvailableVersion
+            self.setUpdatesCheckedAt = setUpdatesCheckedAt
+            self.setStatus = setStatus
+            self.selectEvents = selectEvents
+            self.insertEvent = insertEvent
+            self.identified = identified
+            self.hasOrigin = insert.contains("origin")
+        }
 
         static let v3 = Statements(vmColumns: VMQueries.vmColumns, selectByPair: "SELECT \(VMQueries.vmColumns) FROM vms WHERE network = ? AND vm_id = ?",
                                    selectByID: VMQueries.selectByIDv3, selectNetworksByID: VMQueries.selectNetworksByIDv3, insert: VMQueries.insertv3,
