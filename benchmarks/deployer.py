@@ -121,6 +121,8 @@ def main():
     while not stop:
         seq += 1
         kind = rnd.choices(["insert_vm", "update_vm", "insert_event", "delete_vm"], [0.4, 0.3, 0.2, 0.1])[0]
+        if not alive:  # an empty table: nothing to update, give an event or delete yet
+            kind = "insert_vm"
         t = time.monotonic()
         try:
             rec = write(kind, seq)
@@ -137,8 +139,6 @@ def main():
                     forget(rec["id"])
                 rec["t"] = round(end - t0, 3)
                 log.write(json.dumps(rec) + "\n")
-            elif kind != "insert_vm":  # the row was gone: stop picking it
-                pass
         except sqlite3.Error as e:
             end = time.monotonic()
             fails += 1
