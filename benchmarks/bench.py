@@ -4,6 +4,7 @@
   bench.py migrate --n N --runs R --data DIR --vmdb BIN [--impls a,b,...] [--extras]
   bench.py repair  --records M --runs R --data DIR --bench BIN
   bench.py store   --vms V --data DIR --bench BIN
+  bench.py migrate-online --n N --runs R --data DIR --vmdb BIN [--impls floor,vmdb,online,online_p025]
   bench.py report  --data DIR            (markdown from every results/*.json, to stdout)
 
 migrate: every implementation runs once per round, in an order rotated each round, on a
@@ -13,6 +14,9 @@ samples the size of every file under DIR/work/ every 20 ms (peak extra disk = pe
 - the copy). The *_lock implementations run with benchmarks/lockprobe.py attached.
 In the last round each result is checked with verify_v3.py (untimed). Results go to
 DIR/results/N/migrate.json.
+
+migrate-online: the same, with benchmarks/deployer.py writing throughout each run; see
+the class Online.
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, threading, time
 
@@ -224,6 +228,186 @@ class Migrate:
                 f.write(text)
 
 
+def online_figures(obj):
+    """The `online` figures of vmdb's JSON report (migrations[].verification.online), the longest kept."""
+    found = [m["verification"]["online"] for m in (obj.get("migrations") or [])
+             if isinstance(m.get("verification"), dict) and m["verification"].get("online")]
+    return max(found, key=lambda o: o.get("longestTransactionMilliseconds", 0)) if found else None
+
+
+class Online(Migrate):
+    """migrate-online: the floor, offline vmdb and online vmdb, each while deployer.py writes.
+
+    Per round, in an order rotated each round, on a fresh copy: floor (with lockprobe),
+    vmdb (offline, with lockprobe), online (`migrate --online`, defaults) and online_p025
+    (`--pace 0.25`). deployer.py starts before each and stops after it; every result is
+    checked with verify_v3.py --deployer-log. Results go to DIR/results/N/online.json.
+    """
+
+    def __init__(self, a):
+        super().__init__(a)
+        v, w = a.vmdb, self.w
+        base = [v, "migrate", "--db", w, "--no-backup", "--format", "json"]
+        # The floor as a deployer's neighbour would have to run it: BEGIN IMMEDIATE (a deferred BEGIN that
+        # reads first can lose its snapshot to the deployer's commit, SQLITE_BUSY_SNAPSHOT, which no busy
+        # handler retries) and vmdb's 5 s busy timeout (the CLI's default, 0, fails on the deployer's first write).
+        floor = f"sed 's/^BEGIN;$/BEGIN IMMEDIATE;/' {FLOOR} | sqlite3 -cmd '.timeout 5000' {w}"
+        self.impls = {"floor": floor, "vmdb": base, "online": base + ["--online"],
+                      "online_p025": base + ["--online", "--pace", "0.25"]}
+        self.probed = {"floor", "vmdb"}
+        self.logs = os.path.join(a.data, "deployer")
+
+    def run_with_deployer(self, impl, seed):
+        os.makedirs(self.logs, exist_ok=True)
+        log = os.path.join(self.logs, f"{impl}.jsonl")
+        dep = subprocess.Popen([PY, os.path.join(HERE, "deployer.py"), self.w, "--log", log, "--seed", str(seed)],
+                               stdout=subprocess.PIPE, text=True)
+        assert dep.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # writing before the migration starts
+        probe_impl = impl + "_lock" if impl in self.probed else impl
+        cmd = self.impls[impl]
+        rec, p = self.run_one(probe_impl, cmd)
+        time.sleep(0.5)  # and after it ends
+        dep.send_signal(signal.SIGTERM)
+        out = dep.stdout.read().strip().splitlines()
+        dep.wait()
+        rec["impl"] = impl
+        try:
+            rec["deployer"] = json.loads(out[-1])
+        except (ValueError, IndexError):
+            rec["deployer"] = {"crashed": True, "exit": dep.returncode}
+        if impl != "floor" and p.stdout.strip():
+            try:
+                o = online_figures(json.loads(p.stdout))
+                if o:
+                    rec["online"] = o
+            except ValueError:
+                pass
+        if impl == "floor":
+            rec["longest_txn_s"] = rec.get("probe", {}).get("longest_blocked_s")
+        elif "online" in rec:
+            rec["longest_txn_s"] = round(rec["online"]["longestTransactionMilliseconds"] / 1000, 4)
+        else:
+            rec["longest_txn_s"] = rec.get("lock_self_s")
+        return rec, log
+
+    def main(self):
+        a = self.a
+        res = {"n": a.n, "src_bytes": os.path.getsize(self.src), "load_start": load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+               "runs": [], "loads": []}
+        impls = a.impls.split(",") if a.impls else list(self.impls)
+        if not os.path.exists(self.fresh):
+            sh([a.vmdb, "init", "--db", self.fresh], stdout=subprocess.DEVNULL)
+        if not os.path.exists(self.ref):  # the floor's result, without a deployer: the schema reference
+            self.prepare()
+            rec, _ = self.run_one("floor", self.impls["floor"])
+            os.replace(self.w, self.ref)
+            print(f"N={a.n}: reference floor {rec['wall_s']:.2f} s", file=sys.stderr)
+        for r in range(a.runs):
+            for j in range(len(impls)):
+                impl = impls[(j + r) % len(impls)]
+                self.prepare()
+                res["loads"].append(load())
+                rec, log = self.run_with_deployer(impl, seed=1000 * r + j + 1)
+                rec["round"], rec["load"] = r, res["loads"][-1]
+                if rec["exit"] == 0:
+                    rec["verify"] = self.verify_live(impl, log)
+                res["runs"].append(rec)
+                d, o = rec["deployer"], rec.get("online") or {}
+                lt = rec.get("longest_txn_s")
+                print(f"N={a.n} round {r} {impl:12s} {rec['wall_s']:7.2f} s  longest txn {lt if lt is not None else '?'} s  "
+                      f"deployer {d.get('writes')} writes {d.get('failures')} failed p99 {d.get('p99_ms')} max {d.get('max_ms')} ms  "
+                      f"rss {rec['rss_kb']} KB disk +{rec['peak_extra_disk_bytes'] / 1e6:.0f} MB wal {rec['peak_wal_bytes'] / 1e6:.0f} MB  "
+                      f"{'ok' if rec.get('verify', {}).get('ok') else 'CHECK FAILED ' + str(rec.get('verify', {}).get('problems'))[:300]}"
+                      f"  load {rec['load']}" + (f"  cut-over {o.get('cutOverMilliseconds', 0):.1f} ms, {o.get('cutOverRetries')} retries" if o else ""),
+                      file=sys.stderr)
+        res["load_end"] = load()
+        with open(os.path.join(self.out, "online.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        shutil.rmtree(self.wd, ignore_errors=True)
+        print(summarize_online(res), file=sys.stderr)
+
+    def verify_live(self, impl, log):
+        args = [PY, os.path.join(HERE, "verify_v3.py"), self.src, self.w, "--expect", "v3", "--label", impl,
+                "--fresh", self.fresh, "--deployer-log", log]
+        if impl != "floor":
+            args += ["--ref", self.ref]
+        if self.a.n >= 1_000_000:
+            args.append("--quick")
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            v = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"label": impl, "ok": False, "problems": [f"verify crashed: {p.stderr[-800:]}"]}
+        if impl != "floor" and not v.get("semantic_equal_to_floor", False):
+            v["ok"] = False
+            v["problems"].append("schema differs from the floor's: " + "; ".join(v.get("semantic_diffs_vs_floor", []))[:300])
+        return v
+
+
+def summarize_online(res):
+    by = {}
+    for r in res["runs"]:
+        by.setdefault(r["impl"], []).append(r)
+    med = lambda xs: stats(xs)["median"] if stats(xs) else None
+    ok = lambda rs: [r for r in rs if r["exit"] == 0]
+    base = {k: med([r["wall_s"] for r in ok(by.get(k, []))]) for k in ("floor", "vmdb")}
+
+    def rng(xs, f="{:.2f}"):
+        s = stats(xs)
+        if not s:
+            return "–"
+        return f.format(s["median"]) + (f" ({f.format(s['min'])}–{f.format(s['max'])})" if s["n"] > 1 else "")
+    L = [f"### migrate with a deployer writing, N = {res['n']:,} VMs (v2 file {res['src_bytes'] / 1e6:.0f} MB); "
+         f"load average {res['load_start']} -> {res['load_end']}", "",
+         "| implementation | wall s | × offline | × floor | longest vmdb write txn ms | deployer writes | failures | p99 ms | max ms | longest stall s | peak extra disk MB | peak WAL MB | peak RSS MiB | checked |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for impl, rs in by.items():
+        g = ok(rs)
+        if not g:
+            L.append(f"| {impl} | failed ({rs[-1].get('stderr_tail', '')[-120:]!r}) |" + " |" * 13)
+            continue
+        walls = [r["wall_s"] for r in g]
+        ratio = lambda b: rng([r["wall_s"] / base[b] for r in g]) if base.get(b) else "–"
+        dep = [r.get("deployer", {}) for r in g]
+        checks = [r.get("verify", {}) for r in g]
+        bad = [c for c in checks if not c.get("ok")]
+        check = f"{len(checks) - len(bad)}/{len(checks)} ok" + ("" if not bad else ": " + "; ".join(bad[0].get("problems", []))[:200])
+        L.append(f"| {impl} | {rng(walls)} | {ratio('vmdb')} | {ratio('floor')} | "
+                 f"{rng([r['longest_txn_s'] * 1000 for r in g if r.get('longest_txn_s') is not None], '{:.0f}')} | "
+                 f"{rng([d.get('writes') for d in dep], '{:.0f}')} | {rng([d.get('failures') for d in dep], '{:.0f}')} | "
+                 f"{rng([d.get('p99_ms') for d in dep], '{:.1f}')} | {rng([d.get('max_ms') for d in dep], '{:.0f}')} | "
+                 f"{rng([d.get('longest_stall_s') for d in dep])} | "
+                 f"{rng([r['peak_extra_disk_bytes'] / 1e6 for r in g], '{:.0f}')} | {rng([r['peak_wal_bytes'] / 1e6 for r in g], '{:.0f}')} | "
+                 f"{rng([(r['rss_kb'] or 0) / 1024 for r in g], '{:.1f}')} | {check} |")
+    L.append("")
+    for impl, rs in by.items():
+        failed = [r for r in rs if r["exit"] != 0]
+        if failed:
+            L.append(f"- {impl}: **{len(failed)} of {len(rs)} runs failed**: "
+                     + "; ".join(repr(r.get("stderr_tail", "").strip()[-160:]) for r in failed))
+        os_ = [r["online"] for r in ok(rs) if r.get("online")]
+        if os_:
+            L.append(f"- {impl}: {rng([o['transactions'] for o in os_], '{:.0f}')} write transactions, "
+                     f"{rng([o['totalTransactionMilliseconds'] / 1000 for o in os_])} s under the lock in all; longest: "
+                     f"{', '.join(sorted({o.get('longestTransaction', '') for o in os_}))}; cut-over {rng([o['cutOverMilliseconds'] for o in os_], '{:.1f}')} ms "
+                     f"after {rng([o['cutOverRetries'] for o in os_], '{:.0f}')} retries; copy {rng([o['copySeconds'] for o in os_])} s, "
+                     f"verify {rng([o['verifySeconds'] for o in os_])} s, drain {rng([o['drainSeconds'] for o in os_])} s; "
+                     f"{rng([o['rowsCopied'] for o in os_], '{:.0f}')} rows copied, {rng([o['changesApplied'] for o in os_], '{:.0f}')} changes applied; "
+                     f"file growth {rng([o['fileGrowthBytes'] / 1e6 for o in os_], '{:.0f}')} MB, its peak WAL {rng([o['peakWALBytes'] / 1e6 for o in os_], '{:.0f}')} MB")
+        pr = [r["probe"]["longest_blocked_s"] for r in ok(rs) if "probe" in r]
+        if pr:
+            L.append(f"- {impl}: lockprobe saw BEGIN IMMEDIATE blocked at most {rng(pr)} s"
+                     + (f"; vmdb's own lockSeconds {rng([r.get('lock_self_s') for r in ok(rs)])} s" if impl != "floor" else ""))
+        errs = {}
+        for r in ok(rs):
+            for m, c in r.get("deployer", {}).get("errors", {}).items():
+                errs[m] = errs.get(m, 0) + c
+        if errs:
+            L.append(f"- {impl}: deployer errors: " + "; ".join(f"{m!r} × {c}" for m, c in errs.items()))
+    return "\n".join(L)
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -329,6 +513,9 @@ def report(a):
                 L.append(f"- {name}: exit {e['exit']}; problems: {'; '.join(e['verify'].get('problems', [])) or 'none'}"
                          + (f"; stderr: {e['stderr_tail'].strip().splitlines()[-1][:200]!r}" if e['exit'] and e.get('stderr_tail') else ""))
             L.append("")
+        path = os.path.join(root, str(n), "online.json")
+        if os.path.exists(path):
+            L += [summarize_online(json.load(open(path))), ""]
     for f in sorted(os.listdir(os.path.join(root, "repair"))) if os.path.isdir(os.path.join(root, "repair")) else []:
         if f.endswith(".json"):
             res = json.load(open(os.path.join(root, "repair", f)))
@@ -348,7 +535,7 @@ def report(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("section", choices=["migrate", "repair", "store", "report"])
+    ap.add_argument("section", choices=["migrate", "migrate-online", "repair", "store", "report"])
     ap.add_argument("--data", default=os.environ.get("VMDB_BENCH_DATA", "/tmp/vmdb-bench-data"))
     ap.add_argument("--n", type=int)
     ap.add_argument("--runs", type=int, default=3)
@@ -362,7 +549,7 @@ def main():
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--vms", type=int, default=100_000)
     a = ap.parse_args()
-    {"migrate": lambda: Migrate(a).main(), "repair": lambda: repair(a), "store": lambda: store(a), "report": lambda: report(a)}[a.section]()
+    {"migrate": lambda: Migrate(a).main(), "migrate-online": lambda: Online(a).main(), "repair": lambda: repair(a), "store": lambda: store(a), "report": lambda: report(a)}[a.section]()
 
 
 if __name__ == "__main__":

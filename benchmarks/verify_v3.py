@@ -18,6 +18,12 @@ Checks (behaviour inside transactions that are rolled back; DST is not modified)
     missing / extra, and a semantic comparison (columns, foreign keys with actions,
     indexes by columns and uniqueness, CHECK clauses, triggers, views) that ignores
     names and formatting. Bookkeeping tables (history, alembic_version, stats) ignored.
+  * --deployer-log LOG (benchmarks/deployer.py wrote to DST during the migration): the
+    content is compared on every row the deployer did not touch, and each VM it touched
+    is checked against its acknowledged writes: inserted ones present with their
+    (network, vm_id), deleted ones gone with their events, updated ones carrying the
+    last status and updated_at acknowledged, their other columns as in SRC, and their
+    event count equal to SRC's plus the events the deployer added.
 """
 import argparse, json, os, re, sqlite3, sys
 
@@ -88,6 +94,87 @@ def compare(con, other, label, r):
     return diffs
 
 
+def check_deployer(con, log, expect, r, P):
+    """The rows benchmarks/deployer.py touched, against its acknowledged writes (see the docstring)."""
+    vms = {}  # id -> expected final state
+    events = {}  # id -> events the deployer added
+    for line in open(log):
+        w = json.loads(line)
+        i = w["id"]
+        if w["op"] == "insert_vm":
+            vms[i] = {"inserted": True, "vm_id": w["vm_id"], "network": w["network"], "status": "provisioning",
+                      "updated_at": w["updated_at"], "deleted": False}
+        else:
+            v = vms.setdefault(i, {"inserted": False, "deleted": False})
+            if w["op"] == "update_vm":
+                v["status"], v["updated_at"] = w["status"], w["updated_at"]
+            elif w["op"] == "delete_vm":
+                v["deleted"] = True
+            elif w["op"] == "insert_event":
+                events[i] = events.get(i, 0) + 1
+    con.executemany("INSERT INTO temp.touched VALUES (?)", [(i,) for i in vms])
+    for i, v in vms.items():
+        if not v["inserted"]:
+            row = con.execute("SELECT vm_id, network FROM src.vms WHERE id = ?", (i,)).fetchone()
+            if row is None:
+                P(f"deployer log names VM {i}, which the source does not have")
+                continue
+            v["vm_id"], v["network"] = row
+    con.executemany("INSERT OR IGNORE INTO temp.touched_vm VALUES (?)", [(v["vm_id"],) for v in vms.values() if "vm_id" in v])
+    ev_where = "network = ? AND vm_id = ?" if expect == "v3" else "vm_id = ?"
+    bad, alive_src, expected_events = [], [], 0
+    for i, v in vms.items():
+        if "vm_id" not in v:
+            continue
+        key = (v["network"], v["vm_id"]) if expect == "v3" else (v["vm_id"],)
+        row = con.execute("SELECT vm_id, network, status, updated_at FROM main.vms WHERE id = ?", (i,)).fetchone()
+        n_ev = con.execute(f"SELECT count(*) FROM main.vm_events WHERE {ev_where}", key).fetchone()[0]
+        if v["deleted"]:
+            if row is not None:
+                bad.append(f"VM {i} deleted by the deployer is present")
+            if n_ev:
+                bad.append(f"VM {i} deleted by the deployer still has {n_ev} events")
+            continue
+        if row is None:
+            bad.append(f"VM {i} ({'inserted' if v['inserted'] else 'updated or given an event'} by the deployer) is missing")
+            continue
+        if (row[0], row[1]) != (v["vm_id"], v["network"]):
+            bad.append(f"VM {i}: ({row[1]}, {row[0]}), expected ({v['network']}, {v['vm_id']})")
+        if "status" in v and (row[2], row[3]) != (v["status"], v["updated_at"]):
+            bad.append(f"VM {i}: status/updated_at {row[2]!r}/{row[3]!r}, last acknowledged {v['status']!r}/{v['updated_at']!r}")
+        src_ev = 0 if v["inserted"] else con.execute("SELECT count(*) FROM src.vm_events WHERE vm_id = ?", (v["vm_id"],)).fetchone()[0]
+        if n_ev != src_ev + events.get(i, 0):
+            bad.append(f"VM {i}: {n_ev} events, expected {src_ev} + {events.get(i, 0)} from the deployer")
+        expected_events += src_ev + events.get(i, 0)
+        if not v["inserted"]:
+            alive_src.append(i)
+    # The columns the deployer never writes, on the source VMs it touched and left alive.
+    cols = ", ".join(c for c in (x.strip() for x in V2_VMS.split(",")) if c not in ("status", "updated_at"))
+    con.execute("CREATE TEMP TABLE alive_src (id INTEGER PRIMARY KEY)")
+    con.executemany("INSERT INTO temp.alive_src VALUES (?)", [(i,) for i in alive_src])
+    for x, y in (("src.vms", "main.vms"), ("main.vms", "src.vms")):
+        n = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {x} WHERE id IN (SELECT id FROM temp.alive_src) "
+                        f"EXCEPT SELECT {cols} FROM {y} WHERE id IN (SELECT id FROM temp.alive_src))").fetchone()[0]
+        if n:
+            bad.append(f"{n} touched VMs of {x} differ from {y} in columns the deployer never writes")
+    # Row counts: the untouched rows plus what the acknowledged writes leave.
+    alive = sum(1 for v in vms.values() if "vm_id" in v and not v["deleted"])
+    exp_vms = con.execute("SELECT count(*) FROM src.vms WHERE id NOT IN (SELECT id FROM temp.touched)").fetchone()[0] + alive
+    exp_ev = con.execute("SELECT count(*) FROM src.vm_events WHERE vm_id NOT IN (SELECT vm_id FROM temp.touched_vm)").fetchone()[0] + expected_events
+    for t, e in (("vms", exp_vms), ("vm_events", exp_ev)):
+        d = con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
+        r[f"{t}_rows"] = d
+        if d != e:
+            P(f"{t}: {d} rows, expected {e} (source plus the deployer's acknowledged writes)")
+    r["deployer"] = {"vms_touched": len(vms), "inserted": sum(v["inserted"] for v in vms.values()),
+                     "deleted": sum(v["deleted"] for v in vms.values()), "events_added": sum(events.values()),
+                     "problems": len(bad)}
+    for b in bad[:20]:
+        P(b)
+    if len(bad) > 20:
+        P(f"... and {len(bad) - 20} more rows against the deployer's log")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("src"); ap.add_argument("dst")
@@ -96,6 +183,7 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--json")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--deployer-log", help="deployer.py's log of acknowledged writes made to DST")
     a = ap.parse_args()
     r = {"label": a.label, "problems": [], "notes": []}
     P, N = r["problems"].append, r["notes"].append
@@ -107,17 +195,24 @@ def main():
     r["freelist_pages"] = con.execute("PRAGMA freelist_count").fetchone()[0]
     r["journal_mode"] = con.execute("PRAGMA journal_mode").fetchone()[0]
     con.execute("ATTACH DATABASE ? AS src", (a.src,))
-    for t in ("vms", "vm_events"):
-        s = con.execute(f"SELECT count(*) FROM src.{t}").fetchone()[0]
-        d = con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
-        r[f"{t}_rows"] = d
-        if s != d:
-            P(f"{t}: {d} rows, source has {s}")
+    con.execute("CREATE TEMP TABLE touched (id INTEGER PRIMARY KEY)")
+    con.execute("CREATE TEMP TABLE touched_vm (vm_id TEXT PRIMARY KEY)")
+    if a.deployer_log:
+        check_deployer(con, a.deployer_log, a.expect, r, P)
+    else:
+        for t in ("vms", "vm_events"):
+            s = con.execute(f"SELECT count(*) FROM src.{t}").fetchone()[0]
+            d = con.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0]
+            r[f"{t}_rows"] = d
+            if s != d:
+                P(f"{t}: {d} rows, source has {s}")
+    skip = {"vms": "id NOT IN (SELECT id FROM temp.touched)", "vm_events": "vm_id NOT IN (SELECT vm_id FROM temp.touched_vm)"}
     for t, cols in (("vms", V2_VMS), ("vm_events", V2_EVENTS)):
         for x, y in ((f"src.{t}", f"main.{t}"), (f"main.{t}", f"src.{t}")):
-            n = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {x} EXCEPT SELECT {cols} FROM {y})").fetchone()[0]
+            n = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {x} WHERE {skip[t]} "
+                            f"EXCEPT SELECT {cols} FROM {y} WHERE {skip[t]})").fetchone()[0]
             if n:
-                P(f"{n} rows of {x} not in {y}")
+                P(f"{n} rows of {x} not in {y}" + (" (rows the deployer did not touch)" if a.deployer_log else ""))
     con.execute("DETACH DATABASE src")
     if a.expect == "v3":
         n = con.execute("SELECT count(*) FROM vm_events e LEFT JOIN vms v ON v.network = e.network AND v.vm_id = e.vm_id "
