@@ -7,8 +7,8 @@ import VMStore
 ///
 /// Each tick is one durable write transaction of the kinds a deployer makes
 /// (provisions on four networks, some reusing an id another network has; status,
-/// installed-version and update-check writes; events; deletes), then one lookup
-/// (by id alone, or by pair). It stops by itself and prints one JSON document:
+/// installed-version and update-check writes; events; deletes); between writes it
+/// looks VMs up (by id alone, or by pair) as fast as it can. It stops by itself and prints one JSON document:
 /// writes attempted, succeeded, refused by the store's rules and failed (with
 /// their error codes), write latency, lookups, the schema versions the store saw
 /// in order, and every acknowledged write, so that a test can check each one.
@@ -151,15 +151,15 @@ struct DeployerLoad: ParsableCommand {
             }
             if let acknowledged { report.acknowledged.append(acknowledged) }
             seen()
-            // One lookup per tick: by id alone (ambiguous once v3 has a collision), or by pair.
-            if let identity = live.randomElement(using: &random) {
-                let reference = roll % 2 == 0 ? identity.reference : (try? VMReference(vmID: identity.vmID, network: nil)) ?? identity.reference
+            // Until the next write, lookups as fast as they go: by pair, or by id alone
+            // (ambiguous once v3 records a collision). At least one per tick.
+            let next = start.addingTimeInterval(Double(tick) * interval)
+            repeat {
+                guard let identity = live.randomElement(using: &random) else { break }
+                let reference = report.lookups % 2 == 0 ? identity.reference : (try? VMReference(vmID: identity.vmID, network: nil)) ?? identity.reference
                 _ = try? store.vm(reference)
                 report.lookups += 1
-            }
-            let next = start.addingTimeInterval(Double(tick) * interval)
-            let wait = next.timeIntervalSinceNow
-            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            } while next.timeIntervalSinceNow > 0
         }
         report.seconds = Date().timeIntervalSince(start)
         report.lookupsPerSecond = Double(report.lookups) / max(report.seconds, 0.001)

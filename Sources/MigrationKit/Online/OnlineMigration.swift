@@ -156,26 +156,39 @@ struct OnlineMigration {
             while true {
                 try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
                 let chunkRows = rows
-                let (copied, milliseconds) = try transactions.run(db, doing: "copying \(table.name)") { () -> Int in
-                    let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
-                    let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
-                    let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
-                    for step in table.steps {
-                        try execute(db, step.sql(filter: range("rowid")), values)
+                let copied: Int, milliseconds: Double
+                do {
+                    // The state is written in the chunk's transaction, and kept only once it commits.
+                    let outcome = try transactions.run(db, doing: "copying \(table.name)", limitMilliseconds: settings.maxLockMilliseconds) {
+                        () -> (copied: Int, state: OnlineState) in
+                        let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
+                        let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
+                        let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
+                        for step in table.steps {
+                            try execute(db, step.sql(filter: range("rowid")), values)
+                        }
+                        try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
+                        let copied = db.changesCount
+                        var next = state
+                        next.copiedBelow[table.number] = end   // nil: copied whole
+                        next.figures = transactions.figures
+                        next.figures.rowsCopied += copied
+                        try next.write(db, names: names)
+                        return (copied, next)
                     }
-                    try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
-                    let copied = db.changesCount
-                    state.copiedBelow[table.number] = end   // nil: copied whole
-                    transactions.update { $0.rowsCopied += copied }
-                    state.figures = transactions.figures
-                    try state.write(db, names: names)
-                    return copied
+                    (copied, state, milliseconds) = (outcome.result.copied, outcome.result.state, outcome.milliseconds)
+                } catch is WriteTransactions.LimitExceeded {
+                    // A busy machine made the chunk overrun the lock limit: rolled back; a
+                    // quarter of it next, after the deployer had its turn.
+                    rows = max(100, chunkRows / 4)
+                    pause(after: settings.maxLockMilliseconds)
+                    continue
                 }
+                transactions.update { $0.rowsCopied += copied }
                 done += copied
                 progress?(.advanced(phase: phase, done: min(done, total), total: total))
                 // Size the next chunk by time: the lock is held for about chunkMilliseconds.
-                let scale = settings.chunkMilliseconds / max(milliseconds, 0.5)
-                rows = Int(Double(rows) * min(max(scale, 0.5), 2)).clamped(to: 100...200_000)
+                rows = Self.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
                 pause(after: milliseconds)
                 try checkpoint(db, transactions)
                 guard let next = state.copiedBelow[table.number] else { break }
@@ -192,6 +205,8 @@ struct OnlineMigration {
         let pending = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
         guard pending > state.appliedChange else { return }
         var copy = state
+        copy.figures = transactions.figures
+        var applied = 0
         let body = {
             let entries = try Row.fetchAll(db, sql: "SELECT seq, tbl, row FROM \(names.changes.quotedIdentifier) WHERE seq > ? ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? ""),
                                            arguments: [copy.appliedChange])
@@ -201,23 +216,29 @@ struct OnlineMigration {
                 guard let number = entry["tbl"] as Int?, let row = entry["row"] as Int64? else { continue }
                 rowsByTable[number, default: []].insert(row)
             }
-            var applied = 0
             for table in plan.tables {
                 guard let rows = rowsByTable[table.number], !rows.isEmpty else { continue }
                 try recompute(db, table, rows: rows, state: copy)
                 applied += rows.count
             }
             copy.appliedChange = last["seq"]
-            transactions.update { $0.changesApplied += applied }
-            copy.figures = transactions.figures
+            copy.figures.changesApplied += applied
             try copy.write(db, names: names)
         }
         if inTransaction {
             try body()
         } else {
-            let milliseconds = try transactions.run(db, doing: "applying the deployer's changes to the new tables", body).milliseconds
-            pause(after: milliseconds)
+            do {
+                let milliseconds = try transactions.run(db, doing: "applying the deployer's changes to the new tables",
+                                                        limitMilliseconds: settings.maxLockMilliseconds, body).milliseconds
+                pause(after: milliseconds)
+            } catch is WriteTransactions.LimitExceeded {
+                // Too many at once for the lock limit on this machine now: fewer, after a pause.
+                pause(after: settings.maxLockMilliseconds)
+                return try applyChanges(db, plan: plan, state: &state, transactions, limit: max(50, (limit ?? 2_000) / 4))
+            }
         }
+        transactions.update { $0.changesApplied += applied }
         state = copy
     }
 
@@ -234,6 +255,13 @@ struct OnlineMigration {
         let values: [String: any DatabaseValueConvertible] = ["vmdb_rows": Self.json(copied)]
         try execute(db, "DELETE FROM \(table.newName.quotedIdentifier) WHERE \(set)", values)
         try execute(db, table.copy.sql(filter: "\(table.copy.alias.quotedIdentifier).\(set)"), values)
+    }
+
+    /// The next batch's size: scaled so that its transaction takes about `aim`
+    /// milliseconds, by at most ×2 or ÷2 per step.
+    static func nextBatch(_ rows: Int, took milliseconds: Double, aim: Double) -> Int {
+        let scale = aim / max(milliseconds, 0.5)
+        return Int(Double(rows) * min(max(scale, 0.5), 2)).clamped(to: 100...200_000)
     }
 
     static func json(_ rows: some Collection<Int64>) -> String {
