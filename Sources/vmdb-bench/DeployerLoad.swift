@@ -103,7 +103,8 @@ struct DeployerLoad: ParsableCommand {
                 case 0..<35:
                     // A provision; one in five reuses an id another network has.
                     let network = networks.randomElement(using: &random)!
-                    var vmID = "d" + String(tick, radix: 36)
+                    // Ids no generated database has (theirs are four base-36 characters).
+                    var vmID = "load-" + String(tick, radix: 36)
                     if roll < 7, let other = live.filter({ $0.network != network }).randomElement(using: &random),
                        !live.contains(where: { $0.network == network && $0.vmID == other.vmID }) {
                         vmID = other.vmID
