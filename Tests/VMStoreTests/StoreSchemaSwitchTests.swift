@@ -117,4 +117,24 @@ import VMStore
         #expect(store.databaseSchemaVersion == 3)
         try pool.close()
     }
+
+    /// The way back: `vmdb restore` of a v2 backup under an open v3 store. v3's
+    /// statements do not even compile on v2; the store looks again and reads v2.
+    @Test func aRestoreToV2UnderAnOpenStoreIsFollowedToo() throws {
+        let directory = try TemporaryDirectory("store-restore")
+        let path = try Fixtures.database(version: 2, in: directory)
+        let backup = directory.file("v2.backup")
+        try FileManager.default.copyItem(atPath: path, toPath: backup)
+        #expect(try VMDBProcess.run(["migrate", "--db", path, "--no-backup", "--default-network", "main"]).exitCode == 0)
+        let store = try VMStore(path: path, options: .init(isDurable: false))
+        try store.provision(.sample("qa", "zz09"))
+        #expect(try store.vm(.id("qa", "zz09")) != nil)   // a reader on v3
+        let restore = try VMDBProcess.run(["restore", "--db", path, "--from", backup, "--no-backup"])
+        #expect(restore.exitCode == 0, "\(restore.standardError)")
+        #expect(try store.vm(.id("qa", "zz09")) == nil)
+        #expect(store.databaseSchemaVersion == 2)
+        try store.provision(.sample("qa", "zz09"))
+        #expect(try store.vm(.ref("zz09")).network == "qa")
+        try store.close()
+    }
 }

@@ -87,7 +87,17 @@ final class SchemaWatch: @unchecked Sendable {
     func reading<T>(_ db: Database, _ body: (VMQueries.Statements) throws -> T) throws -> T {
         var schema = try self.schema(db)
         while true {
-            let result = try body(schema.statements)
+            let result: T
+            do {
+                result = try body(schema.statements)
+            } catch let error as DatabaseError {
+                // The other schema's statement may not even compile here (v3's `origin` on
+                // v2, after a restore from a v2 backup): look again before giving up.
+                let after = try self.schema(db)
+                if after == schema { throw error }
+                schema = after
+                continue
+            }
             let after = try self.schema(db)
             if after == schema { return result }
             schema = after
