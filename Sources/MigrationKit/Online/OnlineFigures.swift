@@ -24,8 +24,38 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
     public var peakWALBytes: Int64 = 0
     /// Times this migration was picked up again after an interrupted run.
     public var resumes = 0
+    /// Transactions that ran past the lock limit and were rolled back (then redone
+    /// smaller, or the cut-over tried again).
+    public var overLimitRollbacks = 0
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case transactions, longestTransactionMilliseconds, longestTransaction, totalTransactionMilliseconds, cutOverRetries,
+             cutOverMilliseconds, rowsCopied, changesApplied, copySeconds, verifySeconds, drainSeconds, fileGrowthBytes,
+             peakWALBytes, resumes, overLimitRollbacks
+    }
+
+    /// Reads what earlier builds wrote too: a figure they did not have is 0.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable & Numeric>(_ key: CodingKeys) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? 0 }
+        transactions = try value(.transactions)
+        longestTransactionMilliseconds = try value(.longestTransactionMilliseconds)
+        longestTransaction = try c.decodeIfPresent(String.self, forKey: .longestTransaction) ?? ""
+        totalTransactionMilliseconds = try value(.totalTransactionMilliseconds)
+        cutOverRetries = try value(.cutOverRetries)
+        cutOverMilliseconds = try value(.cutOverMilliseconds)
+        rowsCopied = try value(.rowsCopied)
+        changesApplied = try value(.changesApplied)
+        copySeconds = try value(.copySeconds)
+        verifySeconds = try value(.verifySeconds)
+        drainSeconds = try value(.drainSeconds)
+        fileGrowthBytes = try value(.fileGrowthBytes)
+        peakWALBytes = try value(.peakWALBytes)
+        resumes = try value(.resumes)
+        overLimitRollbacks = try value(.overLimitRollbacks)
+    }
 
     mutating func record(milliseconds: Double, doing activity: String) {
         transactions += 1

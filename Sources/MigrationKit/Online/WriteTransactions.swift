@@ -46,7 +46,10 @@ final class WriteTransactions {
             deadline?.remove(from: db.sqliteConnection)
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
             figures.record(milliseconds: elapsed(), doing: activity + " (rolled back)")
-            if let deadline, deadline.fired { throw LimitExceeded() }
+            if let deadline, deadline.fired {
+                figures.overLimitRollbacks += 1
+                throw LimitExceeded()
+            }
             throw MigrationError.wrapping(error, path: path, doing: activity)
         }
     }
