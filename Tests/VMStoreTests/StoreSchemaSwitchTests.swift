@@ -46,7 +46,7 @@ import VMStore
 
     @Test func onV2AnIdAnotherNetworkHasIsRefusedNamingBoth() async throws {
         let directory = try TemporaryDirectory("store-v2")
-        let (_, store) = try Self.v2Store(in: directory)
+        let (path, store) = try Self.v2Store(in: directory)
         try await store.provision(.sample("main", "005o"))
         for form in ["sync", "async"] {
             do {
@@ -60,6 +60,11 @@ import VMStore
             }
         }
         #expect(try await store.vms(withID: "005o").map(\.network) == ["main"])
+        // A v2 row with no network holds its id too: refused the same way, not as a database failure.
+        try await DatabaseQueue(path: path).write {
+            try $0.execute(sql: "INSERT INTO vms (vm_id, network, name, created_at, updated_at) VALUES ('zz77', NULL, 'old', 'x', 'x')")
+        }
+        #expect(storeErrorCode { try store.provision(.sample("main", "zz77")) } == .idOnAnotherNetwork)
         // The same pair again is the usual refusal.
         #expect(storeErrorCode { try store.provision(.sample("main", "005o")) } == .alreadyRecorded)
         try store.close()

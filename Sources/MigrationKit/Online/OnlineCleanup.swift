@@ -103,28 +103,17 @@ struct OnlineCleanup {
         try db.execute(sql: "PRAGMA secure_delete = FAST")
         defer { try? db.execute(sql: "PRAGMA secure_delete = \(secureDelete)") }
         while true {
-            let batch = rows
-            let deleted: Int, milliseconds: Double
-            do {
-                (deleted, milliseconds) = try transactions.run(db, doing: "emptying \(table)", limitMilliseconds: settings.maxLockMilliseconds) { () -> Int in
-                    log?(delete)
-                    try db.execute(sql: delete, arguments: [batch])
-                    return db.changesCount
-                }
-            } catch is WriteTransactions.LimitExceeded {
-                // Over the lock limit on a busy machine: rolled back; a quarter of it next.
-                rows = max(100, batch / 4)
-                Thread.sleep(forTimeInterval: settings.maxLockMilliseconds * settings.pause / 1000)
-                continue
+            let batch = try transactions.runShrinking(db, doing: "emptying \(table)", size: &rows, minimum: 100, settings: settings) { rows -> (deleted: Int, asked: Int) in
+                log?(delete)
+                try db.execute(sql: delete, arguments: [rows])
+                return (db.changesCount, rows)
             }
-            done += deleted
+            done += batch.result.deleted
             progress?(.advanced(phase: phase, done: min(done, total), total: total))
-            if deleted < batch { break }
-            rows = OnlineMigration.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
-            Thread.sleep(forTimeInterval: max(milliseconds * settings.pause, 1) / 1000)
-            let wal = fileSize(path + "-wal")
-            transactions.update { $0.peakWALBytes = max($0.peakWALBytes, wal) }
-            if wal > 4 << 20 { _ = try? Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            if batch.result.deleted < batch.result.asked { break }
+            rows = OnlineMigration.nextBatch(rows, took: batch.milliseconds, aim: settings.chunkMilliseconds)
+            Thread.sleep(forTimeInterval: max(batch.milliseconds * settings.pause, 1) / 1000)
+            try transactions.checkpoint(db)
         }
         progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
     }

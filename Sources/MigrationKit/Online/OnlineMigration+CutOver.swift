@@ -75,7 +75,7 @@ extension OnlineMigration {
             let max = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
             if max - state.appliedChange < Int64(below) { return }
             try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
-            try checkpoint(db, transactions)
+            try transactions.checkpoint(db)
         }
     }
 

@@ -155,42 +155,33 @@ struct OnlineMigration {
             let alias = table.copy.alias.quotedIdentifier
             while true {
                 try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
-                let chunkRows = rows
-                let copied: Int, milliseconds: Double
-                do {
-                    // The state is written in the chunk's transaction, and kept only once it commits.
-                    let outcome = try transactions.run(db, doing: "copying \(table.name)", limitMilliseconds: settings.maxLockMilliseconds) {
-                        () -> (copied: Int, state: OnlineState) in
-                        let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
-                        let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
-                        let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
-                        for step in table.steps {
-                            try execute(db, step.sql(filter: range("rowid")), values)
-                        }
-                        try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
-                        let copied = db.changesCount
-                        var next = state
-                        next.copiedBelow[table.number] = end   // nil: copied whole
-                        next.figures = transactions.figures
-                        next.figures.rowsCopied += copied
-                        try next.write(db, names: names)
-                        return (copied, next)
+                // The state is written in the chunk's transaction, and kept only once it commits.
+                let chunk = try transactions.runShrinking(db, doing: "copying \(table.name)", size: &rows, minimum: 100, settings: settings) {
+                    chunkRows -> (copied: Int, state: OnlineState) in
+                    let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
+                    let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
+                    let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
+                    for step in table.steps {
+                        try execute(db, step.sql(filter: range("rowid")), values)
                     }
-                    (copied, state, milliseconds) = (outcome.result.copied, outcome.result.state, outcome.milliseconds)
-                } catch is WriteTransactions.LimitExceeded {
-                    // A busy machine made the chunk overrun the lock limit: rolled back; a
-                    // quarter of it next, after the deployer had its turn.
-                    rows = max(100, chunkRows / 4)
-                    pause(after: settings.maxLockMilliseconds)
-                    continue
+                    try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
+                    let copied = db.changesCount
+                    var next = state
+                    next.copiedBelow[table.number] = end   // nil: copied whole
+                    next.figures = transactions.figures
+                    next.figures.rowsCopied += copied
+                    try next.write(db, names: names)
+                    return (copied, next)
                 }
+                let (copied, milliseconds) = (chunk.result.copied, chunk.milliseconds)
+                state = chunk.result.state
                 transactions.update { $0.rowsCopied += copied }
                 done += copied
                 progress?(.advanced(phase: phase, done: min(done, total), total: total))
                 // Size the next chunk by time: the lock is held for about chunkMilliseconds.
                 rows = Self.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
                 pause(after: milliseconds)
-                try checkpoint(db, transactions)
+                try transactions.checkpoint(db)
                 guard let next = state.copiedBelow[table.number] else { break }
                 start = next
             }
@@ -204,42 +195,42 @@ struct OnlineMigration {
                       limit: Int?, inTransaction: Bool = false) throws {
         let pending = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
         guard pending > state.appliedChange else { return }
-        var copy = state
-        copy.figures = transactions.figures
-        var applied = 0
-        let body = {
+        let before = state
+        // One batch: the state it leaves and how many rows it recomputed, kept only once committed.
+        let apply = { (limit: Int?) throws -> (state: OnlineState, applied: Int) in
+            var next = before
+            next.figures = transactions.figures
             let entries = try Row.fetchAll(db, sql: "SELECT seq, tbl, row FROM \(names.changes.quotedIdentifier) WHERE seq > ? ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? ""),
-                                           arguments: [copy.appliedChange])
-            guard let last = entries.last else { return }
+                                           arguments: [next.appliedChange])
+            guard let last = entries.last else { return (before, 0) }
             var rowsByTable: [Int: Set<Int64>] = [:]
             for entry in entries {
                 guard let number = entry["tbl"] as Int?, let row = entry["row"] as Int64? else { continue }
                 rowsByTable[number, default: []].insert(row)
             }
+            var applied = 0
             for table in plan.tables {
                 guard let rows = rowsByTable[table.number], !rows.isEmpty else { continue }
-                try recompute(db, table, rows: rows, state: copy)
+                try recompute(db, table, rows: rows, state: next)
                 applied += rows.count
             }
-            copy.appliedChange = last["seq"]
-            copy.figures.changesApplied += applied
-            try copy.write(db, names: names)
+            next.appliedChange = last["seq"]
+            next.figures.changesApplied += applied
+            try next.write(db, names: names)
+            return (next, applied)
         }
+        let outcome: (state: OnlineState, applied: Int)
         if inTransaction {
-            try body()
+            outcome = try apply(limit)
         } else {
-            do {
-                let milliseconds = try transactions.run(db, doing: "applying the deployer's changes to the new tables",
-                                                        limitMilliseconds: settings.maxLockMilliseconds, body).milliseconds
-                pause(after: milliseconds)
-            } catch is WriteTransactions.LimitExceeded {
-                // Too many at once for the lock limit on this machine now: fewer, after a pause.
-                pause(after: settings.maxLockMilliseconds)
-                return try applyChanges(db, plan: plan, state: &state, transactions, limit: max(50, (limit ?? 2_000) / 4))
-            }
+            var size = limit ?? 2_000
+            let batch = try transactions.runShrinking(db, doing: "applying the deployer's changes to the new tables", size: &size,
+                                                      minimum: 50, settings: settings) { try apply($0) }
+            outcome = batch.result
+            pause(after: batch.milliseconds)
         }
-        transactions.update { $0.changesApplied += applied }
-        state = copy
+        transactions.update { $0.changesApplied += outcome.applied }
+        state = outcome.state
     }
 
     /// Runs the row steps on `rows` of the old table, then replaces the new rows
@@ -280,15 +271,6 @@ struct OnlineMigration {
     func pause(after milliseconds: Double) {
         let seconds = max(milliseconds * settings.pause, 1) / 1000
         Thread.sleep(forTimeInterval: seconds)
-    }
-
-    /// Copies the WAL back into the file without waiting for anyone (PASSIVE), so it stays small.
-    func checkpoint(_ db: Database, _ transactions: WriteTransactions) throws {
-        let wal = fileSize(path + "-wal")
-        transactions.update { $0.peakWALBytes = max($0.peakWALBytes, wal) }
-        guard wal > 4 << 20 else { return }
-        log?("PRAGMA wal_checkpoint(PASSIVE)")
-        _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
     }
 }
 

@@ -54,6 +54,32 @@ final class WriteTransactions {
         }
     }
 
+    /// Runs `body(size)` under the lock limit; one that runs past it (a busy machine)
+    /// is rolled back and run again a quarter as large, never under `minimum`, after
+    /// leaving the lock free for the limit × pace. `size` keeps the size that committed.
+    func runShrinking<T>(_ db: Database, doing activity: String, size: inout Int, minimum: Int, settings: OnlineSettings,
+                         _ body: (Int) throws -> T) throws -> (result: T, milliseconds: Double) {
+        while true {
+            let attempt = size
+            do {
+                return try run(db, doing: activity, limitMilliseconds: settings.maxLockMilliseconds) { try body(attempt) }
+            } catch is LimitExceeded {
+                size = max(minimum, attempt / 4)
+                Thread.sleep(forTimeInterval: max(settings.maxLockMilliseconds * settings.pause, 1) / 1000)
+            }
+        }
+    }
+
+    /// Notes the WAL's size and, past 4 MiB, copies it back into the file without
+    /// waiting for anyone (PASSIVE), so it stays small.
+    func checkpoint(_ db: Database) throws {
+        let wal = fileSize(path + "-wal")
+        figures.peakWALBytes = max(figures.peakWALBytes, wal)
+        guard wal > 4 << 20 else { return }
+        log?("PRAGMA wal_checkpoint(PASSIVE)")
+        _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
     func update(_ change: (inout OnlineFigures) -> Void) { change(&figures) }
 
     /// A time limit SQLite checks every thousand virtual-machine steps.

@@ -83,23 +83,15 @@ final class SchemaWatch: @unchecked Sendable {
         return StoreSchema(version: version)
     }
 
-    /// Runs a read on the statements of the schema it turns out to read.
+    /// Runs a read on the statements of the schema it turns out to read. Whatever it
+    /// gave (rows or an error: the other schema's statement may not even compile, as
+    /// v3's `origin` on v2 after a restore), it runs again if the schema moved.
     func reading<T>(_ db: Database, _ body: (VMQueries.Statements) throws -> T) throws -> T {
         var schema = try self.schema(db)
         while true {
-            let result: T
-            do {
-                result = try body(schema.statements)
-            } catch let error as DatabaseError {
-                // The other schema's statement may not even compile here (v3's `origin` on
-                // v2, after a restore from a v2 backup): look again before giving up.
-                let after = try self.schema(db)
-                if after == schema { throw error }
-                schema = after
-                continue
-            }
+            let outcome = Result { try body(schema.statements) }
             let after = try self.schema(db)
-            if after == schema { return result }
+            if after == schema { return try outcome.get() }
             schema = after
         }
     }

@@ -86,9 +86,9 @@ extension VMStore {
                 if try statements.vm(database, identity) != nil {
                     throw StoreError(.alreadyRecorded(identity))
                 }
-                // v2: the id alone is unique, and another network has it.
-                if !statements.hasOrigin, let other = try statements.vms(database, vmID: identity.vmID).first {
-                    throw StoreError(.idOnAnotherNetwork(identity, existing: other.network, path: path))
+                // v2: the id alone is unique, and another network has it (or a row with none).
+                if !statements.hasOrigin, let other = try Row.fetchOne(database, sql: "SELECT network FROM vms WHERE vm_id = ?", arguments: [identity.vmID]) {
+                    throw StoreError(.idOnAnotherNetwork(identity, existing: (other[0] as String?).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)", path: path))
                 }
                 throw error
             }
