@@ -3,9 +3,9 @@ import Foundation
 import PackageDescription
 
 // One library target per concern; `vmdb` is a thin executable over VMDBCommands.
-// Data flows one way: commands -> (migrations | store | repair | snapshots) -> GRDB -> system SQLite.
-// Repair still takes MigrationKit's file plumbing (opening existing files, backups, private folders)
-// through `package` access; that plumbing is to get a target of its own (issue 11).
+// Data flows one way: commands -> (migrations | store | repair | snapshots) -> file plumbing
+// (SQLiteFiles) -> GRDB -> system SQLite. Snapshots also run migrations (MigrationKit's Migrator);
+// repair never does. Only the commands print, and only they know flags and exit codes.
 let package = Package(
     name: "vmdb",
     platforms: [.macOS(.v13)],
@@ -28,8 +28,16 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         // Connection settings SQLite offers only through variadic C calls.
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
-        // SQLite-file plumbing: reading a database file without breaking this process's locks on it.
-        .target(name: "SQLiteFiles", dependencies: [.product(name: "GRDBSQLite", package: "GRDB.swift")]),
+        // SQLite-file plumbing: opening existing files only, online backups, private folders, disk
+        // space, progress events, reading a file's header without breaking this process's locks.
+        .target(
+            name: "SQLiteFiles",
+            dependencies: [
+                "CSQLiteSettings",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Generic migration framework: knows SQLite and SQL files, nothing about VMs.
         .target(
             name: "MigrationKit",
@@ -53,14 +61,14 @@ let package = Package(
         .target(
             name: "VMRepair",
             dependencies: [
-                "VMStore", "MigrationKit",
+                "VMStore", "SQLiteFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // Fixture snapshots: load, migrate, compare, capture.
         .target(
             name: "VMSnapshots",
             dependencies: [
-                "MigrationKit",
+                "MigrationKit", "SQLiteFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -69,7 +77,7 @@ let package = Package(
         .target(
             name: "VMDBCommands",
             dependencies: [
-                "BuildInfo", "MigrationKit", "ShippedMigrations", "VMStore", "VMRepair", "VMSnapshots",
+                "BuildInfo", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore", "VMRepair", "VMSnapshots",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),   // sqlite3_libversion() for --version
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,7 +96,7 @@ let package = Package(
         .target(
             name: "VMDBTestSupport",
             dependencies: [
-                "MigrationKit", "ShippedMigrations",
+                "MigrationKit", "ShippedMigrations", "SQLiteFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The compute daemon the repair tests talk to, in its own process (see TestDaemon).
@@ -96,8 +104,11 @@ let package = Package(
             name: "vmdb-test-daemon",
             dependencies: ["VMDBTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]),
         .testTarget(
+            name: "SQLiteFilesTests",
+            dependencies: ["SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
             name: "MigrationKitTests",
-            dependencies: ["MigrationKit", "ShippedMigrations", "VMDBTestSupport"]),
+            dependencies: ["MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport"]),
         .testTarget(
             name: "VMStoreTests",
             dependencies: [
@@ -107,10 +118,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMRepairTests",
-            dependencies: ["VMRepair", "VMStore", "VMDBTestSupport"]),
+            dependencies: ["VMRepair", "VMStore", "SQLiteFiles", "VMDBTestSupport"]),
         .testTarget(
             name: "VMSnapshotsTests",
-            dependencies: ["VMSnapshots", "VMDBTestSupport"]),
+            dependencies: ["VMSnapshots", "SQLiteFiles", "VMDBTestSupport"]),
         // Crashes, concurrent writers, full disks and bad input (issue 8).
         .testTarget(
             name: "ReliabilityTests",

@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import GRDB
 import MigrationKit
+import SQLiteFiles
 import ShippedMigrations
 
 /// `vmdb`: migrations, dry runs, repair and snapshots for the deployer's VM database.
-public struct VMDB: ParsableCommand {
+public struct VMDB: AsyncParsableCommand {
     /// VERSION at the package root (BuildInfo); `--version` prints `BuildDescription.current.line`.
     public static let version = BuildDescription.current.version
 
@@ -30,13 +31,17 @@ public struct VMDB: ParsableCommand {
     static var migrator: Migrator { ShippedMigrations.migrator(toolVersion: version) }
 
     /// Runs `vmdb` with `arguments` and returns its exit code; output goes to `console`.
-    public static func execute(_ arguments: [String], console: Console = .standard) -> Int32 {
-        Console.$current.withValue(console) {
+    public static func execute(_ arguments: [String], console: Console = .standard) async -> Int32 {
+        await Console.$current.withValue(console) {
             let wantsJSON = zip(arguments, arguments.dropFirst()).contains { $0 == "--format" && $1 == "json" }
                 || arguments.contains("--format=json")
             do {
                 var command = try parseAsRoot(arguments)
-                try command.run()
+                if var asynchronous = command as? any AsyncParsableCommand {
+                    try await asynchronous.run()   // repair: its work runs off the cooperative pool
+                } else {
+                    try command.run()   // blocking SQLite work, on the calling thread (the main thread)
+                }
                 return 0
             } catch let exit as ExitCode {
                 return exit.rawValue
@@ -44,6 +49,11 @@ public struct VMDB: ParsableCommand {
                 // A SQLite error no command translated: still say what it means for the file.
                 let path = databasePath(in: arguments) ?? "the database"
                 let wrapped = MigrationError.wrapping(error, path: path, doing: "running `vmdb \(arguments.first ?? "")`")
+                report(code: wrapped.exitCode, kind: wrapped.kindName, message: wrapped.operatorMessage, json: wantsJSON, console: console)
+                return wrapped.exitCode
+            } catch let error as SQLiteFileError {
+                // A file error a library let through untranslated: still the file's exit code.
+                let wrapped = MigrationError(error)
                 report(code: wrapped.exitCode, kind: wrapped.kindName, message: wrapped.operatorMessage, json: wantsJSON, console: console)
                 return wrapped.exitCode
             } catch let error as any OperatorFacingError {
@@ -66,7 +76,7 @@ public struct VMDB: ParsableCommand {
 
     /// The process entry point: runs and exits with the documented code.
     public static func main() async {
-        Foundation.exit(execute(Array(CommandLine.arguments.dropFirst())))
+        Foundation.exit(await execute(Array(CommandLine.arguments.dropFirst())))
     }
 
     /// The `--db` argument, or `VMDB_DB`, for messages about errors no command caught.

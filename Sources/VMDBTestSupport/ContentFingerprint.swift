@@ -9,7 +9,9 @@ import GRDB
 /// record preserved" after the migration. A database a crash left with a hot
 /// WAL has different bytes but the same content; this compares the content.
 /// The hash uses `Hasher`, seeded per process: compare fingerprints taken in
-/// the same test process only.
+/// the same test process only. It is built from SQLite's `quote()`, not from
+/// vmdb's `ContentHasher`, on purpose: the oracle that checks a migration
+/// preserved every record must not share the code of the census it checks.
 public struct ContentFingerprint: Equatable, Sendable, CustomStringConvertible {
     public struct Table: Equatable, Sendable {
         public let rows: Int

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import SQLiteFiles
 import ShippedMigrations
 
 /// Databases for tests, made by the shipped migrations (as `vmdb init` makes them).
@@ -34,12 +35,7 @@ public enum Fixtures {
 
     /// Loads an SQL dump (as `sqlite3 .dump` writes it) into a new database at `path`.
     public static func load(dump: String, to path: String, walMode: Bool = true) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.writeWithoutTransaction { db in
-            if walMode { try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            try db.execute(sql: dump)
-        }
-        try queue.close()
+        try DumpLoader.load(dump, intoNewFile: path, journalMode: walMode ? .wal : .delete)
     }
 
     /// The eight VMs of the v1 case: one network's worth, each with two events.

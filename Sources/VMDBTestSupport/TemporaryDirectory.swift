@@ -1,5 +1,6 @@
 import Foundation
 import MigrationKit
+import SQLiteFiles
 
 /// A fresh folder under the system's temporary directory, removed when released.
 /// Tests open fixtures only as copies in one of these, never in place.

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import MigrationKit
+import SQLiteFiles
 import VMStore
 
 /// Where the daemons' truth comes from.
@@ -46,16 +46,43 @@ public struct RepairSession: Sendable {
         self.options = options
     }
 
-    /// Runs the comparison (and the recording, with `apply`).
+    /// Runs the comparison (and the recording, with `apply`), suspending meanwhile.
     ///
-    /// Blocking, like every GRDB call it makes: run it on a thread of your own
-    /// (the CLI's main thread), not on a task of the cooperative pool, where
-    /// seconds of SQLite and socket work would hold one of its few threads.
+    /// The work is seconds of blocking SQLite and socket calls, so it runs on a
+    /// thread of its own, never on the cooperative pool: the calling task
+    /// suspends, and no pool thread is held.
     ///
-    /// - Throws: ``RepairError`` (malformed inventory, duplicate ids, daemon
-    ///   unreachable, database not at v3), `MigrationError` (missing or unusable
-    ///   database file, backup failure), ``VMStore/StoreError`` (busy, …).
+    /// - Throws: ``RepairError`` alone: its ``RepairError/kind`` says what
+    ///   happened (malformed inventory, duplicate ids, daemon unreachable,
+    ///   database missing, unusable or not at a version repair works on, busy,
+    ///   disk full); nothing was recorded unless the report says so.
+    public func run(_ sources: [InventorySource]) async throws -> RepairReport {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RepairReport, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try run(sources) }) }
+            thread.name = "vmdb-repair"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// The same run for synchronous callers, blocking the calling thread: call
+    /// it from a thread of your own (a command's main thread, a test), never
+    /// from a task of the cooperative pool.
+    ///
+    /// - Throws: ``RepairError`` alone (see ``run(_:)-(_)``).
     public func run(_ sources: [InventorySource]) throws -> RepairReport {
+        do {
+            return try compare(sources)
+        } catch let error as RepairError {
+            throw error
+        } catch let error as StoreError {
+            throw Self.translate(error, path: databasePath)
+        } catch {
+            throw Self.translate(SQLiteFileError.wrapping(error, path: databasePath, doing: "comparing the inventories with the store"))
+        }
+    }
+
+    private func compare(_ sources: [InventorySource]) throws -> RepairReport {
         let start = DispatchTime.now()
         guard !sources.isEmpty else {
             throw RepairError(.usage, "nothing to compare with: give --inventory FILE… or --daemons CONFIG")
@@ -184,6 +211,18 @@ public struct RepairSession: Sendable {
         options.progress?(.finished(phase: "record orphans", seconds: Self.seconds(since: recordStart)))
         applied.backup = backup
         return applied
+    }
+
+    /// A file or SQLite error in repair's terms (and exit codes), the file error kept for the command layer.
+    static func translate(_ error: SQLiteFileError) -> RepairError {
+        let kind: RepairError.Kind = switch error.code {
+        case .noSuchDatabase, .notADatabase, .readOnlyFile, .readOnlyFolder, .cannotCreate: .unusableDatabase
+        case .fileExists: .usage
+        case .locked: .busy
+        case .outOfSpace, .ioError: .diskFull
+        case .unexpectedSQLiteError: .internalFailure
+        }
+        return RepairError(kind, error.message + ". Nothing was recorded", file: error)
     }
 
     /// The store's refusals in repair's terms (and exit codes); nothing was recorded.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 import Testing
 import VMDBTestSupport
 @testable import MigrationKit

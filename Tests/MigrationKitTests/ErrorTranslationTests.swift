@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import SQLiteFiles
 import Testing
 import VMDBTestSupport
 
@@ -58,5 +59,46 @@ import VMDBTestSupport
         let original = MigrationError(.busy, "held")
         let error = MigrationError.wrapping(original, path: "/tmp/x.db", doing: "testing")
         #expect(error.kind == .busy && error.message == "held")
+    }
+}
+
+/// The file plumbing's errors reach a MigrationKit caller as ``MigrationError``s
+/// with the same code: a library user matches on one error type.
+@Suite struct FileErrorTranslationTests {
+    @Test(arguments: SQLiteFileError.Code.allCases)
+    func everyFileCodeBecomesTheMigrationCodeOfTheSameName(_ code: SQLiteFileError.Code) {
+        let error = MigrationError(SQLiteFileError(code, "test", path: "/tmp/x.db"))
+        #expect(error.code.name == code.rawValue)
+        #expect(error.path == "/tmp/x.db" && error.message == "test")
+        #expect(error.kind != .internalFailure || code == .unexpectedSQLiteError)
+    }
+
+    /// Each public entry point opens the file through the plumbing; a missing file
+    /// must come out as MigrationError `noSuchDatabase`, not as the plumbing's type.
+    @Test func everyEntryPointThrowsAMigrationErrorForAMissingFile() throws {
+        let directory = try TemporaryDirectory("entry-points")
+        let missing = directory.file("typo.db")
+        let migrator = Fixtures.migrator
+        var options = MigrationOptions()
+        options.parameters = ["default_network": "main"]
+        let calls: [(String, () throws -> Void)] = [
+            ("status", { _ = try migrator.status(path: missing) }),
+            ("plan", { _ = try migrator.plan(path: missing) }),
+            ("verify", { _ = try migrator.verify(path: missing) }),
+            ("migrate", { _ = try migrator.migrate(path: missing, options: options) }),
+            ("dryRun", { _ = try migrator.dryRun(path: missing, options: options) }),
+            ("backup", { _ = try migrator.backup(path: missing, to: directory.file("b.backup")) }),
+            ("restore", { _ = try migrator.restore(path: missing, from: directory.file("nothing.backup"),
+                                                   safetyBackupDirectory: nil, takesSafetyBackup: false) }),
+        ]
+        for (name, call) in calls {
+            let error = #expect(throws: MigrationError.self, "\(name)") { try call() }
+            #expect(error?.code == .noSuchDatabase, "\(name): \(String(describing: error))")
+        }
+        let created = #expect(throws: MigrationError.self) {
+            try migrator.createDatabase(path: directory.file("no-such-folder/new.db"))
+        }
+        #expect(created?.code == .cannotCreate)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 }

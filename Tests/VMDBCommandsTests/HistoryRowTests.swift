@@ -7,9 +7,9 @@ import VMDBTestSupport
 /// A history row this vmdb cannot read is refused, never read as something else:
 /// 4 when a newer vmdb wrote it, 5 when it was edited.
 @Suite struct HistoryRowTests {
-    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+    func run(_ arguments: [String]) async -> (code: Int32, out: String, err: String) {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return (code, console.standardOutput, console.standardError)
     }
 
@@ -37,13 +37,13 @@ import VMDBTestSupport
     ]
 
     @Test(arguments: cases)
-    func anUnreadableRowIsRefusedByEveryCommand(_ item: Case) throws {
+    func anUnreadableRowIsRefusedByEveryCommand(_ item: Case) async throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 3, in: directory)
         try edit(path, item.assignments)
         let before = try Fixtures.fileHash(path)
         for command in [["status"], ["migrate"], ["verify"]] {
-            let result = run(command + ["--db", path])
+            let result = await run(command + ["--db", path])
             #expect(result.code == item.exitCode, "\(command): \(result.err)")
             #expect(result.err.contains(item.says) && result.err.contains("migration 2"), "\(command): \(result.err)")
         }

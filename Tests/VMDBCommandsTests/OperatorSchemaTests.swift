@@ -10,9 +10,9 @@ import VMDBTestSupport
 @Suite struct OperatorSchemaTests {
     struct Outcome { let code: Int32; let out: String; let err: String }
 
-    func run(_ arguments: [String]) -> Outcome {
+    func run(_ arguments: [String]) async -> Outcome {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return Outcome(code: code, out: console.standardOutput, err: console.standardError)
     }
 
@@ -69,18 +69,18 @@ import VMDBTestSupport
     }
 
     /// Plan, dry run and migrate all succeed, and verify is clean afterwards.
-    func expectMigrates(_ path: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectMigrates(_ path: String, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) async {
         for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate", "--no-backup"], ["verify"]] {
-            let result = run(arguments + ["--db", path] + (arguments[0] == "migrate" ? extra : []))
+            let result = await run(arguments + ["--db", path] + (arguments[0] == "migrate" ? extra : []))
             #expect(result.code == 0, "\(arguments): \(result.err)\(result.out.suffix(600))", sourceLocation: sourceLocation)
         }
     }
 
     /// Plan, dry run and migrate all refuse with `code`, saying `words`, and leave the file as it was.
-    func expectRefused(_ path: String, code: Int32 = 65, saying words: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefused(_ path: String, code: Int32 = 65, saying words: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let before = try Fixtures.fileHash(path)
         for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate"]] {
-            let result = run(arguments + ["--db", path])
+            let result = await run(arguments + ["--db", path])
             #expect(result.code == code, "\(arguments): \(result.err)\(result.out.suffix(400))", sourceLocation: sourceLocation)
             for word in words {
                 #expect((result.err + result.out).contains(word), "\(arguments) does not say \(word): \(result.err)\(result.out.suffix(400))", sourceLocation: sourceLocation)
@@ -101,19 +101,19 @@ import VMDBTestSupport
     static let unquotedNames = ["kosten_€", "größe·gb", "rack\u{A0}2", "🚀launch", "名前", "a\u{FEFF}b"]
 
     @Test(arguments: unquotedNames)
-    func aV2ColumnWithANonASCIIUnquotedNameIsCarriedOver(_ name: String) throws {
+    func aV2ColumnWithANonASCIIUnquotedNameIsCarriedOver(_ name: String) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "ALTER TABLE vms ADD COLUMN \(name) INTEGER; UPDATE vms SET \(name.quotedForTest) = cpu * 10")
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try strings(path, "SELECT name FROM pragma_table_xinfo('vms')").contains(name))
         #expect(try count(path, "SELECT sum(\(name.quotedForTest)) FROM vms") == 280)
         #expect(try count(path, "SELECT count(*) FROM vms") == 8)
     }
 
-    @Test func aV1ColumnWithANonASCIIUnquotedNameIsCarriedOver() throws {
+    @Test func aV1ColumnWithANonASCIIUnquotedNameIsCarriedOver() async throws {
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN kosten_€ INTEGER; UPDATE vms SET kosten_€ = cpu * 10")
-        expectMigrates(path, ["--default-network", "qa"])
+        await expectMigrates(path, ["--default-network", "qa"])
         #expect(try count(path, "SELECT sum(\"kosten_€\") FROM vms") == 160)
         #expect(try count(path, "SELECT count(*) FROM vm_events") == 16)
     }
@@ -121,59 +121,59 @@ import VMDBTestSupport
     /// `CHECK (vms.quota >= 0)` is valid on `vms`, and fails ("no such column: vms.quota")
     /// on the table the recreation builds under a temporary name, unless it is requalified.
     @Test(arguments: ["vms.quota", "\"VMS\".quota", "main.vms.quota", "[vms].\"quota\""])
-    func aCheckNamingItsTableSurvivesTheRebuild(_ reference: String) throws {
+    func aCheckNamingItsTableSurvivesTheRebuild(_ reference: String) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, """
             ALTER TABLE vms ADD COLUMN quota INTEGER NOT NULL DEFAULT 0 CHECK (\(reference) >= 0 AND 'vms.quota' <> '');
             UPDATE vms SET quota = id * 3;
             """)
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try count(path, "SELECT sum(quota) FROM vms") == 108)
         expectRefusedWrite("UPDATE vms SET quota = -1 WHERE vm_id = '005o'", on: path)
         #expect(try strings(path, "SELECT sql FROM sqlite_master WHERE name = 'vms'").first?.contains("__vmdb_new") == false)
     }
 
-    @Test func aV1CheckNamingItsTableSurvivesTheRebuild() throws {
+    @Test func aV1CheckNamingItsTableSurvivesTheRebuild() async throws {
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN quota INTEGER CHECK (vms.quota IS NULL OR vms.quota >= 0)")
-        expectMigrates(path, ["--default-network", "qa"])
+        await expectMigrates(path, ["--default-network", "qa"])
         expectRefusedWrite("UPDATE vms SET quota = -1", on: path)
     }
 
     /// A generated column is computed, never inserted into: the copy that listed it failed
     /// with "cannot INSERT into generated column".
     @Test(arguments: [true, false])
-    func aVirtualGeneratedColumnOnVMsIsRecomputed(managed: Bool) throws {
+    func aVirtualGeneratedColumnOnVMsIsRecomputed(managed: Bool) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: managed, "ALTER TABLE vms ADD COLUMN label TEXT GENERATED ALWAYS AS (network || '/' || vm_id) VIRTUAL")
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try strings(path, "SELECT label FROM vms ORDER BY id") == Fixtures.eightVMIds.map { "qa/\($0)" })
         #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'label'") == 2)
     }
 
-    @Test func aStoredGeneratedColumnOnAHandBuiltVMsIsRecomputed() throws {
+    @Test func aStoredGeneratedColumnOnAHandBuiltVMsIsRecomputed() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
         // The operator rebuilt vms by hand to add a STORED column (ADD COLUMN takes only VIRTUAL ones).
         try rebuildVMs(path) { create in String(create.dropLast()) + ",\n    size_class TEXT AS (CASE WHEN cpu > 3 THEN 'large' ELSE 'small' END) STORED\n)" }
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM vms WHERE size_class = 'large'") == 4)
         #expect(try count(path, "SELECT hidden FROM pragma_table_xinfo('vms') WHERE name = 'size_class'") == 3)
     }
 
     /// A table constraint is not a column: the rebuild takes the migration's, and an
     /// operator's own (a hand-built vms with a table-level CHECK) was dropped silently.
-    @Test func aTableConstraintOfTheOperatorsIsRefusedNotDropped() throws {
+    @Test func aTableConstraintOfTheOperatorsIsRefusedNotDropped() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
         try rebuildVMs(path) { create in String(create.dropLast()) + ",\n    CONSTRAINT sane_cpu CHECK (vms_new.cpu IS NULL OR cpu >= 0)\n)" }
-        try expectRefused(path, saying: ["table vms has a table constraint", "CONSTRAINT sane_cpu CHECK", "would be lost"])
+        try await expectRefused(path, saying: ["table vms has a table constraint", "CONSTRAINT sane_cpu CHECK", "would be lost"])
     }
 
     /// A column the migration redefines takes the migration's definition, so a
     /// constraint the operator gave it (here a CHECK on name, in a hand-built vms)
     /// was replaced without a word.
-    @Test func aConstraintTheOperatorGaveAMigrationsColumnIsRefusedNotReplaced() throws {
+    @Test func aConstraintTheOperatorGaveAMigrationsColumnIsRefusedNotReplaced() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: false, "SELECT 1")
         try rebuildVMs(path) { create in
@@ -181,38 +181,38 @@ import VMDBTestSupport
             let lineEnd = try #require(create.range(of: ",", range: nameStart.upperBound..<create.endIndex))
             return create.replacingCharacters(in: lineEnd, with: " CHECK (length(name) > 0),")
         }
-        try expectRefused(path, saying: ["table vms defines its column name as", "CHECK (length(name) > 0)", "would be lost"])
+        try await expectRefused(path, saying: ["table vms defines its column name as", "CHECK (length(name) > 0)", "would be lost"])
     }
 
-    @Test func aV1GeneratedColumnIsRecomputed() throws {
+    @Test func aV1GeneratedColumnIsRecomputed() async throws {
         let directory = try TemporaryDirectory()
         let path = try v1(directory, "ALTER TABLE vms ADD COLUMN memory_gb INTEGER AS (memory_mb / 1024)")
-        expectMigrates(path, ["--default-network", "qa"])
+        await expectMigrates(path, ["--default-network", "qa"])
         #expect(try count(path, "SELECT sum(memory_gb) FROM vms") == 32)
     }
 
     /// SQLite's default build takes `"none"` as a string where no column has that name
     /// (the double-quoted string misfeature), so a deployer's CHECK may hold one; vmdb's
     /// connections (GRDB) refuse them in new DDL, which made the rebuild fail.
-    @Test func aCheckWithADoubleQuotedStringSurvivesTheRebuild() throws {
+    @Test func aCheckWithADoubleQuotedStringSurvivesTheRebuild() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "SELECT 1")
         var configuration = Configuration()
         configuration.acceptsDoubleQuotedStringLiterals = true   // as SQLite's own default build, Python's sqlite3 included
-        try DatabaseQueue(path: path, configuration: configuration).write { db in
+        try await DatabaseQueue(path: path, configuration: configuration).write { db in
             try db.execute(sql: "ALTER TABLE vms ADD COLUMN tier TEXT CHECK (tier <> \"none\")")
         }
-        expectMigrates(path)
+        await expectMigrates(path)
         expectRefusedWrite("UPDATE vms SET tier = 'none'", on: path)
     }
 
     // MARK: Class 2: unique indexes an operator added
 
     @Test(arguments: [true, false])
-    func aUniqueIndexOnAnotherColumnIsKept(managed: Bool) throws {
+    func aUniqueIndexOnAnotherColumnIsKept(managed: Bool) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: managed, "CREATE UNIQUE INDEX vms_name_unique ON vms(name)")
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_name_unique'") == 1)
         // Still enforced: a second VM may not take a name that is in use.
         expectRefusedWrite("UPDATE vms SET name = (SELECT min(name) FROM vms) WHERE name = (SELECT max(name) FROM vms)", on: path)
@@ -220,55 +220,55 @@ import VMDBTestSupport
     }
 
     @Test(arguments: [true, false])
-    func aUniqueIndexOnAnExpressionIsKept(managed: Bool) throws {
+    func aUniqueIndexOnAnExpressionIsKept(managed: Bool) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, managed: managed, "CREATE UNIQUE INDEX vms_lower_name ON vms(lower(name), status)")
-        #expect(run(["status", "--db", path]).code == 0)
-        expectMigrates(path)
+        #expect(await run(["status", "--db", path]).code == 0)
+        await expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_lower_name'") == 1)
     }
 
     // MARK: Class 3: plan and dry run agree with migrate
 
-    @Test func aFullTextTableMigratesThroughPlanDryRunAndMigrate() throws {
+    @Test func aFullTextTableMigratesThroughPlanDryRunAndMigrate() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, """
             CREATE VIRTUAL TABLE vm_notes USING fts5(body);
             INSERT INTO vm_notes (body) VALUES ('rebooted after the kernel update');
             """)
-        expectMigrates(path)
+        await expectMigrates(path)
         #expect(try count(path, "SELECT count(*) FROM vm_notes WHERE vm_notes MATCH 'kernel'") == 1)
     }
 
     // MARK: Class 4: names the migration introduces
 
-    @Test func anOperatorsTableNamedLikeTheMigrationsIsRefusedByName() throws {
+    @Test func anOperatorsTableNamedLikeTheMigrationsIsRefusedByName() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "CREATE TABLE vm_repairs (note TEXT); INSERT INTO vm_repairs VALUES ('mine')")
-        try expectRefused(path, saying: ["creates table vm_repairs", "already has a table", "RENAME TO"])
+        try await expectRefused(path, saying: ["creates table vm_repairs", "already has a table", "RENAME TO"])
     }
 
-    @Test func anOperatorsIndexNamedLikeTheMigrationsIsNeverReplaced() throws {
+    @Test func anOperatorsIndexNamedLikeTheMigrationsIsNeverReplaced() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "CREATE INDEX vms_identity ON vms(name)")
-        try expectRefused(path, saying: ["creates index vms_identity", "already has a index of that name (on vms)"])
+        try await expectRefused(path, saying: ["creates index vms_identity", "already has a index of that name (on vms)"])
     }
 
-    @Test func aDryRunThatFindsAProblemPrintsTheWholeReport() throws {
+    @Test func aDryRunThatFindsAProblemPrintsTheWholeReport() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "CREATE TABLE vm_repairs (note TEXT)")
-        let result = run(["migrate", "--dry-run", "--format", "markdown", "--db", path])
+        let result = await run(["migrate", "--dry-run", "--format", "markdown", "--db", path])
         #expect(result.code == 65)
         #expect(result.out.contains("WOULD FAIL") && result.out.contains("vm_repairs"), "\(result.out)")
     }
 
     // MARK: Class 5: the migration's data steps fire no trigger
 
-    @Test func anAuditTriggerOnVMsDoesNotFireDuringTheMigration() throws {
+    @Test func anAuditTriggerOnVMsDoesNotFireDuringTheMigration() async throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 1, in: directory)
         try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
-        try DatabaseQueue(path: path).write { db in
+        try await DatabaseQueue(path: path).write { db in
             try db.execute(sql: """
                 CREATE TABLE vm_audit (vm_id TEXT, at TEXT);
                 CREATE TRIGGER vms_audit AFTER UPDATE ON vms BEGIN INSERT INTO vm_audit VALUES (NEW.vm_id, 'now'); END;
@@ -276,7 +276,7 @@ import VMDBTestSupport
                 CREATE TRIGGER vms_no_network_change BEFORE UPDATE ON vms BEGIN SELECT RAISE(ABORT, 'no updates during the freeze'); END;
                 """)
         }
-        let result = run(["migrate", "--db", path, "--default-network", "qa", "--no-backup"])
+        let result = await run(["migrate", "--db", path, "--default-network", "qa", "--no-backup"])
         #expect(result.code == 0, "\(result.err)")
         #expect(try count(path, "SELECT count(*) FROM vm_audit") == 0)
         // Still there, and still firing for the deployer.
@@ -286,29 +286,29 @@ import VMDBTestSupport
 
     // MARK: Class 6: damage that was already there
 
-    @Test func eventsWhoseVMIsGoneAreNamedBeforeAnythingStarts() throws {
+    @Test func eventsWhoseVMIsGoneAreNamedBeforeAnythingStarts() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "DELETE FROM vms WHERE vm_id IN ('005o', '0069')")
-        try expectRefused(path, saying: ["table vm_events has 2 row(s)", "foreign keys off"])
+        try await expectRefused(path, saying: ["table vm_events has 2 row(s)", "foreign keys off"])
     }
 
-    @Test func anOperatorsWithoutRowidChildWithOrphansIsNamed() throws {
+    @Test func anOperatorsWithoutRowidChildWithOrphansIsNamed() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, """
             CREATE TABLE vm_tags (vm INTEGER NOT NULL REFERENCES vms(id), tag TEXT NOT NULL, PRIMARY KEY (vm, tag)) WITHOUT ROWID;
             INSERT INTO vm_tags SELECT id, 'web' FROM vms;
             INSERT INTO vm_tags VALUES (9999, 'lost');
             """)
-        try expectRefused(path, saying: ["1 row(s) already refer to rows that do not exist", "vm_tags row (9999, 'lost')"])
+        try await expectRefused(path, saying: ["1 row(s) already refer to rows that do not exist", "vm_tags row (9999, 'lost')"])
     }
 
     // MARK: Class 10: messages
 
-    @Test func aSelfReferenceOnTheOldKeyNamesItsColumn() throws {
+    @Test func aSelfReferenceOnTheOldKeyNamesItsColumn() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "ALTER TABLE vms ADD COLUMN cloned_from TEXT REFERENCES vms(vm_id)")
         let before = try Fixtures.fileHash(path)
-        let result = run(["migrate", "--db", path, "--no-backup"])
+        let result = await run(["migrate", "--db", path, "--no-backup"])
         #expect(result.code == 2, "\(result.err)")
         #expect(result.err.contains("\"vms\"(cloned_from) referencing \"vms\"(vm_id)"), "\(result.err)")
         #expect(try Fixtures.fileHash(path) == before)

@@ -9,9 +9,9 @@ import VMDBTestSupport
 /// vm_id under another network inserts, an exact duplicate and an empty network
 /// are rejected. Rolled back, recorded in the history and in every report.
 @Suite struct ProbeTests {
-    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+    func run(_ arguments: [String]) async -> (code: Int32, out: String, err: String) {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return (code, console.standardOutput, console.standardError)
     }
 
@@ -22,35 +22,35 @@ import VMDBTestSupport
         return path
     }
 
-    @Test func theThreeProbesHoldAreRecordedAndLeaveNoRow() throws {
+    @Test func theThreeProbesHoldAreRecordedAndLeaveNoRow() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory)
-        let result = run(["migrate", "--db", path, "--no-backup"])
+        let result = await run(["migrate", "--db", path, "--no-backup"])
         #expect(result.code == 0, "\(result.err)")
         #expect(result.out.contains("probe ✓ the same vm_id under another network inserts (accepts; ran)"), "\(result.out)")
         #expect(result.out.contains("probe ✓ an exact duplicate (network, vm_id) is rejected (rejects; UNIQUE constraint failed: vms.network, vms.vm_id)"), "\(result.out)")
-        let json = try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "SELECT verification FROM vmdb_migrations WHERE version = 3") }
+        let json = try await DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "SELECT verification FROM vmdb_migrations WHERE version = 3") }
         let record = try JSONDecoder().decode(VerificationRecord.self, from: Data(try #require(json).utf8))
         #expect(record.probes?.count == 3 && record.probes?.allSatisfy(\.passed) == true)
-        #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM vms WHERE vm_id = 'vmdb-probe'") } == 0)
-        #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM vms") } == 8)
+        await #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM vms WHERE vm_id = 'vmdb-probe'") } == 0)
+        await #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM vms") } == 8)
     }
 
-    @Test func theDryRunReportShowsTheProbes() throws {
+    @Test func theDryRunReportShowsTheProbes() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory)
-        let result = run(["migrate", "--dry-run", "--format", "markdown", "--db", path])
+        let result = await run(["migrate", "--dry-run", "--format", "markdown", "--db", path])
         #expect(result.code == 0, "\(result.err)")
         #expect(result.out.contains("**Probes**") && result.out.contains("| an empty network is rejected | rejects |"), "\(result.out)")
     }
 
     /// An operator's unique index on vm_id alone would bring the bug back after the
     /// migration: the first probe catches it, and nothing is committed.
-    @Test func anIndexThatKeepsVMIDGloballyUniqueFailsTheFirstProbe() throws {
+    @Test func anIndexThatKeepsVMIDGloballyUniqueFailsTheFirstProbe() async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, "CREATE UNIQUE INDEX vms_vm_id_everywhere ON vms(vm_id)")
         let before = try Fixtures.fileHash(path)
-        let result = run(["migrate", "--db", path, "--no-backup"])
+        let result = await run(["migrate", "--db", path, "--no-backup"])
         #expect(result.code == 2, "\(result.err)")
         #expect(result.err.contains("probe \"the same vm_id under another network inserts\" (accepts) did not hold"), "\(result.err)")
         #expect(try Fixtures.fileHash(path) == before)

@@ -7,9 +7,9 @@ import VMDBTestSupport
 @Suite struct SnapshotsCommandTests {
     private static let snapshots = (Fixtures.repositoryRoot as NSString).appendingPathComponent("snapshots")
 
-    private func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+    private func run(_ arguments: [String]) async -> (code: Int32, out: String, err: String) {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return (code, console.standardOutput, console.standardError)
     }
 
@@ -21,8 +21,8 @@ import VMDBTestSupport
         return destination
     }
 
-    @Test func everyShippedSnapshotVerifies() throws {
-        let result = run(["snapshots", "verify", Self.snapshots])
+    @Test func everyShippedSnapshotVerifies() async throws {
+        let result = await run(["snapshots", "verify", Self.snapshots])
         #expect(result.code == 0, "\(result.out)\(result.err)")
         for name in ["v1-eight-vms", "v1-large", "v2-collision", "v2-wal-operator", "v2-text-stress", "v2-nulls", "v3-current"] {
             #expect(result.out.contains("\(name): ok"), "\(name) in \(result.out)")
@@ -30,15 +30,15 @@ import VMDBTestSupport
         #expect(result.out.contains("7 of 7 snapshots passed"))
     }
 
-    @Test func jsonIsOneDocument() throws {
-        let result = run(["snapshots", "verify", Self.snapshots, "--format", "json"])
+    @Test func jsonIsOneDocument() async throws {
+        let result = await run(["snapshots", "verify", Self.snapshots, "--format", "json"])
         #expect(result.code == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
         #expect(document["allPassed"] as? Bool == true)
         #expect((document["snapshots"] as? [Any])?.count == 7)
     }
 
-    @Test func aDifferenceFailsWithExit2AndNamesTheSnapshotTableAndNumbers() throws {
+    @Test func aDifferenceFailsWithExit2AndNamesTheSnapshotTableAndNumbers() async throws {
         let directory = try TemporaryDirectory("snapshots-cli")
         let folder = try copySnapshot("v1-eight-vms", into: directory)
         let expectedPath = (folder as NSString).appendingPathComponent("expected.json")
@@ -52,30 +52,30 @@ import VMDBTestSupport
         json["result"] = result
         try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: URL(fileURLWithPath: expectedPath))
 
-        let text = run(["snapshots", "verify", directory.file("snapshots")])
+        let text = await run(["snapshots", "verify", directory.file("snapshots")])
         #expect(text.code == 2)
         #expect(text.out.contains("v1-eight-vms: FAILED"))
         #expect(text.out.contains("table vms: expected 9 rows, found 8"))
-        let parsed = run(["snapshots", "verify", directory.file("snapshots"), "--format", "json"])
+        let parsed = await run(["snapshots", "verify", directory.file("snapshots"), "--format", "json"])
         #expect(parsed.code == 2)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(parsed.out.utf8)) as? [String: Any])
         #expect(document["failed"] as? Int == 1)
     }
 
-    @Test func aMissingFolderOrAnUnreadableSnapshotIsExit65() throws {
+    @Test func aMissingFolderOrAnUnreadableSnapshotIsExit65() async throws {
         let directory = try TemporaryDirectory("snapshots-cli")
-        let missing = run(["snapshots", "verify", directory.file("nowhere"), "--format", "json"])
+        let missing = await run(["snapshots", "verify", directory.file("nowhere"), "--format", "json"])
         #expect(missing.code == 65)
         #expect(missing.out.contains("\"error\""))
 
         let folder = try copySnapshot("v2-nulls", into: directory)
         try "{ not json".write(toFile: (folder as NSString).appendingPathComponent("expected.json"), atomically: true, encoding: .utf8)
-        let unusable = run(["snapshots", "verify", directory.file("snapshots")])
+        let unusable = await run(["snapshots", "verify", directory.file("snapshots")])
         #expect(unusable.code == 65)
         #expect(unusable.out.contains("v2-nulls: UNUSABLE"))
     }
 
-    @Test func captureWritesASnapshotThatVerifiesAndNeverOverwrites() throws {
+    @Test func captureWritesASnapshotThatVerifiesAndNeverOverwrites() async throws {
         let directory = try TemporaryDirectory("snapshots-cli")
         let dump = try String(contentsOfFile: (Self.snapshots as NSString).appendingPathComponent("v1-eight-vms/dump.sql"), encoding: .utf8)
         let database = directory.file("deployer.db")
@@ -83,27 +83,27 @@ import VMDBTestSupport
         let before = try Fixtures.fileHash(database)
         let out = directory.file("captured/mine")
 
-        let refused = run(["snapshots", "capture", "--db", database, "--out", out])
+        let refused = await run(["snapshots", "capture", "--db", database, "--out", out])
         #expect(refused.code == 64, "a v1 database needs --default-network: \(refused.err)")
         #expect(refused.err.contains("--default-network"))
 
-        let captured = run(["snapshots", "capture", "--db", database, "--out", out, "--anonymize", "--default-network", "qa"])
+        let captured = await run(["snapshots", "capture", "--db", database, "--out", out, "--anonymize", "--default-network", "qa"])
         #expect(captured.code == 0, "\(captured.err)")
         #expect(captured.out.contains("anonymized"))
         #expect(try Fixtures.fileHash(database) == before, "the source is never modified")
         let capturedDump = try String(contentsOfFile: out + "/dump.sql", encoding: .utf8)
         #expect(!capturedDump.contains("qa-smoke-1") && !capturedDump.contains("185.69.166.12"))
 
-        #expect(run(["snapshots", "verify", directory.file("captured")]).code == 0)
-        let again = run(["snapshots", "capture", "--db", database, "--out", out, "--default-network", "qa"])
+        #expect(await run(["snapshots", "verify", directory.file("captured")]).code == 0)
+        let again = await run(["snapshots", "capture", "--db", database, "--out", out, "--default-network", "qa"])
         #expect(again.code == 64)
         #expect(again.err.contains("already exists"))
     }
 
-    @Test func captureNeedsAnExistingDatabaseAndAnOut() {
-        #expect(run(["snapshots", "capture", "--db", "/nonexistent/deployer.db", "--out", "/tmp/never"]).code == 65)
-        #expect(run(["snapshots", "capture", "--db", "/nonexistent/deployer.db"]).code == 64)
-        #expect(run(["snapshots", "capture", "--db", "x.db", "--out", "y", "--default-network", "bad name"]).code == 64)
+    @Test func captureNeedsAnExistingDatabaseAndAnOut() async {
+        #expect(await run(["snapshots", "capture", "--db", "/nonexistent/deployer.db", "--out", "/tmp/never"]).code == 65)
+        #expect(await run(["snapshots", "capture", "--db", "/nonexistent/deployer.db"]).code == 64)
+        #expect(await run(["snapshots", "capture", "--db", "x.db", "--out", "y", "--default-network", "bad name"]).code == 64)
     }
 
     @Test func theBuiltBinaryVerifiesFromTheRepositoryRoot() throws {

@@ -6,21 +6,21 @@ import VMDBTestSupport
 /// Usage errors as an operator reads them, and the one network-name rule at
 /// every option where a network enters.
 @Suite struct UsageErrorTests {
-    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+    func run(_ arguments: [String]) async -> (code: Int32, out: String, err: String) {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return (code, console.standardOutput, console.standardError)
     }
 
-    @Test func aUsageErrorCarriesOnePrefix() {
-        let result = run(["migrate", "--db", "/nonexistent.db", "--backup-dir", "/tmp", "--no-backup"])
+    @Test func aUsageErrorCarriesOnePrefix() async {
+        let result = await run(["migrate", "--db", "/nonexistent.db", "--backup-dir", "/tmp", "--no-backup"])
         #expect(result.code == 64)
         #expect(result.err.hasPrefix("vmdb: error: --backup-dir and --no-backup exclude each other"), "\(result.err)")
         #expect(!result.err.contains("Error:"), "\(result.err)")
     }
 
-    @Test func aUsageErrorInJSONIsTheMessageAlone() throws {
-        let result = run(["migrate", "--db", "/nonexistent.db", "--backup-dir", "/tmp", "--no-backup", "--format", "json"])
+    @Test func aUsageErrorInJSONIsTheMessageAlone() async throws {
+        let result = await run(["migrate", "--db", "/nonexistent.db", "--backup-dir", "/tmp", "--no-backup", "--format", "json"])
         #expect(result.code == 64)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
         let error = try #require(document["error"] as? [String: Any])
@@ -29,7 +29,7 @@ import VMDBTestSupport
 
     /// Each network option is refused by the store's rule, with the file untouched.
     @Test(arguments: ["qa\u{81}", "qa\u{9f}", " qa", "qa\u{2028}"])
-    func everyNetworkOptionUsesTheStoresRule(_ network: String) throws {
+    func everyNetworkOptionUsesTheStoresRule(_ network: String) async throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         let before = try Fixtures.fileHash(path)
@@ -40,7 +40,7 @@ import VMDBTestSupport
             ["repair", "--db", path, "--inventory", inventory, "--network", network],
             ["vm", "list", "--db", path, "--network", network],
         ] {
-            let result = run(arguments)
+            let result = await run(arguments)
             #expect(result.code == 64, "\(arguments): \(result.err)")
             #expect(result.err.contains("is not a network name"), "\(arguments): \(result.err)")
         }
@@ -50,7 +50,7 @@ import VMDBTestSupport
 
 /// The demo works in a folder nobody else could have made or predicted.
 @Suite struct DemoFolderTests {
-    @Test func theDemoNeverUsesAFolderThatAlreadyExists() throws {
+    @Test func theDemoNeverUsesAFolderThatAlreadyExists() async throws {
         // The old name was vmdb-demo-<pid>: plant it, as another user could have.
         let planted = (NSTemporaryDirectory() as NSString).appendingPathComponent("vmdb-demo-\(getpid())")
         try FileManager.default.createDirectory(atPath: planted, withIntermediateDirectories: true)
@@ -59,7 +59,7 @@ import VMDBTestSupport
         try Data("not the demo's".utf8).write(to: URL(fileURLWithPath: marker))
 
         let console = Console.capture()
-        let code = VMDB.execute(["demo"], console: console)
+        let code = await VMDB.execute(["demo"], console: console)
         #expect(code == 0, "\(console.standardError)")
         #expect(!console.standardOutput.contains(planted + "/"), "\(console.standardOutput.prefix(400))")
         #expect(try Data(contentsOf: URL(fileURLWithPath: marker)) == Data("not the demo's".utf8))

@@ -38,9 +38,9 @@ import VMStore
         let err: String
     }
 
-    func vmdb(_ arguments: [String]) -> Run {
+    func vmdb(_ arguments: [String]) async -> Run {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return Run(code: code, out: console.standardOutput, err: console.standardError)
     }
 
@@ -50,9 +50,9 @@ import VMStore
 
     // MARK: list
 
-    @Test func listShowsEveryVMWithItsNetwork() throws {
+    @Test func listShowsEveryVMWithItsNetwork() async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "list", "--db", scenario.path])
+        let run = await vmdb(["vm", "list", "--db", scenario.path])
         #expect(run.code == 0)
         let lines = run.out.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("NETWORK") == true)
@@ -62,9 +62,9 @@ import VMStore
         #expect(run.err.isEmpty)
     }
 
-    @Test func listFiltersByNetworkAndStatus() throws {
+    @Test func listFiltersByNetworkAndStatus() async throws {
         let scenario = try Scenario()
-        let qa = vmdb(["vm", "list", "--db", scenario.path, "--network", "qa", "--format", "json"])
+        let qa = await vmdb(["vm", "list", "--db", scenario.path, "--network", "qa", "--format", "json"])
         #expect(qa.code == 0)
         let document = try json(qa.out)
         #expect(document["count"] as? Int == 2)
@@ -73,9 +73,9 @@ import VMStore
         #expect(vms.first?["name"] as? String == "qa-smoke")
         #expect(vms.first?.keys.contains("installed_version") == true)   // every column, nulls included
 
-        let running = vmdb(["vm", "list", "--db", scenario.path, "--status", "running"])
+        let running = await vmdb(["vm", "list", "--db", scenario.path, "--status", "running"])
         #expect(running.out.hasSuffix("2 VMs with status running\n"))
-        let none = vmdb(["vm", "list", "--db", scenario.path, "--network", "dev"])
+        let none = await vmdb(["vm", "list", "--db", scenario.path, "--network", "dev"])
         #expect(none.code == 0)
         #expect(none.out == "no VMs recorded on network dev\n")
     }
@@ -89,15 +89,15 @@ import VMStore
 
     // MARK: show
 
-    @Test func showByIDAloneIsAmbiguousWhenTwoNetworksHaveIt() throws {
+    @Test func showByIDAloneIsAmbiguousWhenTwoNetworksHaveIt() async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "show", "005o", "--db", scenario.path])
+        let run = await vmdb(["vm", "show", "005o", "--db", scenario.path])
         #expect(run.code == 64)
         #expect(run.out.isEmpty)
         #expect(run.err.contains("main, qa"))
         #expect(run.err.contains("--network"))
 
-        let jsonRun = vmdb(["vm", "show", "005o", "--db", scenario.path, "--format", "json"])
+        let jsonRun = await vmdb(["vm", "show", "005o", "--db", scenario.path, "--format", "json"])
         #expect(jsonRun.code == 64)
         let error = try #require(try json(jsonRun.out)["error"] as? [String: Any])
         #expect(error["code"] as? Int == 64)
@@ -106,16 +106,16 @@ import VMStore
     }
 
     @Test(arguments: [["005o", "--network", "qa"], ["qa/005o"]])
-    func showByPairShowsThatVMAndItsEvents(target: [String]) throws {
+    func showByPairShowsThatVMAndItsEvents(target: [String]) async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "show"] + target + ["--db", scenario.path])
+        let run = await vmdb(["vm", "show"] + target + ["--db", scenario.path])
         #expect(run.code == 0)
         #expect(run.out.contains("qa/005o"))
         #expect(run.out.contains("qa-smoke"))
         #expect(!run.out.contains("main-web"))
         #expect(run.out.contains(#"created  {"by":"twin:88"}"#))
 
-        let jsonRun = vmdb(["vm", "show"] + target + ["--db", scenario.path, "--format", "json"])
+        let jsonRun = await vmdb(["vm", "show"] + target + ["--db", scenario.path, "--format", "json"])
         let document = try json(jsonRun.out)
         let vm = try #require(document["vm"] as? [String: Any])
         #expect(vm["network"] as? String == "qa")
@@ -123,37 +123,37 @@ import VMStore
         #expect((document["events"] as? [[String: Any]])?.count == 1)
     }
 
-    @Test func showByIDAloneWorksWhenOneNetworkHasIt() throws {
+    @Test func showByIDAloneWorksWhenOneNetworkHasIt() async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "show", "0071", "--db", scenario.path, "--format", "json"])
+        let run = await vmdb(["vm", "show", "0071", "--db", scenario.path, "--format", "json"])
         #expect(run.code == 0)
         #expect((try json(run.out)["vm"] as? [String: Any])?["network"] as? String == "qa")
     }
 
     @Test(arguments: [["zzzz"], ["005o", "--network", "dev"], ["dev/005o"]])
-    func showOfAMissingVMExits65(target: [String]) throws {
+    func showOfAMissingVMExits65(target: [String]) async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "show"] + target + ["--db", scenario.path])
+        let run = await vmdb(["vm", "show"] + target + ["--db", scenario.path])
         #expect(run.code == 65)
         #expect(run.err.contains("no VM"))
     }
 
     @Test(arguments: [["005o\u{1b}[2J"], ["005o", "--network", "q a"], ["005o", "--network", ""], ["/005o"], [""]])
-    func anInvalidVMArgumentIsAUsageError(target: [String]) throws {
+    func anInvalidVMArgumentIsAUsageError(target: [String]) async throws {
         let scenario = try Scenario()
-        let run = vmdb(["vm", "show"] + target + ["--db", scenario.path])
+        let run = await vmdb(["vm", "show"] + target + ["--db", scenario.path])
         #expect(run.code == 64)
     }
 
     // MARK: delete
 
-    @Test func deleteWithANetworkRemovesOnlyThatPair() throws {
+    @Test func deleteWithANetworkRemovesOnlyThatPair() async throws {
         let scenario = try Scenario()
-        let ambiguous = vmdb(["vm", "delete", "005o", "--db", scenario.path])
+        let ambiguous = await vmdb(["vm", "delete", "005o", "--db", scenario.path])
         #expect(ambiguous.code == 64)
         #expect(try scenario.count() == 4)
 
-        let run = vmdb(["vm", "delete", "005o", "--network", "qa", "--db", scenario.path, "--format", "json"])
+        let run = await vmdb(["vm", "delete", "005o", "--network", "qa", "--db", scenario.path, "--format", "json"])
         #expect(run.code == 0)
         let deleted = try #require(try json(run.out)["deleted"] as? [String: Any])
         #expect(deleted["network"] as? String == "qa")
@@ -163,58 +163,59 @@ import VMStore
         #expect(try scenario.count("SELECT count(*) FROM vm_events WHERE network = 'qa' AND vm_id = '005o'") == 0)
 
         // The id is no longer ambiguous; deleting the qa one again finds nothing.
-        #expect(vmdb(["vm", "delete", "005o", "--network", "qa", "--db", scenario.path]).code == 65)
-        let show = vmdb(["vm", "show", "005o", "--db", scenario.path])
+        #expect(await vmdb(["vm", "delete", "005o", "--network", "qa", "--db", scenario.path]).code == 65)
+        let show = await vmdb(["vm", "show", "005o", "--db", scenario.path])
         #expect(show.code == 0)
         #expect(show.out.contains("main-web"))
     }
 
     // MARK: The database
 
-    @Test func aMissingDatabaseExits65AndIsNotCreated() throws {
+    @Test func aMissingDatabaseExits65AndIsNotCreated() async throws {
         let directory = try TemporaryDirectory("vm-command")
         let path = directory.file("typo.db")
-        let run = vmdb(["vm", "list", "--db", path])
+        let run = await vmdb(["vm", "list", "--db", path])
         #expect(run.code == 65)
         #expect(run.err.contains("no database"))
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test func anOlderDatabaseExits65AndANewerOneExits4() throws {
+    @Test func anOlderDatabaseExits65AndANewerOneExits4() async throws {
         let directory = try TemporaryDirectory("vm-command")
         let v1 = try Fixtures.database(version: 1, in: directory, name: "v1.db")
-        let older = vmdb(["vm", "list", "--db", v1])
+        let older = await vmdb(["vm", "list", "--db", v1])
         #expect(older.code == 65)
         #expect(older.err.contains("vmdb migrate"))
 
         let newer = try Fixtures.database(version: 3, in: directory, name: "v4.db")
-        try DatabaseQueue(path: newer).write { db in
+        try await DatabaseQueue(path: newer).write { db in
             try db.execute(sql: """
                 INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind)
                 VALUES (4, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
                 """)
         }
-        let run = vmdb(["vm", "list", "--db", newer, "--format", "json"])
+        let run = await vmdb(["vm", "list", "--db", newer, "--format", "json"])
         #expect(run.code == 4)
         let error = try #require(try json(run.out)["error"] as? [String: Any])
         #expect(error["kind"] as? String == "databaseNewer")
     }
 
-    @Test func aDatabaseLockedByAnotherWriterExits75() throws {
+    @Test func aDatabaseLockedByAnotherWriterExits75() async throws {
         let scenario = try Scenario()
-        let holder = try DatabaseQueue(path: scenario.path)
-        try holder.inDatabase { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            defer { try? db.execute(sql: "ROLLBACK") }
-            let run = vmdb(["vm", "delete", "0071", "--db", scenario.path])
-            #expect(run.code == 75)
-            #expect(run.err.contains("locked"))
-        }
+        // The write lock is held across the command: a transaction left open between two accesses.
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let holder = try DatabaseQueue(path: scenario.path, configuration: configuration)
+        try holder.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
+        let run = await vmdb(["vm", "delete", "0071", "--db", scenario.path])
+        try holder.inDatabase { try $0.execute(sql: "ROLLBACK") }
+        #expect(run.code == 75)
+        #expect(run.err.contains("locked"))
         #expect(try scenario.count() == 4)
     }
 
-    @Test func noDatabaseGivenIsAUsageError() {
-        #expect(vmdb(["vm", "show", "005o"]).code == 64 || ProcessInfo.processInfo.environment["VMDB_DB"] != nil)
+    @Test func noDatabaseGivenIsAUsageError() async {
+        #expect(await vmdb(["vm", "show", "005o"]).code == 64 || ProcessInfo.processInfo.environment["VMDB_DB"] != nil)
     }
 
     // MARK: The built binary

@@ -7,9 +7,9 @@ import VMDBTestSupport
 /// `vmdb --version` and `vmdb status` answer a support question in one paste: the version
 /// (VERSION), the commit the binary was built from, and the SQLite it runs on.
 @Suite struct VersionTests {
-    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+    func run(_ arguments: [String]) async -> (code: Int32, out: String, err: String) {
         let console = Console.capture()
-        let code = VMDB.execute(arguments, console: console)
+        let code = await VMDB.execute(arguments, console: console)
         return (code, console.standardOutput, console.standardError)
     }
 
@@ -44,8 +44,8 @@ import VMDBTestSupport
         return changes.status == 0 && changes.out.isEmpty ? head.out : head.out + "-dirty"
     }
 
-    @Test func versionNamesTheVersionTheCommitAndTheSQLiteItRunsOn() throws {
-        let result = run(["--version"])
+    @Test func versionNamesTheVersionTheCommitAndTheSQLiteItRunsOn() async throws {
+        let result = await run(["--version"])
         #expect(result.code == 0, "\(result.err)")
         #expect(result.out == (try expectedLine) + "\n")
         // The built binary, as an operator runs it, says the same.
@@ -54,20 +54,20 @@ import VMDBTestSupport
         #expect(process.standardOutput == result.out)
     }
 
-    @Test func statusPrintsTheSameLineInTextAndJSON() throws {
+    @Test func statusPrintsTheSameLineInTextAndJSON() async throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         let line = try expectedLine
-        let text = run(["status", "--db", path])
+        let text = await run(["status", "--db", path])
         #expect(text.code == 0, "\(text.err)")
         #expect(text.out.split(separator: "\n").first.map(String.init) == line, "\(text.out)")
 
-        let json = run(["status", "--db", path, "--format", "json"])
+        let json = await run(["status", "--db", path, "--format", "json"])
         #expect(json.code == 0, "\(json.err)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         let build = try #require(document["vmdb"] as? [String: Any])
         #expect(build["line"] as? String == line)
-        #expect(build["sqliteVersion"] as? String == (try DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }))
+        await #expect(build["sqliteVersion"] as? String == (try DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }))
         #expect(line.contains("commit \(build["commit"] as? String ?? "?"),"))
         // A field added, none renamed: the status fields scripts read are all still there.
         for key in ["path", "currentVersion", "latestVersion", "isManaged", "applied", "pending", "journalMode"] {

@@ -23,7 +23,7 @@ import VMStore
         ], network: "main"))
         let rowsBefore = try fixture.vmRows()
 
-        let report = try fixture.session().run([.file(path: inventory, network: nil)])
+        let report = try await fixture.session().run([.file(path: inventory, network: nil)])
         #expect(report.counts == RepairReport.Counts(orphans: 1, ghosts: 1, drift: 1))
         #expect(report.ghosts.map(\.vmID) == ["0070"])   // not 0071 (deleted), not qa/0001 (qa unchecked)
         #expect(report.networksChecked == ["main"])
@@ -37,7 +37,7 @@ import VMStore
         ])
         #expect(report.needsAction)
 
-        let applied = try fixture.session(apply: true).run([.file(path: inventory, network: nil)])
+        let applied = try await fixture.session(apply: true).run([.file(path: inventory, network: nil)])
         #expect(applied.applied?.recorded == 1)
         #expect(applied.needsAction)   // ghosts and drift remain for a person
         var rowsAfter = try fixture.vmRows()
@@ -96,11 +96,11 @@ import VMStore
     func applyIsIdempotent() async throws {
         let fixture = try RepairFixture()
         let inventory = try fixture.file("inv.json", inventoryDocument((0..<50).map { vmEntry(String($0, radix: 36), node: $0) }, network: "test"))
-        let first = try fixture.session(apply: true).run([.file(path: inventory, network: nil)])
+        let first = try await fixture.session(apply: true).run([.file(path: inventory, network: nil)])
         #expect(first.applied?.recorded == 50)
         #expect(!first.needsAction)
         let rows = try fixture.vmRows()
-        let second = try fixture.session(apply: true).run([.file(path: inventory, network: nil)])
+        let second = try await fixture.session(apply: true).run([.file(path: inventory, network: nil)])
         #expect(second.counts == RepairReport.Counts())
         #expect(second.applied?.recorded == 0)
         #expect(second.applied?.backup == nil)   // nothing to record, nothing to back up
@@ -116,7 +116,7 @@ import VMStore
             vmEntry(id, name: "name \(id) '; DROP TABLE vm_repairs; --", status: "running", node: offset)
         }
         let inventory = try fixture.file("inv.json", inventoryDocument(entries, network: "main"))
-        let report = try fixture.session(apply: true).run([.file(path: inventory, network: nil)])
+        let report = try await fixture.session(apply: true).run([.file(path: inventory, network: nil)])
         #expect(report.applied?.recorded == ids.count)
         #expect(Set(report.orphans.map(\.vmID)) == Set(ids))
 
@@ -132,7 +132,7 @@ import VMStore
         #expect(Set(audit.map { $0["entry"] as String }) == Set(entries))
         #expect(try await fixture.queue().read { db in try db.tableExists("vms") && db.tableExists("vm_repairs") })
 
-        let again = try fixture.session().run([.file(path: inventory, network: nil)])
+        let again = try await fixture.session().run([.file(path: inventory, network: nil)])
         #expect(!again.hasFindings)
     }
 
@@ -202,7 +202,7 @@ import VMStore
         let inventory = try fixture.file("inv.json", inventoryDocument((0..<30).map { vmEntry("id\($0)") }, network: "main"))
         var options = RepairOptions()
         options.listLimit = 5
-        let report = try RepairSession(databasePath: fixture.path, options: options).run([.file(path: inventory, network: nil)])
+        let report = try await RepairSession(databasePath: fixture.path, options: options).run([.file(path: inventory, network: nil)])
         #expect(report.counts.orphans == 30)
         #expect(report.orphans.count == 5)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 import MigrationKit
 import Testing
 import VMDBTestSupport
@@ -75,7 +76,7 @@ import VMDBTestSupport
             var values: [String] = []
             let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('vms')")
             for column in ["name", "ipv4", "ipv6", "mycelium_ip", "owner_email", "owner's note"] where columns.contains(column) {
-                values += try String.fetchAll(db, sql: "SELECT \(SQLDumper.quoted(column)) FROM vms WHERE \(SQLDumper.quoted(column)) IS NOT NULL")
+                values += try String.fetchAll(db, sql: "SELECT \(column.quotedIdentifier) FROM vms WHERE \(column.quotedIdentifier) IS NOT NULL")
             }
             return values
         }

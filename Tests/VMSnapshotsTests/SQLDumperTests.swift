@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 import Testing
 import VMDBTestSupport
 @testable import VMSnapshots
@@ -38,8 +39,8 @@ import VMDBTestSupport
         #expect(dump.contains("char(0)") && dump.contains("CAST(X'FF00FE' AS TEXT)") && dump.contains("DELETE FROM sqlite_sequence;"))
         let copy = directory.file("copy.db")
         try SnapshotFiles.load(dump: dump, to: copy, journalMode: "wal")
-        let original = try queue.read { db in try ["order", "odd \"name\""].map { try TableContentHash.hash(db, table: $0).hash } }
-        let loaded = try DatabaseQueue(path: copy).read { db in try ["order", "odd \"name\""].map { try TableContentHash.hash(db, table: $0).hash } }
+        let original = try queue.read { db in try ["order", "odd \"name\""].map { try ContentHasher.hashAllColumns(db, table: $0).hash } }
+        let loaded = try DatabaseQueue(path: copy).read { db in try ["order", "odd \"name\""].map { try ContentHasher.hashAllColumns(db, table: $0).hash } }
         #expect(original == loaded)
         let sequence = try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'order'") }
         #expect(sequence == 6)
@@ -56,9 +57,12 @@ import VMDBTestSupport
             try db.execute(sql: "INSERT INTO c VALUES (1, 'one'), (2, 'two '), (3, NULL)")
         }
         let (a, b, c) = try queue.read { db in
-            (try TableContentHash.hash(db, table: "a"), try TableContentHash.hash(db, table: "b"), try TableContentHash.hash(db, table: "c"))
+            (try ContentHasher.hashAllColumns(db, table: "a"), try ContentHasher.hashAllColumns(db, table: "b"), try ContentHasher.hashAllColumns(db, table: "c"))
         }
         #expect(a.hash == b.hash && a.rows == 2)
         #expect(a.hash != c.hash)
+        // A renamed column changes it: the names are hashed with the values.
+        try queue.write { try $0.execute(sql: "ALTER TABLE a RENAME COLUMN y TO z") }
+        #expect(try queue.read { try ContentHasher.hashAllColumns($0, table: "a") }.hash != b.hash)
     }
 }

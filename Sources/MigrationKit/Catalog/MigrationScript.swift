@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SQLiteFiles
 
 /// One shipped migration file: `NNNN_name.sql`, immutable once shipped.
 public struct MigrationScript: Sendable, Hashable {
@@ -49,14 +50,3 @@ extension SHA256 {
     }
 }
 
-extension Sequence where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in self {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}

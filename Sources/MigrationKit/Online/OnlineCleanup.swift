@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// Takes an online migration's leftovers away, from its state alone (a crash may
 /// have left them for a later run, maybe one without --online):

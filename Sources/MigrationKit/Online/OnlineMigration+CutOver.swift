@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 extension OnlineMigration {
     /// What the verification saw on its snapshot, kept open until the cut-over.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// One `--! recreate` migration applied while the deployer keeps writing: no write
 /// transaction of the migrator's is long (see ../../../README.md, "Online").

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// A named `SELECT label, count` whose answer a dry run reports before and
 /// after (for the deployer: VMs per network). Lets the report speak of the
@@ -68,68 +69,70 @@ extension Migrator {
     /// - Throws: ``MigrationError`` only when the copy cannot be made (`noSuchDatabase`, `notADatabase`, `outOfSpace`, `locked`); a migration that fails on the copy is reported in the ``DryRunReport``'s `failure`, not thrown.
     public func dryRun(path: String, options: MigrationOptions, keepCopy: String? = nil,
                        breakdowns: [Breakdown] = []) throws -> DryRunReport {
-        let source = try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout)
-        let status = try source.read { try inspect($0, path: path) }
-        try status.requireConsistentHistory()
+        return try MigrationError.translatingFileErrors {
+            let source = try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout)
+            let status = try source.read { try inspect($0, path: path) }
+            try status.requireConsistentHistory()
 
-        let folder: String?
-        let copyPath: String
-        if let keepCopy {
-            folder = nil
-            copyPath = keepCopy
-        } else {
-            let made: String
-            do {
-                made = try PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run")
-            } catch {
-                throw MigrationError(.diskFull, "cannot create a temporary folder for the copy in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+            let folder: String?
+            let copyPath: String
+            if let keepCopy {
+                folder = nil
+                copyPath = keepCopy
+            } else {
+                let made: String
+                do {
+                    made = try PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run")
+                } catch let error as PrivateDirectory.Failure {
+                    throw MigrationError(.diskFull, "cannot create a temporary folder for the copy in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+                }
+                folder = made
+                copyPath = (made as NSString).appendingPathComponent((path as NSString).lastPathComponent)
             }
-            folder = made
-            copyPath = (made as NSString).appendingPathComponent((path as NSString).lastPathComponent)
-        }
-        defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
+            defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
 
-        let copy = try BackupService.copy(source, sourcePath: path, to: copyPath, progress: options.progress)
-        try? source.close()
-        var failure: DryRunReport.Failure?
-        func fail(_ error: MigrationError) {
-            failure = .init(error.replacingPath(copyPath, with: path))
-        }
-        // A problem the plan's preflight finds is the dry run's finding: it goes in
-        // the full report (a ticket is never empty), with the failure's exit code.
-        var plan = MigrationPlan(path: copyPath, fromVersion: status.currentVersion, toVersion: status.currentVersion,
-                                 baselinedVersion: nil, parameters: [], migrations: [])
-        do {
-            plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
-        } catch let error as MigrationError {
-            fail(error)
-        }
-        let before = try countBreakdowns(copyPath, breakdowns)
-        let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try readSchema($0) }
-
-        var copyOptions = options
-        copyOptions.takesBackup = false
-        copyOptions.preflightDone = true   // migrate runs below only if the plan, preflight included, passed
-        var run: MigrationRunReport?
-        if failure == nil {
+            let copy = try BackupService.copy(source, sourcePath: path, to: copyPath, progress: options.progress)
+            try? source.close()
+            var failure: DryRunReport.Failure?
+            func fail(_ error: MigrationError) {
+                failure = .init(error.replacingPath(copyPath, with: path))
+            }
+            // A problem the plan's preflight finds is the dry run's finding: it goes in
+            // the full report (a ticket is never empty), with the failure's exit code.
+            var plan = MigrationPlan(path: copyPath, fromVersion: status.currentVersion, toVersion: status.currentVersion,
+                                     baselinedVersion: nil, parameters: [], migrations: [])
             do {
-                run = try migrate(path: copyPath, options: copyOptions)
+                plan = try self.plan(path: copyPath, to: options.targetVersion, parameters: options.parameters)
             } catch let error as MigrationError {
                 fail(error)
             }
+            let before = try countBreakdowns(copyPath, breakdowns)
+            let schemaBefore = try DatabaseFile.open(copyPath, access: .readOnly).read { try readSchema($0) }
+
+            var copyOptions = options
+            copyOptions.takesBackup = false
+            copyOptions.preflightDone = true   // migrate runs below only if the plan, preflight included, passed
+            var run: MigrationRunReport?
+            if failure == nil {
+                do {
+                    run = try migrate(path: copyPath, options: copyOptions)
+                } catch let error as MigrationError {
+                    fail(error)
+                }
+            }
+            try? FileManager.default.removeItem(atPath: copyPath + configuration.lockFileSuffix)
+            let after = try countBreakdowns(copyPath, breakdowns)
+            let copyQueue = try DatabaseFile.open(copyPath, access: .readOnly)
+            let (schemaAfter, freePages) = try copyQueue.read { db in
+                (try readSchema(db), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
+            }
+            try? copyQueue.close()
+            return DryRunReport(
+                path: path, statusBefore: status, plan: plan, copySeconds: copy.seconds, copyBytes: copy.bytes,
+                keptCopy: keepCopy, run: run, failure: failure, schemaChanges: schemaBefore.difference(to: schemaAfter),
+                breakdowns: breakdowns.indices.map { .init(title: breakdowns[$0].title, before: before[$0], after: after[$0]) },
+                freePagesAfter: freePages)
         }
-        try? FileManager.default.removeItem(atPath: copyPath + configuration.lockFileSuffix)
-        let after = try countBreakdowns(copyPath, breakdowns)
-        let copyQueue = try DatabaseFile.open(copyPath, access: .readOnly)
-        let (schemaAfter, freePages) = try copyQueue.read { db in
-            (try readSchema(db), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
-        }
-        try? copyQueue.close()
-        return DryRunReport(
-            path: path, statusBefore: status, plan: plan, copySeconds: copy.seconds, copyBytes: copy.bytes,
-            keptCopy: keepCopy, run: run, failure: failure, schemaChanges: schemaBefore.difference(to: schemaAfter),
-            breakdowns: breakdowns.indices.map { .init(title: breakdowns[$0].title, before: before[$0], after: after[$0]) },
-            freePagesAfter: freePages)
     }
 
     private func countBreakdowns(_ path: String, _ breakdowns: [Breakdown]) throws -> [[String: Int]?] {

@@ -1,3 +1,4 @@
+import SQLiteFiles
 /// How `Migrator.migrate` runs.
 public struct MigrationOptions: Sendable {
     /// Stop at this version (default: the latest shipped).

@@ -1,4 +1,5 @@
 import GRDB
+import SQLiteFiles
 
 /// Applies one migration inside the caller's open transaction and checks it:
 /// census before, the migration's steps and recreations, census after, then

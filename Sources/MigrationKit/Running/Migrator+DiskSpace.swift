@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 extension Migrator {
     /// Refuses early when the filesystem cannot hold the backup, the new tables and the WAL.

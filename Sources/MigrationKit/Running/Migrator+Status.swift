@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 extension Migrator {
     /// The database's version, its history and what is pending; read-only.
@@ -7,8 +8,10 @@ extension Migrator {
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase` or
     ///   `inconsistentHistory` for a history row this build cannot read, `locked`, `ioError`.
     public func status(path: String) throws -> DatabaseStatus {
-        let queue = try DatabaseFile.open(path, access: .readOnly)
-        return try queue.read { db in try inspect(db, path: path) }
+        return try MigrationError.translatingFileErrors {
+            let queue = try DatabaseFile.open(path, access: .readOnly)
+            return try queue.read { db in try inspect(db, path: path) }
+        }
     }
 
     func inspect(_ db: Database, path: String) throws -> DatabaseStatus {

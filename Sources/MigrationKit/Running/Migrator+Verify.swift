@@ -1,4 +1,5 @@
 import GRDB
+import SQLiteFiles
 
 /// What `vmdb verify` found.
 public struct VerifyReport: Sendable, Codable {
@@ -22,23 +23,25 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift and integrity problems are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
-        let queue = try DatabaseFile.open(path, access: .readOnly)
-        return try queue.read { db in
-            let status = try inspect(db, path: path)
-            try status.requireConsistentHistory()
-            let reference = try referenceDatabase(version: status.currentVersion).read { try readSchema($0) }
-            let actual = try readSchema(db)
-            let comparison = try SchemaComparison(reference: reference, actual: actual)
-            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
-            let foreignKeys = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").prefix(20).map {
-                "\($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0) -> \($0[2] as String? ?? "?")"
+        return try MigrationError.translatingFileErrors {
+            let queue = try DatabaseFile.open(path, access: .readOnly)
+            return try queue.read { db in
+                let status = try inspect(db, path: path)
+                try status.requireConsistentHistory()
+                let reference = try referenceDatabase(version: status.currentVersion).read { try readSchema($0) }
+                let actual = try readSchema(db)
+                let comparison = try SchemaComparison(reference: reference, actual: actual)
+                let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+                let foreignKeys = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").prefix(20).map {
+                    "\($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0) -> \($0[2] as String? ?? "?")"
+                }
+                return VerifyReport(
+                    path: path, version: status.currentVersion, isManaged: status.isManaged,
+                    drift: comparison.drift, additions: comparison.additions,
+                    integrity: integrity.isEmpty ? "ok" : integrity.prefix(20).joined(separator: "; "),
+                    foreignKeyViolations: foreignKeys,
+                    historyProblems: status.isManaged ? [] : ["no history table: the version was inferred from the schema; migrating records it (a baseline)"])
             }
-            return VerifyReport(
-                path: path, version: status.currentVersion, isManaged: status.isManaged,
-                drift: comparison.drift, additions: comparison.additions,
-                integrity: integrity.isEmpty ? "ok" : integrity.prefix(20).joined(separator: "; "),
-                foreignKeyViolations: foreignKeys,
-                historyProblems: status.isManaged ? [] : ["no history table: run `vmdb migrate` to baseline it"])
         }
     }
 }

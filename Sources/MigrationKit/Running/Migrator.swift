@@ -1,6 +1,7 @@
 import CSQLiteSettings
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// Plans, applies and checks the shipped migrations on database files.
 ///
@@ -35,62 +36,64 @@ public struct Migrator: Sendable {
     ///
     /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unusableInput` (a schema the migration cannot take, named), `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record).
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
-        let watch = Stopwatch()
-        try DatabaseFile.checkExisting(path)
-        let lock = try MigratorLock(databasePath: path, suffix: configuration.lockFileSuffix, purpose: "migrate")
-        defer { withExtendedLifetime(lock) {} }
-        let queue = try DatabaseFile.open(path, busyTimeout: options.busyTimeout) { db in
-            // The pages the old tables free hold the same data the new tables
-            // hold; zeroing them (Debian builds SQLite with secure_delete) costs
-            // a third of the floor's time and protects nothing.
-            try db.execute(sql: "PRAGMA secure_delete = OFF")
-            // 8 MiB: the copy streams, so a bigger cache buys little, and the
-            // index sorts take as much again (peak memory stays under 64 MiB).
-            try db.execute(sql: "PRAGMA cache_size = -8192")
-        }
-        let status = try queue.read { try inspect($0, path: path) }
-        try status.requireConsistentHistory()
-        let target = try targetVersion(options.targetVersion, status: status)
-        let scripts = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
-        let baseline = status.isManaged ? nil : Optional(status.currentVersion)
-        // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
-        try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
-        guard !scripts.isEmpty || baseline != nil else {
-            return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
-                                      baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
-        }
-        if let first = scripts.first {
-            try queue.read { db in
-                try checkParameters(db, script: first, parameters: options.parameters)
-                if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
+        return try MigrationError.translatingFileErrors {
+            let watch = Stopwatch()
+            try DatabaseFile.checkExisting(path)
+            let lock = try MigratorLock(databasePath: path, suffix: configuration.lockFileSuffix, purpose: "migrate")
+            defer { withExtendedLifetime(lock) {} }
+            let queue = try DatabaseFile.open(path, busyTimeout: options.busyTimeout) { db in
+                // The pages the old tables free hold the same data the new tables
+                // hold; zeroing them (Debian builds SQLite with secure_delete) costs
+                // a third of the floor's time and protects nothing.
+                try db.execute(sql: "PRAGMA secure_delete = OFF")
+                // 8 MiB: the copy streams, so a bigger cache buys little, and the
+                // index sorts take as much again (peak memory stays under 64 MiB).
+                try db.execute(sql: "PRAGMA cache_size = -8192")
             }
-            try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
-            if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
-        }
+            let status = try queue.read { try inspect($0, path: path) }
+            try status.requireConsistentHistory()
+            let target = try targetVersion(options.targetVersion, status: status)
+            let scripts = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
+            let baseline = status.isManaged ? nil : Optional(status.currentVersion)
+            // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
+            try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
+            guard !scripts.isEmpty || baseline != nil else {
+                return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
+                                          baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
+            }
+            if let first = scripts.first {
+                try queue.read { db in
+                    try checkParameters(db, script: first, parameters: options.parameters)
+                    if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
+                }
+                try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
+                if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
+            }
 
-        var backup: BackupRecord?
-        if options.takesBackup && !scripts.isEmpty {
-            let destination = BackupService.backupPath(for: path, in: options.backupDirectory, version: status.currentVersion)
-            backup = try BackupService.backup(queue, sourcePath: path, to: destination, progress: options.progress)
-        }
+            var backup: BackupRecord?
+            if options.takesBackup && !scripts.isEmpty {
+                let destination = BackupService.backupPath(for: path, in: options.backupDirectory, version: status.currentVersion)
+                backup = try BackupService.backup(queue, sourcePath: path, to: destination, progress: options.progress)
+            }
 
-        // In WAL mode a second connection can read the pre-migration snapshot
-        // while the writer works (see ConcurrentCensus).
-        let isWAL = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal"
-        let snapshotReader = isWAL ? try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout) : nil
-        let results: [MigrationResult]
-        do {
-            results = try applyPending(queue, scripts: scripts, baseline: baseline, backup: backup,
-                                       options: options, snapshotReader: snapshotReader)
-        } catch {
+            // In WAL mode a second connection can read the pre-migration snapshot
+            // while the writer works (see ConcurrentCensus).
+            let isWAL = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal"
+            let snapshotReader = isWAL ? try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout) : nil
+            let results: [MigrationResult]
+            do {
+                results = try applyPending(queue, scripts: scripts, baseline: baseline, backup: backup,
+                                           options: options, snapshotReader: snapshotReader)
+            } catch {
+                try? snapshotReader?.close()
+                throw error
+            }
+            // The reader first: the writer, closing last, checkpoints and removes the WAL.
             try? snapshotReader?.close()
-            throw error
+            try? queue.close()
+            return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: scripts.last?.version ?? status.currentVersion,
+                                      baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
         }
-        // The reader first: the writer, closing last, checkpoints and removes the WAL.
-        try? snapshotReader?.close()
-        try? queue.close()
-        return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: scripts.last?.version ?? status.currentVersion,
-                                  baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
     }
 
     func applyPending(_ queue: DatabaseQueue, scripts: [MigrationScript], baseline: Int?, backup: BackupRecord?,

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteFiles
 
 /// One migrator at a time: an OS advisory lock (`flock`) on a file beside the
 /// database. The kernel releases it when the process dies, so a crash cannot

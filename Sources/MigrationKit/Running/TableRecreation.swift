@@ -1,4 +1,5 @@
 import GRDB
+import SQLiteFiles
 
 /// SQLite's generalized ALTER TABLE procedure
 /// (https://www.sqlite.org/lang_altertable.html#otheralter) for the tables a

@@ -1,3 +1,5 @@
+import SQLiteFiles
+
 /// SQL cut into tokens by the rules of SQLite's own tokenizer (`sqlite3GetToken` in
 /// tokenize.c), so that what vmdb reads out of a statement is what SQLite read:
 ///
@@ -226,9 +228,6 @@ enum SQLTokenizer {
 }
 
 extension String {
-    /// This string as a double-quoted SQL identifier.
-    var quotedIdentifier: String { "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-
     /// Lowercased as SQLite folds names and keywords: ASCII letters only (`Ä` and `ä`
     /// are two names to SQLite).
     var asciiLowercased: String {

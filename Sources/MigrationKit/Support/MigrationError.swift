@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// An error a migration run can meet, as data: a ``Code`` saying what happened,
 /// the context it happened in (file, parameter, object, SQLite's own error),
@@ -46,6 +47,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let readOnlyFolder = Code("readOnlyFolder", .unusableInput)
         /// A file the run would create already exists: nothing is overwritten.
         public static let fileExists = Code("fileExists", .usage)
+        /// A file or folder the run would create could not be (its folder is missing or not writable).
+        public static let cannotCreate = Code("cannotCreate", .unusableInput)
         /// A pending migration needs ``MigrationError/parameter``, and it was not given.
         public static let missingParameter = Code("missingParameter", .usage)
         /// The requested version is not one the catalog ships.
@@ -127,37 +130,44 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 }
 
 extension MigrationError {
-    /// Translates a SQLite error met while working on `path` into a structured error.
+    /// Translates an error met while working on `path` into a structured error:
+    /// a SQLite or file error by its code, a ``MigrationError`` as it is.
     public static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
         if let error = error as? MigrationError { return error }
-        guard let dbError = error as? DatabaseError else {
+        guard let fileError = SQLiteFileError.translating(error, path: path, doing: activity) else {
             return MigrationError(.general(.internalFailure), "\(activity) failed on \(path): \(error)", path: path)
         }
-        let detail = dbError.message ?? "\(dbError.resultCode)"
-        func make(_ code: Code, _ message: String) -> MigrationError {
-            MigrationError(code, message, path: path, underlying: dbError)
-        }
-        switch dbError.resultCode.primaryResultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return make(.locked, "\(path) stayed locked by another connection while \(activity) (\(detail)); nothing was changed")
-        case .SQLITE_FULL:
-            return make(.outOfSpace, "the disk filled up while \(activity) on \(path) (\(detail)); everything was rolled back and the file is as it was")
-        case .SQLITE_IOERR where !isFolderWritable(of: path), .SQLITE_CANTOPEN where !isFolderWritable(of: path):
-            // SQLite writes -wal/-shm (or a journal) beside the database, even to read a WAL file.
-            return make(.readOnlyFolder, "the folder of \(path) is read-only, and SQLite needs to write its journal or shared-memory file beside the database (\(detail)); nothing was changed")
-        case .SQLITE_IOERR, .SQLITE_CANTOPEN:
-            return make(.ioError, "I/O error while \(activity) on \(path) (\(detail)); everything was rolled back")
-        case .SQLITE_READONLY, .SQLITE_PERM:
-            return make(.readOnlyFile, "\(path) cannot be written (\(detail)); nothing was changed")
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return make(.notADatabase, "\(path) is not a usable SQLite database (\(detail)); nothing was changed")
-        default:
-            return make(.unexpectedSQLiteError, "\(activity) failed on \(path): \(detail). Everything was rolled back")
-        }
+        return MigrationError(fileError)
     }
 
-    private static func isFolderWritable(of path: String) -> Bool {
-        let folder = (path as NSString).deletingLastPathComponent
-        return FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+    /// A file error in migration terms: the same code, file and SQLite error.
+    package init(_ fileError: SQLiteFileError) {
+        let code: Code = switch fileError.code {
+        case .noSuchDatabase: .noSuchDatabase
+        case .notADatabase: .notADatabase
+        case .readOnlyFile: .readOnlyFile
+        case .readOnlyFolder: .readOnlyFolder
+        case .fileExists: .fileExists
+        case .cannotCreate: .cannotCreate
+        case .locked: .locked
+        case .outOfSpace: .outOfSpace
+        case .ioError: .ioError
+        case .unexpectedSQLiteError: .unexpectedSQLiteError
+        }
+        self.init(code, fileError.message, path: fileError.path, underlying: fileError.underlying)
+    }
+
+    /// Runs `body`, turning the file plumbing's errors into ``MigrationError``s:
+    /// what every public entry point throws is this type alone.
+    package static func translatingFileErrors<T>(_ body: () throws -> T) throws(MigrationError) -> T {
+        do {
+            return try body()
+        } catch let error as MigrationError {
+            throw error
+        } catch let error as SQLiteFileError {
+            throw MigrationError(error)
+        } catch {
+            throw MigrationError(.general(.internalFailure), "\(error)")
+        }
     }
 }

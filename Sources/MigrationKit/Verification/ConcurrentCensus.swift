@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 
 /// Takes the "before" census on a second, read-only connection while the
 /// writer copies tables, so hashing uses the other core instead of adding to

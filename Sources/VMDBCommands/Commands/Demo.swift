@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import MigrationKit
+import SQLiteFiles
 
 extension VMDB {
-    struct Demo: ParsableCommand {
+    struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the main job end to end on a sample v2 database, in a temporary folder.",
             discussion: """
@@ -12,7 +13,7 @@ extension VMDB {
                 (network, vm_id), then finds and records the orphan from the mainnet daemon's saved answer.
                 """)
 
-        func run() throws {
+        func run() async throws {
             let console = Console.current
             // A fresh private folder: a predictable name could be taken, or linked, by another user first.
             let folder: String
@@ -37,7 +38,7 @@ extension VMDB {
             ]
             for step in steps {
                 console.out("$ vmdb \(step.arguments.joined(separator: " ").replacingOccurrences(of: folder + "/", with: "")) --db deployer.db\n")
-                let code = VMDB.execute(step.arguments + ["--db", path], console: console)
+                let code = await VMDB.execute(step.arguments + ["--db", path], console: console)
                 console.out("(exit \(code))\n\n")
                 guard code == step.expected else {
                     console.err("vmdb demo: `vmdb \(step.arguments.joined(separator: " "))` exited \(code), expected \(step.expected): please report this\n")

@@ -5,7 +5,7 @@ import VMRepair
 
 extension VMDB {
     /// `vmdb repair`: orphans, ghosts and drift (issue 5).
-    struct Repair: ParsableCommand {
+    struct Repair: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare daemon inventories with the store; report orphans, ghosts and drift; record orphans with --apply.",
             discussion: """
@@ -77,7 +77,7 @@ extension VMDB {
             if limit < 0 { throw ValidationError("--limit takes a number from 0 (0 lists every finding)") }
         }
 
-        func run() throws {
+        func run() async throws {
             let path = try database.resolvedPath()
             let sources: [InventorySource]
             if let daemons {
@@ -94,7 +94,7 @@ extension VMDB {
             options.busyTimeout = busyTimeout
             options.progress = output.progressHandler
             let session = RepairSession(databasePath: path, options: options)
-            let report = try session.run(sources)
+            let report = try await session.run(sources)
             try output.emit(report, text: { report.text() }, markdown: { report.markdown() })
             if report.needsAction { throw ExitCode(3) }
         }

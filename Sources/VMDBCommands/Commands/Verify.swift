@@ -28,6 +28,7 @@ extension VMDB {
             lines.append("integrity: \(report.integrity)")
             lines.append("foreign keys: \(report.foreignKeyViolations.isEmpty ? "ok" : report.foreignKeyViolations.joined(separator: "; "))")
             lines += report.historyProblems.map { "history: \($0)" }
+            if !report.isManaged { lines.append("  `vmdb migrate --db \(report.path)` records it") }
             lines.append(report.isClean ? "verdict: ok" : "verdict: action needed")
             return lines.joined(separator: "\n") + "\n"
         }

@@ -1,5 +1,6 @@
 import Foundation
 import MigrationKit
+import SQLiteFiles
 
 /// The dry-run report as text and as markdown (for a change ticket).
 enum DryRunRendering {

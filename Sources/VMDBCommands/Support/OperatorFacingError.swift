@@ -1,4 +1,5 @@
 import MigrationKit
+import SQLiteFiles
 
 /// An error with a documented exit code and a message for the operator.
 protocol OperatorFacingError: Error {
@@ -27,15 +28,10 @@ extension MigrationError: OperatorFacingError {
 
     var operatorMessage: String {
         let file = path ?? "PATH"
+        if let fileCode = SQLiteFileError.Code(rawValue: code.name), let advice = FileAdvice.nextStep(for: fileCode, path: file) {
+            return message + advice
+        }
         switch code {
-        case .noSuchDatabase:
-            return message + " (vmdb never creates a database on its own; `vmdb init --db \(file)` makes a new one)"
-        case .notADatabase:
-            return message + ". Restore it from a backup (vmdb restore), or check the path"
-        case .readOnlyFile:
-            return message + ". Make it writable (chmod u+w), or work on a copy (vmdb migrate --dry-run)"
-        case .readOnlyFolder:
-            return message + ". Make the folder writable, or work on a copy"
         case .missingParameter:
             let flag = "--" + (parameter ?? "parameter").replacingOccurrences(of: "_", with: "-")
             return message + ". Give it with \(flag), e.g. \(flag) main"
@@ -49,24 +45,16 @@ extension MigrationError: OperatorFacingError {
             return message + ". Use the vmdb that migrated it, or a newer one"
         case .inconsistentHistory:
             return message + ". Compare `vmdb status` with the migrations/ folder of the release that migrated it, or restore a backup (vmdb restore)"
-        case .locked:
-            return message + ". Retry when the deployer's write finishes, or raise --busy-timeout"
         case .migratorRunning:
             return message
         case .concurrentMigration:
             return message + ". Run `vmdb status`"
-        case .outOfSpace:
-            return message + ". Free space, put the backup elsewhere (--backup-dir), or pass --no-backup at your own risk"
-        case .ioError:
-            return message + ". Check the disk and the permissions, then retry"
         case .onlineNeedsWAL:
             return message + ". Switch it once with `sqlite3 \(file) 'PRAGMA journal_mode=WAL'` (the deployer's connections keep working, and it stays WAL), or migrate without --online. Nothing was changed"
         case .onlineNotPossible:
             return message + ". Migrate without --online (one transaction; see `vmdb migrate --dry-run` for how long it holds the lock). Nothing was changed"
         case .cutOverTimedOut:
             return message + ". Run `vmdb migrate --online` again when the deployer is less busy, or raise --max-lock-ms; `vmdb status` shows where it stands"
-        case .unexpectedSQLiteError:
-            return message + ". This is likely a bug: report it with the output of `vmdb status --db \(file)`"
         default:
             return message
         }

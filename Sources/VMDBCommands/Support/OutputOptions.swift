@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MigrationKit
+import SQLiteFiles
 
 /// How results are written.
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import MigrationKit
+import SQLiteFiles
 
 /// Renders progress events as short lines on standard error.
 struct ProgressRenderer: Sendable {

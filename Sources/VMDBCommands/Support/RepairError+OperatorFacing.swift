@@ -5,7 +5,7 @@ extension RepairError: OperatorFacingError {
     var exitCode: Int32 {
         switch kind {
         case .usage: 64
-        case .malformedInput, .duplicateIDs, .databaseNotCurrent: 65
+        case .malformedInput, .duplicateIDs, .unusableDatabase, .databaseNotCurrent: 65
         case .databaseNewer: 4
         case .daemonUnavailable: 69
         case .busy: 75
@@ -15,5 +15,8 @@ extension RepairError: OperatorFacingError {
     }
 
     var kindName: String { kind.rawValue }
-    var operatorMessage: String { message }
+    var operatorMessage: String {
+        guard let file, let advice = FileAdvice.nextStep(for: file.code, path: file.path) else { return message }
+        return message + advice
+    }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import MigrationKit
+import SQLiteFiles
 
 /// A private temporary folder for the daemons' answers of one run, removed with it.
 ///

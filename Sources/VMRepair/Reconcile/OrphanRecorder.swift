@@ -56,7 +56,7 @@ struct OrphanRecorder {
 }
 
 extension ISO8601DateFormatter {
-    /// UTC with milliseconds, as MigrationKit stamps its history.
+    /// UTC with milliseconds, as the migration history is stamped.
     static var repairTimestamp: ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

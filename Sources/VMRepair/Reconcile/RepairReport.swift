@@ -1,4 +1,4 @@
-import MigrationKit
+import SQLiteFiles
 
 /// What `vmdb repair` found (and, with `--apply`, did).
 ///

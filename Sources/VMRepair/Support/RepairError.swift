@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteFiles
 
 /// An error `vmdb repair` can meet, with a message that names the thing (file,
 /// daemon, network, vm id) and says what to do next. `kind` decides the exit code.
@@ -12,6 +13,8 @@ public struct RepairError: Error, CustomStringConvertible, Sendable {
         case duplicateIDs
         /// A daemon could not be reached, timed out, or answered with an error or garbage.
         case daemonUnavailable
+        /// The database file is missing, not SQLite, corrupt, or cannot be written.
+        case unusableDatabase
         /// The database is not at the schema version repair works on.
         case databaseNotCurrent
         /// The database is at a newer schema version than this tool knows.
@@ -26,10 +29,18 @@ public struct RepairError: Error, CustomStringConvertible, Sendable {
 
     public let kind: Kind
     public let message: String
+    /// The file plumbing's error behind this one, when a file or SQLite failed:
+    /// the command layer reads its code to say what to do next.
+    package let file: SQLiteFileError?
 
     public init(_ kind: Kind, _ message: String) {
+        self.init(kind, message, file: nil)
+    }
+
+    package init(_ kind: Kind, _ message: String, file: SQLiteFileError?) {
         self.kind = kind
         self.message = message
+        self.file = file
     }
 
     public var description: String { message }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import MigrationKit
+import SQLiteFiles
 
 /// Makes a snapshot from a real database: an online copy, dumped as text
 /// (anonymized on request), loaded back and migrated to compute its expected
@@ -45,7 +46,13 @@ public struct SnapshotCapture: Sendable {
     /// Captures the database at `path` into `out`: a new snapshot folder (holding
     /// `dump.sql` and `expected.json`), or a dump file ending in `.sql` with
     /// `expected.json` beside it. Existing files are never overwritten.
+    ///
+    /// - Throws: ``MigrationError`` alone (a file error in its terms: `noSuchDatabase`, `notADatabase`, …).
     public func capture(database path: String, to out: String, options: Options = Options()) throws -> Report {
+        try MigrationError.translatingFileErrors { try captureFile(path, to: out, options: options) }
+    }
+
+    private func captureFile(_ path: String, to out: String, options: Options) throws -> Report {
         let (folder, dumpName) = out.hasSuffix(".sql")
             ? ((out as NSString).deletingLastPathComponent, (out as NSString).lastPathComponent)
             : (out, "dump.sql")
@@ -128,7 +135,10 @@ public struct SnapshotCapture: Sendable {
     private static func census(_ db: Database) throws -> [String: (rows: Int, hash: String)] {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'")
         var out: [String: (rows: Int, hash: String)] = [:]
-        for table in tables { out[table] = try TableContentHash.hash(db, table: table) }
+        for table in tables {
+            let content = try ContentHasher.hashAllColumns(db, table: table)
+            out[table] = (content.rows, content.hash)
+        }
         return out
     }
 }

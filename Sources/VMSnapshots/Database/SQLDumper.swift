@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import SQLiteFiles
 
 /// Writes a database as a text SQL dump in the layout of `sqlite3 .dump`:
 /// tables with their rows, then `sqlite_sequence` and `sqlite_stat1`, then
@@ -53,7 +54,7 @@ struct SQLDumper {
         let stored = columns.filter { ($0["hidden"] as Int) == 0 }.map { $0["name"] as String }
         guard !stored.isEmpty else { return }
         let target = Self.identifier(table) + (stored.count == columns.count ? "" : "(" + stored.map(Self.identifier).joined(separator: ",") + ")")
-        let select = "SELECT " + stored.map(Self.quoted).joined(separator: ", ") + " FROM " + Self.quoted(table)
+        let select = "SELECT " + stored.map(\.quotedIdentifier).joined(separator: ", ") + " FROM " + table.quotedIdentifier
         let transform = transformed ? self.transform : nil
         try RawValue.forEachRow(db, sql: select) { row in
             out += "INSERT INTO \(target) VALUES("
@@ -117,10 +118,6 @@ struct SQLDumper {
         let plain = !name.isEmpty && !(name.first?.isNumber ?? true)
             && name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil)) || $0 == "_" }
         let keyword = name.withCString { sqlite3_keyword_check($0, Int32(strlen($0))) } != 0
-        return plain && !keyword ? name : quoted(name)
-    }
-
-    static func quoted(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return plain && !keyword ? name : name.quotedIdentifier
     }
 }

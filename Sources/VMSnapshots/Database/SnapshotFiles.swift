@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import SQLiteFiles
 
 /// File handling shared by verify and capture: private files that are never
 /// overwritten, temporary folders, and loading a dump into a new database.
@@ -49,17 +50,6 @@ enum SnapshotFiles {
 
     /// Loads `dump` into a new database file at `path` (mode 0600), in `journalMode`.
     static func load(dump: String, to path: String, journalMode: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw MigrationError(.unusableInput, "cannot create \(path): \(String(cString: strerror(errno)))") }
-        close(fd)
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false   // as sqlite3 loads a dump: parents may come after children
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { db in
-            // Set before the first table exists, as the deployer's file was.
-            try db.execute(sql: "PRAGMA journal_mode = \(journalMode.lowercased() == "wal" ? "WAL" : "DELETE")")
-            try db.execute(sql: dump)
-        }
-        try queue.close()
+        try DumpLoader.load(dump, intoNewFile: path, journalMode: journalMode.lowercased() == "wal" ? .wal : .delete)
     }
 }

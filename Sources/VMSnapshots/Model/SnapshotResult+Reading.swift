@@ -1,5 +1,6 @@
 import GRDB
 import MigrationKit
+import SQLiteFiles
 
 extension SnapshotResult {
     /// Reads what a migrated database holds, with what the run and `verify` reported.
@@ -10,11 +11,11 @@ extension SnapshotResult {
             let schema = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
             var tables: [String: Table] = [:]
             for table in schema.tables where !(table.sql ?? "").uppercased().hasPrefix("CREATE VIRTUAL") {
-                let content = try TableContentHash.hash(db, table: table.name)
+                let content = try ContentHasher.hashAllColumns(db, table: table.name)
                 var perNetwork: [String: Int]?
                 let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_xinfo(?)", arguments: [table.name])
                 if columns.contains(where: { $0.lowercased() == "network" }) {
-                    let rows = try Row.fetchAll(db, sql: "SELECT network, count(*) AS n FROM \(SQLDumper.quoted(table.name)) GROUP BY network")
+                    let rows = try Row.fetchAll(db, sql: "SELECT network, count(*) AS n FROM \(table.name.quotedIdentifier) GROUP BY network")
                     perNetwork = Dictionary(rows.map { (($0["network"] as String?) ?? "<null>", $0["n"] as Int) }, uniquingKeysWith: +)
                 }
                 tables[table.name] = Table(rows: content.rows, contentHash: content.hash, rowsPerNetwork: perNetwork)

@@ -3,7 +3,7 @@ public struct SnapshotResult: Sendable, Codable, Equatable {
     /// One table's content after migration.
     public struct Table: Sendable, Codable, Equatable {
         public var rows: Int
-        /// Order-independent hash of every row (see `TableContentHash`).
+        /// Order-independent hash of every row (see `ContentHasher.hashAllColumns`).
         public var contentHash: String
         /// Rows per value of the table's `network` column, when it has one (`<null>` for NULL).
         public var rowsPerNetwork: [String: Int]?

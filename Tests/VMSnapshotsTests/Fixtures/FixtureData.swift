@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 import VMDBTestSupport
 @testable import VMSnapshots
 
@@ -8,9 +9,9 @@ import VMDBTestSupport
 enum FixtureData {
     /// Inserts one row: `values` maps column names to values (absent columns take their default).
     static func insert(_ db: Database, _ table: String, _ values: KeyValuePairs<String, (any DatabaseValueConvertible)?>) throws {
-        let columns = values.map { SQLDumper.quoted($0.key) }.joined(separator: ", ")
+        let columns = values.map { $0.key.quotedIdentifier }.joined(separator: ", ")
         let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
-        try db.execute(sql: "INSERT INTO \(SQLDumper.quoted(table)) (\(columns)) VALUES (\(marks))",
+        try db.execute(sql: "INSERT INTO \(table.quotedIdentifier) (\(columns)) VALUES (\(marks))",
                        arguments: StatementArguments(values.map { $0.value }))
     }
 

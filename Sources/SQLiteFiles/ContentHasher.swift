@@ -7,47 +7,52 @@ import GRDBSQLite
 /// with SHA-256 (type-tagged, length-prefixed) and the digests added lane-wise
 /// modulo 2^64, so two tables holding the same rows in any order hash equal,
 /// and any changed, lost or added row changes the sum.
-enum ContentHasher {
+///
+/// The one content hash in vmdb: a migration's census (its declared columns,
+/// before and after), a snapshot's expected content (every column, by name),
+/// and the tests' content fingerprints.
+package enum ContentHasher {
     /// The four 64-bit lane sums of the row digests. Sums, so the hash of a table is
     /// the hash of any split of its rows added up, and a part can be taken away again
     /// (the online path verifies most rows on a snapshot and the changed ones under the lock).
-    struct Lanes: Hashable, Sendable {
-        var values: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    package struct Lanes: Hashable, Sendable {
+        package var values: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
-        static func == (a: Lanes, b: Lanes) -> Bool { a.hex == b.hex }
-        func hash(into hasher: inout Hasher) { hasher.combine(hex) }
+        package static func == (a: Lanes, b: Lanes) -> Bool { a.hex == b.hex }
+        package func hash(into hasher: inout Hasher) { hasher.combine(hex) }
 
-        static func + (a: Lanes, b: Lanes) -> Lanes {
+        package static func + (a: Lanes, b: Lanes) -> Lanes {
             Lanes(values: (a.values.0 &+ b.values.0, a.values.1 &+ b.values.1, a.values.2 &+ b.values.2, a.values.3 &+ b.values.3))
         }
 
-        static func - (a: Lanes, b: Lanes) -> Lanes {
+        package static func - (a: Lanes, b: Lanes) -> Lanes {
             Lanes(values: (a.values.0 &- b.values.0, a.values.1 &- b.values.1, a.values.2 &- b.values.2, a.values.3 &- b.values.3))
         }
 
-        var hex: String {
+        package var hex: String {
             [values.0, values.1, values.2, values.3].map { String(format: "%016llx", $0.bigEndian) }.joined()
         }
     }
 
-    struct Result: Sendable, Hashable {
-        var rows: Int
-        var lanes: Lanes
-        var hash: String { lanes.hex }
+    package struct Result: Sendable, Hashable {
+        package var rows: Int
+        package var lanes: Lanes
+        package var hash: String { lanes.hex }
 
-        static let empty = Result(rows: 0, lanes: Lanes())
-        static func + (a: Result, b: Result) -> Result { Result(rows: a.rows + b.rows, lanes: a.lanes + b.lanes) }
-        static func - (a: Result, b: Result) -> Result { Result(rows: a.rows - b.rows, lanes: a.lanes - b.lanes) }
+        package init(rows: Int, lanes: Lanes) { self.rows = rows; self.lanes = lanes }
+
+        package static let empty = Result(rows: 0, lanes: Lanes())
+        package static func + (a: Result, b: Result) -> Result { Result(rows: a.rows + b.rows, lanes: a.lanes + b.lanes) }
+        package static func - (a: Result, b: Result) -> Result { Result(rows: a.rows - b.rows, lanes: a.lanes - b.lanes) }
     }
 
     /// Hashes `SELECT expressions FROM table [WHERE filter]`, streaming: memory stays flat in the row count.
-    /// - Parameter filterArguments: values for the filter's own named parameters (`:vmdb_rows`).
-    static func hash(_ db: Database, table: String, expressions: [String], parameters: MigrationParameters,
-                     filter: String? = nil, filterArguments: [String: any DatabaseValueConvertible] = [:],
-                     progress: ((Int) -> Void)? = nil) throws -> Result {
+    /// - Parameter bind: sets the statement's arguments, when the expressions or the filter name parameters.
+    package static func hash(_ db: Database, table: String, expressions: [String], filter: String? = nil,
+                             bind: (Statement) throws -> Void = { _ in }, progress: ((Int) -> Void)? = nil) throws -> Result {
         let selectList = expressions.isEmpty ? "NULL" : expressions.joined(separator: ", ")
         let statement = try db.makeStatement(sql: "SELECT \(selectList) FROM \(table.quotedIdentifier)" + (filter.map { " WHERE \($0)" } ?? ""))
-        try statement.bind(parameters, extra: filterArguments)
+        try bind(statement)
         let handle = statement.sqliteStatement
         let columnCount = sqlite3_column_count(handle)
         var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -93,6 +98,17 @@ enum ContentHasher {
             if rows & 0xFFFF == 0 { progress?(rows) }
         }
         return Result(rows: rows, lanes: Lanes(values: lanes))
+    }
+
+    /// The hash of every column of `table` (generated ones included, hidden ones not),
+    /// each value preceded by its column's name, the columns in name order: a changed,
+    /// lost or added row changes it, and so does a renamed column.
+    package static func hashAllColumns(_ db: Database, table: String) throws -> Result {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0", arguments: [table]).sorted()
+        guard !names.isEmpty else { return .empty }
+        // The name as a text value before each column's value: the same encoding as the value's.
+        let expressions = names.flatMap { ["?", $0.quotedIdentifier] }
+        return try hash(db, table: table, expressions: expressions, bind: { try $0.setArguments(StatementArguments(names)) })
     }
 }
 

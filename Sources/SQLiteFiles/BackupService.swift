@@ -9,6 +9,9 @@ import GRDB
 package enum BackupService {
     /// Copies `source` to a new file at `destination` (mode 0600, never
     /// overwriting), checks it with `quick_check`, and returns its SHA-256.
+    ///
+    /// - Throws: ``SQLiteFileError``: the destination exists or cannot be
+    ///   created, too little space, a corrupt source, an I/O error; nothing is left at `destination`.
     package static func backup(_ source: DatabaseQueue, sourcePath: String, to destination: String,
                               progress: ProgressHandler? = nil) throws -> BackupRecord {
         let watch = Stopwatch()
@@ -17,7 +20,7 @@ package enum BackupService {
             return BackupRecord(path: destination, bytes: bytes, sha256: try sha256(ofFile: destination), seconds: watch.elapsedSeconds)
         } catch {
             removeDatabaseFiles(destination)
-            throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")
+            throw SQLiteFileError.wrapping(error, path: sourcePath, doing: "taking a backup")
         }
     }
 
@@ -34,7 +37,7 @@ package enum BackupService {
             }
             let needed = Int64(pageCount) * Int64(pageSize)
             if let free = DiskSpace.available(inFolderOf: destination), free < needed + needed / 10 {
-                throw MigrationError(.outOfSpace, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free; nothing was changed", path: destination)
+                throw SQLiteFileError(.outOfSpace, "not enough space for the backup in the folder of \(destination): it needs about \(DiskSpace.describe(needed)), \(DiskSpace.describe(free)) is free; nothing was changed", path: destination)
             }
             var configuration = Configuration()
             configuration.label = "vmdb-backup"
@@ -45,13 +48,13 @@ package enum BackupService {
             try target.close()
             guard check == ["ok"] else {
                 // The backup API copies pages as they are: a page that fails here failed in the source.
-                throw MigrationError(.notADatabase, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept", path: sourcePath)
+                throw SQLiteFileError(.notADatabase, "\(sourcePath) looks corrupt: its backup failed quick_check (\(check.prefix(3).joined(separator: "; "))). Nothing was changed and no backup was kept", path: sourcePath)
             }
             progress?(.finished(phase: "backup", seconds: watch.elapsedSeconds))
             return (DiskSpace.fileSize(destination), watch.elapsedSeconds)
         } catch {
             removeDatabaseFiles(destination)
-            throw MigrationError.wrapping(error, path: sourcePath, doing: "taking a backup")
+            throw SQLiteFileError.wrapping(error, path: sourcePath, doing: "taking a backup")
         }
     }
 
@@ -61,7 +64,7 @@ package enum BackupService {
     /// at the first read. Without one, each `sqlite3_backup_step` reads a fresh
     /// snapshot, sees the deployer's latest commit, and restarts from page 1:
     /// beside a steady writer the backup never ends.
-    static func copySnapshot(of source: DatabaseQueue, to target: DatabaseQueue, phase: String, progress: ProgressHandler?) throws {
+    package static func copySnapshot(of source: DatabaseQueue, to target: DatabaseQueue, phase: String, progress: ProgressHandler?) throws {
         try target.writeWithoutTransaction { destination in
             try source.read { db in
                 _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
@@ -82,20 +85,20 @@ package enum BackupService {
     }
 
     /// Creates an empty file readable by its owner only; refuses an existing one.
-    static func createPrivateFile(_ path: String) throws {
+    package static func createPrivateFile(_ path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             if errno == EEXIST {
-                throw MigrationError(.fileExists, "\(path) already exists, and an existing file is never overwritten: choose another path or remove it", path: path)
+                throw SQLiteFileError(.fileExists, "\(path) already exists, and an existing file is never overwritten: choose another path or remove it", path: path)
             }
-            throw MigrationError(.unusableInput, "cannot create \(path) (\(reason)): check that the folder exists and is writable")
+            throw SQLiteFileError(.cannotCreate, "cannot create \(path) (\(reason)): check that the folder exists and is writable", path: path)
         }
         fchmod(fd, 0o600)
         close(fd)
     }
 
-    static func removeDatabaseFiles(_ path: String) {
+    package static func removeDatabaseFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 

@@ -2,14 +2,14 @@ import Foundation
 
 /// Free space on the filesystem that holds a folder, and sizes in words.
 package enum DiskSpace {
-    static func available(inFolderOf path: String) -> Int64? {
+    package static func available(inFolderOf path: String) -> Int64? {
         let folder = (path as NSString).deletingLastPathComponent
         var stats = statvfs()
         guard statvfs(folder.isEmpty ? "." : folder, &stats) == 0 else { return nil }
         return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 
-    static func fileSize(_ path: String) -> Int64 {
+    package static func fileSize(_ path: String) -> Int64 {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
     }
 

@@ -8,10 +8,10 @@ extension Configuration {
     /// is accepted again when vmdb rebuilds or replays it. GRDB turns that off on every
     /// connection, and the rebuild failed half way ("no such column: none"). Queries
     /// (DQS_DML) stay strict: a misspelt column in vmdb's own SQL is still an error.
-    mutating func acceptOperatorSchemaAsSQLiteDoes() {
+    package mutating func acceptOperatorSchemaAsSQLiteDoes() {
         prepareDatabase { db in
             guard vmdb_sqlite_enable_dqs_ddl(db.sqliteConnection, 1) == 1 else {
-                throw MigrationError(.internalFailure, "SQLite refused to accept double-quoted strings in CREATE statements (SQLITE_DBCONFIG_DQS_DDL)")
+                throw SQLiteFileError(.unexpectedSQLiteError, "SQLite refused to accept double-quoted strings in CREATE statements (SQLITE_DBCONFIG_DQS_DDL)", path: db.configuration.label ?? "the database")
             }
         }
     }
