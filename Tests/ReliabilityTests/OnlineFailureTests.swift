@@ -134,7 +134,8 @@ print("committed", flush=True)
                 if busyTimeout < 3 {
                     // Waiting 0.5 s for a lock held 3 s: the cut-over must have been retried, and said so.
                     #expect(retries >= 1 && retryLines.count == retries, "retries \(retries), progress lines \(retryLines.count): \(outcome.standardError)")
-                    #expect(retryLines.allSatisfy { $0.contains("the lock was not free") })
+                    // At least one said it met the held lock; on a loaded machine another may have run over the limit.
+                    #expect(retryLines.contains { $0.contains("the lock was not free") }, "\(retryLines)")
                 } else {
                     #expect(retries == 0, "\(retries) retries with a busy timeout longer than the hold")
                 }

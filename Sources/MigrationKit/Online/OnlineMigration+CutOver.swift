@@ -18,6 +18,11 @@ extension OnlineMigration {
     func cutOver(_ db: Database, reader: DatabaseQueue, plan: OnlinePlan, state: inout OnlineState, schemaBefore: SchemaSnapshot,
                  backupSHA256: String?, started: Stopwatch, _ transactions: WriteTransactions) throws -> VerificationRecord {
         var tries = 0
+        // The most changes since the snapshot worth rechecking under the lock. An attempt that
+        // ran over the time limit with `pending` changes halves it: when more are pending at the
+        // next attempt, a new snapshot (fewer changes to recheck) is taken rather than meet the
+        // same recheck again.
+        var recheckLimit = 20_000
         while true {
             // Catch up before taking the snapshot, so little is set aside.
             try catchUp(db, plan: plan, state: &state, transactions, below: 200)
@@ -36,7 +41,12 @@ extension OnlineMigration {
                     try waitWhilePostponed(db, plan: plan, state: &state, transactions)
                     try catchUp(db, plan: plan, state: &state, transactions, below: 200)
                     let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange]) ?? 0
-                    if pending > 20_000 { return nil }   // a new snapshot costs less than checking these under the lock
+                    if pending > recheckLimit {
+                        // A new snapshot costs less than checking these under the lock. The limit
+                        // goes back up, so that only an attempt (counted in the tries) lowers it again.
+                        recheckLimit = 20_000
+                        return nil
+                    }
                     let phase = "online: cut-over"
                     progress?(.started(phase: phase, total: nil))
                     let watch = Stopwatch()
@@ -53,6 +63,7 @@ extension OnlineMigration {
                         record.online = transactions.figures
                         return record
                     } catch is WriteTransactions.LimitExceeded {
+                        recheckLimit = max(50, min(recheckLimit, pending / 2))
                         progress?(.finished(phase: phase + " (over \(Int(settings.maxLockMilliseconds)) ms: rolled back, retrying)", seconds: watch.elapsedSeconds))
                     } catch let error as MigrationError where error.code == .locked {
                         progress?(.finished(phase: phase + " (the lock was not free: retrying)", seconds: watch.elapsedSeconds))
