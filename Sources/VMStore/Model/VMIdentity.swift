@@ -44,6 +44,8 @@ public struct VMIdentity: Sendable, Hashable, Codable, Comparable, LosslessStrin
     }
 
     /// Parses the canonical text `network/vm_id`, saying what is wrong when it cannot.
+    ///
+    /// - Throws: ``StoreError`` `invalidIdentity`, saying what is wrong with the text.
     public static func parse(_ text: String) throws -> VMIdentity {
         guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
             throw StoreError(.invalidIdentity(reason: "expected network/vm_id (such as main/005o), found no '/'"))
@@ -100,6 +102,8 @@ public struct VMIdentity: Sendable, Hashable, Codable, Comparable, LosslessStrin
 
 extension VMIdentity {
     /// Checks a network name: 1 to 64 characters, no whitespace, control characters or `/`.
+    ///
+    /// - Throws: ``StoreError`` `invalidIdentity`, saying what is wrong with the name.
     public static func validate(network: String) throws {
         guard !network.isEmpty else {
             throw StoreError(.invalidIdentity(reason: "the network is empty: give one such as main, test, qa or dev"))
@@ -122,6 +126,8 @@ extension VMIdentity {
 
     /// Checks a vm id: 1 to 255 UTF-8 bytes, no control characters. Every other
     /// shape a daemon may give (`005o`, a UUID, spaces, quotes, `/`) is accepted as is.
+    ///
+    /// - Throws: ``StoreError`` `invalidIdentity`, saying what is wrong with the id.
     public static func validate(vmID: String) throws {
         guard !vmID.isEmpty else {
             throw StoreError(.invalidIdentity(reason: "the vm id is empty"))

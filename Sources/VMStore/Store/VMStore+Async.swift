@@ -51,6 +51,8 @@ extension VMStore {
     }
 
     /// The VM with this pair, or nil.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func vm(_ identity: VMIdentity) async throws -> VMRecord? {
         try await readOneStatement { try $1.vm($0, identity) }
     }
@@ -63,11 +65,15 @@ extension VMStore {
     }
 
     /// Every VM with this id, one per network, sorted by network.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func vms(withID vmID: String) async throws -> [VMRecord] {
         try await readOneStatement { try $1.vms($0, vmID: vmID) }
     }
 
     /// The VMs on `network` (all networks when nil) with `status` (any when nil), in (network, vm_id) order.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func list(network: String? = nil, status: VMStatus? = nil) async throws -> [VMRecord] {
         try await readOneStatement { db, statements in
             let (sql, arguments) = statements.filtered(statements.vmColumns, network: network, status: status, ordered: true)
@@ -76,6 +82,8 @@ extension VMStore {
     }
 
     /// How many VMs are on `network` (all when nil) with `status` (any when nil).
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func count(network: String? = nil, status: VMStatus? = nil) async throws -> Int {
         try await readOneStatement { db, statements in
             let (sql, arguments) = statements.filtered("count(*)", network: network, status: status, ordered: false)
@@ -84,16 +92,22 @@ extension VMStore {
     }
 
     /// VM counts per network and status.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func counts() async throws -> [VMCount] {
         try await readOneStatement { try $1.counts($0) }
     }
 
     /// The networks that have a VM.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func networks() async throws -> [String] {
         try await readOneStatement { try $1.networks($0) }
     }
 
     /// The events of the VM the reference names, oldest first, keyed on its pair.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous`, `busy`, `databaseFailure`.
     public func events(of reference: VMReference) async throws -> [VMEvent] {
         try await readSnapshot { db, statements in
             let record = try statements.resolve(db, reference)
@@ -119,42 +133,56 @@ extension VMStore {
     }
 
     /// Records a VM (see ``Writer/provision(_:origin:)``).
+    ///
+    /// - Throws: ``StoreError``: `alreadyRecorded`, `idOnAnotherNetwork` (on a v2 database), `unstorableText`, `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func provision(_ vm: NewVM, origin: VMOrigin = .provision) async throws -> VMRecord {
         try await write { try $0.provision(vm, origin: origin) }
     }
 
     /// Deletes the VM the reference names and returns it as it was.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func delete(_ reference: VMReference) async throws -> VMRecord {
         try await write { try $0.delete(reference) }
     }
 
     /// Records the version installed on the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordInstalledVersion(_ version: String?, for reference: VMReference) async throws -> VMChange {
         try await write { try $0.recordInstalledVersion(version, for: reference) }
     }
 
     /// Records an update found available for the VM the reference names (nil: none).
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordAvailableUpdate(_ version: String?, for reference: VMReference) async throws -> VMChange {
         try await write { try $0.recordAvailableUpdate(version, for: reference) }
     }
 
     /// Records when updates were last checked for the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) async throws -> VMChange {
         try await write { try $0.recordUpdateCheck(for: reference, at: date) }
     }
 
     /// Records the status of the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordStatus(_ status: VMStatus, for reference: VMReference) async throws -> VMChange {
         try await write { try $0.recordStatus(status, for: reference) }
     }
 
     /// Appends an event to the history of the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) async throws -> VMEvent {
         try await write { try $0.recordEvent(kind, detail: detail, for: reference, at: date) }

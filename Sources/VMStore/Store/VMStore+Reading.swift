@@ -36,6 +36,8 @@ extension VMStore {
     }
 
     /// The VM with this pair, or nil.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func vm(_ identity: VMIdentity) throws -> VMRecord? {
         try readOneStatement { try $1.vm($0, identity) }
     }
@@ -50,11 +52,15 @@ extension VMStore {
     }
 
     /// Every VM with this id, one per network, sorted by network.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func vms(withID vmID: String) throws -> [VMRecord] {
         try readOneStatement { try $1.vms($0, vmID: vmID) }
     }
 
     /// The VMs on `network` (all networks when nil) with `status` (any when nil), in (network, vm_id) order.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func list(network: String? = nil, status: VMStatus? = nil) throws -> [VMRecord] {
         try readOneStatement { db, statements in
             let (sql, arguments) = statements.filtered(statements.vmColumns, network: network, status: status, ordered: true)
@@ -63,6 +69,8 @@ extension VMStore {
     }
 
     /// How many VMs are on `network` (all when nil) with `status` (any when nil).
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func count(network: String? = nil, status: VMStatus? = nil) throws -> Int {
         try readOneStatement { db, statements in
             let (sql, arguments) = statements.filtered("count(*)", network: network, status: status, ordered: false)
@@ -71,11 +79,15 @@ extension VMStore {
     }
 
     /// VM counts per network and status.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func counts() throws -> [VMCount] {
         try readOneStatement { try $1.counts($0) }
     }
 
     /// The networks that have a VM.
+    ///
+    /// - Throws: ``StoreError``: `busy` (no reader within the busy timeout), `invalidRecord` (a row this store cannot read), `databaseFailure`.
     public func networks() throws -> [String] {
         try readOneStatement { try $1.networks($0) }
     }

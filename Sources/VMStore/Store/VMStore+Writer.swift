@@ -104,16 +104,22 @@ extension VMStore {
         // MARK: Reads inside the transaction
 
         /// The VM with this pair, or nil.
+        ///
+        /// - Throws: ``StoreError``: `invalidRecord` (a row this store cannot read), `databaseFailure`.
         public func vm(_ identity: VMIdentity) throws -> VMRecord? {
             try statements.vm(database, identity)
         }
 
         /// The one VM the reference names (see ``VMStore/vm(_:)-(VMReference)``).
+        ///
+        /// - Throws: ``StoreError``: `notFound`, or `ambiguous` naming every network that has the id.
         public func vm(_ reference: VMReference) throws -> VMRecord {
             try statements.resolve(database, reference)
         }
 
         /// The identity the reference names, by the ambiguity rule.
+        ///
+        /// - Throws: ``StoreError``: `notFound`, or `ambiguous` naming every network that has the id.
         public func resolve(_ reference: VMReference) throws -> VMIdentity {
             try statements.resolveIdentity(database, reference)
         }
@@ -124,6 +130,8 @@ extension VMStore {
         /// schema's `ON DELETE CASCADE`; `vm_repairs` audit rows stay).
         ///
         /// - Returns: The record as it was.
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
@@ -134,24 +142,32 @@ extension VMStore {
         }
 
         /// Records the version installed on the VM.
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
             try update(statements.setInstalledVersion, column: "installed_version", value: version, reference, "install")
         }
 
         /// Records an update found available for the VM (nil: none).
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
             try update(statements.setAvailableVersion, column: "available_version", value: version, reference, "update")
         }
 
         /// Records when updates were checked for the VM (by default, now).
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
             try update(statements.setUpdatesCheckedAt, column: "updates_checked_at", value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
         }
 
         /// Records the VM's status.
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
             try update(statements.setStatus, column: "status", value: status.rawValue, reference, "status change")
@@ -160,6 +176,8 @@ extension VMStore {
         /// Appends an event to the VM's history.
         ///
         /// - Returns: The event as stored.
+        ///
+        /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
             let identity = try resolve(reference)
@@ -234,42 +252,56 @@ extension VMStore {
     // MARK: One-operation writes, each in its own transaction
 
     /// Records a VM (see ``Writer/provision(_:origin:)``).
+    ///
+    /// - Throws: ``StoreError``: `alreadyRecorded`, `idOnAnotherNetwork` (on a v2 database), `unstorableText`, `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func provision(_ vm: NewVM, origin: VMOrigin = .provision) throws -> VMRecord {
         try write { try $0.provision(vm, origin: origin) }
     }
 
     /// Deletes the VM the reference names and returns it as it was.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func delete(_ reference: VMReference) throws -> VMRecord {
         try write { try $0.delete(reference) }
     }
 
     /// Records the version installed on the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
         try write { try $0.recordInstalledVersion(version, for: reference) }
     }
 
     /// Records an update found available for the VM the reference names (nil: none).
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
         try write { try $0.recordAvailableUpdate(version, for: reference) }
     }
 
     /// Records when updates were last checked for the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
         try write { try $0.recordUpdateCheck(for: reference, at: date) }
     }
 
     /// Records the status of the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
         try write { try $0.recordStatus(status, for: reference) }
     }
 
     /// Appends an event to the history of the VM the reference names.
+    ///
+    /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `busy`, `databaseFailure`; then nothing was written.
     @discardableResult
     public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
         try write { try $0.recordEvent(kind, detail: detail, for: reference, at: date) }

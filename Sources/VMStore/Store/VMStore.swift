@@ -181,6 +181,8 @@ public final class VMStore: Sendable {
 
     /// Closes the store's own connections. Further use throws. On the deployer's
     /// connections (``init(writer:clock:)``) it does nothing: the deployer closes them.
+    ///
+    /// - Throws: ``StoreError`` `databaseFailure` when a connection cannot be closed (a statement still runs).
     public func close() throws {
         guard let readers else { return }
         try readers.close()
