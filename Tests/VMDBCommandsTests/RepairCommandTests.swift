@@ -20,8 +20,8 @@ import VMDBTestSupport
 
     /// The command once waited, on the caller's thread, for a task of the
     /// cooperative pool; run from more pool tasks than the pool has threads, every
-    /// thread waited and the run hung (CI timed out). Repair is blocking now and
-    /// waits on nothing of the pool's, so this finishes.
+    /// thread waited and the run hung (CI timed out). Repair's work now runs on a
+    /// thread of its own while the task suspends, so no pool thread waits and this finishes.
     @Test(.timeLimit(.minutes(2)))
     func repairsInMoreTasksThanThePoolHasThreadsAllFinish() async throws {
         let directory = try TemporaryDirectory()
@@ -36,5 +36,20 @@ import VMDBTestSupport
             return await group.reduce(into: []) { $0.append($1) }
         }
         #expect(codes.allSatisfy { $0 == 3 }, "\(codes)")
+    }
+
+    /// A file error met by repair is rendered like migrate's: the fact, then what to do next.
+    @Test func aDatabaseThatIsNotSQLiteGets65AndTheAdvice() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("notes.db")
+        try Data("an operator's notes".utf8).write(to: URL(fileURLWithPath: path))
+        let inventory = directory.file("main.json")
+        try Data(#"{"network": "main", "vms": []}"#.utf8).write(to: URL(fileURLWithPath: inventory))
+        let console = Console.capture()
+        let code = await VMDB.execute(["repair", "--db", path, "--inventory", inventory], console: console)
+        #expect(code == 65)
+        #expect(console.standardError.contains("\(path) is not a SQLite database"), "\(console.standardError)")
+        #expect(console.standardError.contains("restore it from a backup (vmdb restore)"), "\(console.standardError)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "an operator's notes")
     }
 }

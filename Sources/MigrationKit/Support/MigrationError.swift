@@ -123,7 +123,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 
     /// The same error told of `new` where it says `old` (a dry run's copy is the operator's file).
-    public func replacingPath(_ old: String, with new: String) -> MigrationError {
+    package func replacingPath(_ old: String, with new: String) -> MigrationError {
         MigrationError(code, message.replacingOccurrences(of: old, with: new), path: path.map { $0 == old ? new : $0 },
                        parameter: parameter, version: version, underlying: underlying, verification: verification)
     }
@@ -132,7 +132,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 extension MigrationError {
     /// Translates an error met while working on `path` into a structured error:
     /// a SQLite or file error by its code, a ``MigrationError`` as it is.
-    public static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
+    package static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
         if let error = error as? MigrationError { return error }
         guard let fileError = SQLiteFileError.translating(error, path: path, doing: activity) else {
             return MigrationError(.general(.internalFailure), "\(activity) failed on \(path): \(error)", path: path)

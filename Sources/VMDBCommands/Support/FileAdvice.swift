@@ -9,7 +9,7 @@ enum FileAdvice {
         case .noSuchDatabase:
             " (vmdb never creates a database on its own; `vmdb init --db \(path)` makes a new one)"
         case .notADatabase:
-            ". Restore it from a backup (vmdb restore), or check the path"
+            ". If it is the right file, restore it from a backup (vmdb restore)"
         case .readOnlyFile:
             ". Make it writable (chmod u+w), or work on a copy (vmdb migrate --dry-run)"
         case .readOnlyFolder:
