@@ -5,7 +5,8 @@ import PackageDescription
 // One library target per concern; `vmdb` is a thin executable over VMDBCommands.
 // Data flows one way: commands -> (migrations | store | repair | snapshots) -> file plumbing
 // (SQLiteFiles) -> GRDB -> system SQLite. Snapshots also run migrations (MigrationKit's Migrator);
-// repair never does. Only the commands print, and only they know flags and exit codes.
+// repair never does. Only the commands print and choose exit codes; MigrationKit and SQLiteFiles
+// name no tool, command or flag (the store, repair and snapshots are vmdb's and may name its commands).
 let package = Package(
     name: "vmdb",
     platforms: [.macOS(.v13)],

@@ -54,6 +54,12 @@ import VMDBTestSupport
         #expect(try queue.read { try $0.tableExists("vmdb_migrations") } == false)
         #expect(try queue.read { try String.fetchAll($0, sql: "SELECT name FROM pragma_table_info('notes') ORDER BY cid") } == ["id", "body", "tag"])
         #expect(!FileManager.default.fileExists(atPath: path + ".vmdb-lock"))
+        // Nothing the tool sees is named after vmdb: the plan's SQL (the temporary table, the
+        // bound ranges, the probe savepoint) and every file left beside the database.
+        let planSQL = plan.migrations.flatMap(\.statements).joined(separator: "\n")
+        #expect(planSQL.contains("notes__notes_new"), "\(planSQL)")
+        #expect(!planSQL.lowercased().contains("vmdb"), "\(planSQL)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.contains("vmdb") })
 
         // The article shows this code, dedented, as its one Swift block.
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)

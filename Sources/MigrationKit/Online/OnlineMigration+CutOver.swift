@@ -201,10 +201,10 @@ extension OnlineMigration {
         for table in plan.tables {
             let plan = census.plans.first { $0.table.equalsIgnoringASCIICase(table.name) }!
             let rows = Self.json(rowsByTable[table.number] ?? [])
-            let changedFilter = "rowid IN (SELECT value FROM json_each(:vmdb_rows))"
+            let changedFilter = "rowid IN (SELECT value FROM json_each(:migrationkit_rows))"
             let before = level == .counts ? [] : plan.before
             let after = level == .counts ? [] : plan.after
-            let values: [String: any DatabaseValueConvertible] = ["vmdb_rows": rows]
+            let values: [String: any DatabaseValueConvertible] = ["migrationkit_rows": rows]
             let oldNow = try ContentHasher.hash(db, table: table.name, expressions: before, parameters: parameters, filter: changedFilter, filterArguments: values)
             let newNow = try ContentHasher.hash(db, table: table.newName, expressions: after, parameters: parameters, filter: changedFilter, filterArguments: values)
             let overlap = changedFilter + " AND " + setAside(table.number, after: census.appliedChange)

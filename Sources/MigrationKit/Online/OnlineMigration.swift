@@ -160,8 +160,8 @@ struct OnlineMigration {
                 let chunk = try transactions.runShrinking(db, doing: "copying \(table.name)", size: &rows, minimum: 100, settings: settings) {
                     chunkRows -> (copied: Int, state: OnlineState) in
                     let end = try Int64.fetchOne(db, sql: boundary, arguments: [start, chunkRows])
-                    let range = { (rowid: String) in end == nil ? "\(rowid) >= :vmdb_lo" : "\(rowid) >= :vmdb_lo AND \(rowid) < :vmdb_hi" }
-                    let values: [String: any DatabaseValueConvertible] = ["vmdb_lo": start, "vmdb_hi": end ?? Int64.max]
+                    let range = { (rowid: String) in end == nil ? "\(rowid) >= :migrationkit_lo" : "\(rowid) >= :migrationkit_lo AND \(rowid) < :migrationkit_hi" }
+                    let values: [String: any DatabaseValueConvertible] = ["migrationkit_lo": start, "migrationkit_hi": end ?? Int64.max]
                     for step in table.steps {
                         try execute(db, step.sql(filter: range("rowid")), values)
                     }
@@ -238,13 +238,13 @@ struct OnlineMigration {
     /// of those already copied with what the copy makes of the old ones now.
     private func recompute(_ db: Database, _ table: OnlinePlan.Table, rows: Set<Int64>, state: OnlineState) throws {
         let all = Self.json(rows)
-        let set = "rowid IN (SELECT value FROM json_each(:vmdb_rows))"
+        let set = "rowid IN (SELECT value FROM json_each(:migrationkit_rows))"
         for step in table.steps {
-            try execute(db, step.sql(filter: set), ["vmdb_rows": all])
+            try execute(db, step.sql(filter: set), ["migrationkit_rows": all])
         }
         let copied = rows.filter { state.isCopied(table.number, $0) }
         guard !copied.isEmpty else { return }
-        let values: [String: any DatabaseValueConvertible] = ["vmdb_rows": Self.json(copied)]
+        let values: [String: any DatabaseValueConvertible] = ["migrationkit_rows": Self.json(copied)]
         try execute(db, "DELETE FROM \(table.newName.quotedIdentifier) WHERE \(set)", values)
         try execute(db, table.copy.sql(filter: "\(table.copy.alias.quotedIdentifier).\(set)"), values)
     }
@@ -260,7 +260,7 @@ struct OnlineMigration {
         "[" + rows.sorted().map(String.init).joined(separator: ",") + "]"
     }
 
-    /// One statement with the migration's parameters and the online path's own (`:vmdb_…`).
+    /// One statement with the migration's parameters and the online path's own (`:migrationkit_…`).
     func execute(_ db: Database, _ sql: String, _ values: [String: any DatabaseValueConvertible]) throws {
         log?(sql)
         let statement = try db.makeStatement(sql: sql)

@@ -194,8 +194,8 @@ struct MigrationRunner {
     /// Runs one probe in a savepoint and rolls it back, whatever happened.
     static func runProbe(_ db: Database, _ probe: MigrationDefinition.Probe, parameters: MigrationParameters,
                          log: ((String) -> Void)?) throws -> ProbeResult {
-        log?("SAVEPOINT vmdb_probe -- probe: \(probe.description)")
-        try db.execute(sql: "SAVEPOINT vmdb_probe")
+        log?("SAVEPOINT migrationkit_probe -- probe: \(probe.description)")
+        try db.execute(sql: "SAVEPOINT migrationkit_probe")
         var failure: DatabaseError?
         var failedLast = false
         do {
@@ -214,9 +214,9 @@ struct MigrationRunner {
         } catch let error as DatabaseError {
             failure = error   // a statement that does not compile
         }
-        log?("ROLLBACK TO vmdb_probe; RELEASE vmdb_probe")
-        try db.execute(sql: "ROLLBACK TO vmdb_probe")
-        try db.execute(sql: "RELEASE vmdb_probe")
+        log?("ROLLBACK TO migrationkit_probe; RELEASE migrationkit_probe")
+        try db.execute(sql: "ROLLBACK TO migrationkit_probe")
+        try db.execute(sql: "RELEASE migrationkit_probe")
         let outcome = failure.map { $0.message ?? "\($0.resultCode)" } ?? "ran"
         let passed: Bool
         switch probe.expectation {

@@ -61,7 +61,7 @@ extension Migrator {
                 throw MigrationError(.unusableInput, """
                     table \(table) defines its column \(column.name) as `\(column.definition)`, where version \(first.version - 1) \
                     defines `\(original.definition)`, and migration \(script.version) (\(script.name)) rebuilds \(table) \
-                    with its own definition of that column: your change would be lost. vmdb never drops one silently: \
+                    with its own definition of that column: your change would be lost. The migrator never drops one silently: \
                     rebuild \(table) with the version's definition of \(column.name), migrate, then apply your change again. \
                     Nothing was changed
                     """)
@@ -75,7 +75,7 @@ extension Migrator {
             throw MigrationError(.unusableInput, """
                 table \(table) has a table constraint that version \(first.version - 1) does not define, `\(added)`, and \
                 migration \(script.version) (\(script.name)) rebuilds \(table) from its own definition, carrying over the \
-                columns you added but not table constraints: yours would be lost. vmdb never drops one silently: rebuild \
+                columns you added but not table constraints: yours would be lost. The migrator never drops one silently: rebuild \
                 \(table) without it (or with the rule as a column constraint of a column you added), migrate, then put it \
                 back. Nothing was changed
                 """)
@@ -98,7 +98,7 @@ extension Migrator {
         guard found.violations > 0 else { return }
         throw MigrationError(.unusableInput, """
             \(found.violations) row(s) already refer to rows that do not exist (first: \(found.samples.prefix(3).joined(separator: "; "))), \
-            in tables that refer to a table the migration rebuilds. vmdb does not carry damage into a new version \
+            in tables that refer to a table the migration rebuilds. The migrator does not carry damage into a new version \
             silently: list them with PRAGMA foreign_key_check, then delete them or restore what they refer to, and \
             migrate again. Nothing was changed
             """)
@@ -125,14 +125,14 @@ extension Migrator {
             let current = try names(atVersion: script.version)
             var introduced = current.filter { previous[$0.key] == nil && $0.key != configuration.historyTable.lowercased() }
             for recreation in script.definition.recreations {
-                introduced[TableRecreation.temporaryName(recreation.table).lowercased()] = (TableRecreation.temporaryName(recreation.table), "table")
+                introduced[TableRecreation.temporaryName(recreation.table, bookkeepingPrefix: configuration.bookkeepingPrefix).lowercased()] = (TableRecreation.temporaryName(recreation.table, bookkeepingPrefix: configuration.bookkeepingPrefix), "table")
             }
             for (key, ours) in introduced.sorted(by: { $0.key < $1.key }) {
                 guard let theirs = owners[key] else { continue }
                 let on = theirs.type == "table" || theirs.type == "view" ? "" : " (on \(theirs.table))"
                 throw MigrationError(.unusableInput, """
                     migration \(script.version) (\(script.name)) creates \(ours.type) \(ours.name), but this database already has \
-                    a \(theirs.type) of that name\(on). vmdb never replaces an object of yours: rename yours first \
+                    a \(theirs.type) of that name\(on). The migrator never replaces an object of yours: rename yours first \
                     (\(Self.renameAdvice(type: theirs.type, name: ours.name))), then migrate again. Nothing was changed
                     """)
             }
@@ -185,7 +185,7 @@ extension Migrator {
                     table \(recreation.table) has \(rows - copied) row(s) that migration \(script.version) (\(script.name)) \
                     cannot carry over: its copy reads them through `\(from.split(separator: "\n").joined(separator: " "))`, \
                     which finds \(copied) of \(rows) rows. They usually refer to a parent row that no longer exists (a \
-                    writer that ran with foreign keys off). vmdb never drops them silently: \(find), then delete them or \
+                    writer that ran with foreign keys off). The migrator never drops them silently: \(find), then delete them or \
                     restore what they refer to, and migrate again. Nothing was changed
                     """)
             }

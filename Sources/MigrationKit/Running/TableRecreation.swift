@@ -69,7 +69,7 @@ struct TableRecreation {
                     && !definition.isDropped("column", "\(recreation.table).\($0.name)")
             }
             captured.carriedColumns += extras.map { "\(recreation.table).\($0.name)" }
-            let temporary = Self.temporaryName(recreation.table)
+            let temporary = Self.temporaryName(recreation.table, bookkeepingPrefix: bookkeepingPrefix)
             // A CHECK naming its own table names the temporary one until the rename.
             try run(db, newTable.sql(renamedTo: temporary, addingColumns: extras.map(\.definition)))
 
@@ -104,7 +104,7 @@ struct TableRecreation {
         }
         // 7. Rename the new tables into place.
         for recreation in definition.recreations {
-            try run(db, "ALTER TABLE \(Self.temporaryName(recreation.table).quotedIdentifier) RENAME TO \(recreation.table.quotedIdentifier)")
+            try run(db, "ALTER TABLE \(Self.temporaryName(recreation.table, bookkeepingPrefix: bookkeepingPrefix).quotedIdentifier) RENAME TO \(recreation.table.quotedIdentifier)")
         }
         // AUTOINCREMENT counters die with the old table; keep ids from being reused.
         let ensureRow = "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)"
@@ -136,7 +136,7 @@ struct TableRecreation {
             try run(db, copy)
             return
         }
-        let chunked = copy + "\nWHERE \(alias.quotedIdentifier).rowid >= :vmdb_chunk_start AND \(alias.quotedIdentifier).rowid < :vmdb_chunk_end"
+        let chunked = copy + "\nWHERE \(alias.quotedIdentifier).rowid >= :migrationkit_chunk_start AND \(alias.quotedIdentifier).rowid < :migrationkit_chunk_end"
         log?(chunked + " -- in chunks of \(Self.chunkRows) rows, in rowid order")
         let statement = try db.makeStatement(sql: chunked)
         let boundary = try db.makeStatement(sql: "SELECT rowid FROM \(table.quotedIdentifier) WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET \(Self.chunkRows)")
@@ -144,7 +144,7 @@ struct TableRecreation {
         var done = 0
         while true {
             let end = try Int64.fetchOne(boundary, arguments: [start])
-            try statement.bind(parameters, extra: ["vmdb_chunk_start": start, "vmdb_chunk_end": end ?? Int64.max])
+            try statement.bind(parameters, extra: ["migrationkit_chunk_start": start, "migrationkit_chunk_end": end ?? Int64.max])
             try statement.execute()
             done = min(total, done + Self.chunkRows)
             progress?(.advanced(phase: phase, done: done, total: total))
@@ -182,7 +182,8 @@ struct TableRecreation {
         return restored
     }
 
-    static func temporaryName(_ table: String) -> String { "\(table)__vmdb_new" }
+    /// The new table's name until the rename: the tool's bookkeeping prefix keeps it out of the operator's names.
+    static func temporaryName(_ table: String, bookkeepingPrefix: String) -> String { "\(table)__\(bookkeepingPrefix)new" }
 
     /// `select` with `expressions` appended to its result columns (before its first top-level FROM).
     static func select(_ select: String, adding expressions: [String]) throws -> String {

@@ -21,15 +21,15 @@ extension CreateTableStatement {
         do {
             statement = try CreateTableStatement(sql: sql)
         } catch let error as MigrationError {
-            throw MigrationError(.unreadableSchema, "table \(table): vmdb \(error.message), so it cannot rebuild it. Nothing was changed")
+            throw MigrationError(.unreadableSchema, "table \(table): the migrator \(error.message), so it cannot rebuild it. Nothing was changed")
         }
         let disagreements = try statement.disagreements(db, table: table)
         guard disagreements.isEmpty else {
             throw MigrationError(
                 .unreadableSchema,
                 """
-                vmdb reads the definition of table \(table) otherwise than SQLite does (\(disagreements.prefix(3).joined(separator: "; "))), \
-                so it will not rebuild that table. Nothing was changed. This is vmdb's limit, not a fault in the database: \
+                the migrator reads the definition of table \(table) otherwise than SQLite does (\(disagreements.prefix(3).joined(separator: "; "))), \
+                so it will not rebuild that table. Nothing was changed. This is the migrator's limit, not a fault in the database: \
                 report it with the table's CREATE statement (SELECT sql FROM sqlite_master WHERE name = '\(table)')
                 """)
         }
