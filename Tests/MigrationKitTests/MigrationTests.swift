@@ -359,4 +359,18 @@ import VMDBTestSupport
         #expect(error.message.contains("vm_notes") && error.message.contains("(network, vm_id)"))
         #expect(try Fixtures.fileHash(path) == before)
     }
+
+    /// A refusal over the operator's schema is data a caller can act on: its code and the object.
+    @Test func aNameTheMigrationNeedsIsRefusedWithItsCodeAndObject() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Fixtures.database(version: 2, in: directory)
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "CREATE INDEX vms_identity ON vms(name)") }
+        let before = try Fixtures.fileHash(path)
+        var options = MigrationOptions()
+        options.parameters = ["default_network": "main"]
+        let error = try #require(throws: MigrationError.self) { try Fixtures.migrator.migrate(path: path, options: options) }
+        #expect(error.code == .schemaConflict && error.kind == .unusableInput)
+        #expect(error.object == "vms_identity" && error.version == 3)
+        #expect(try Fixtures.fileHash(path) == before)
+    }
 }

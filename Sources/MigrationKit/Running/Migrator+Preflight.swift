@@ -58,13 +58,13 @@ extension Migrator {
             for column in live.columns {
                 guard let original = defined?.column(named: column.name), rebuilt.column(named: column.name) != nil,
                       SchemaObject.normalized(column.definition) != SchemaObject.normalized(original.definition) else { continue }
-                throw MigrationError(.unusableInput, """
+                throw MigrationError(.schemaConflict, """
                     table \(table) defines its column \(column.name) as `\(column.definition)`, where version \(first.version - 1) \
                     defines `\(original.definition)`, and migration \(script.version) (\(script.name)) rebuilds \(table) \
                     with its own definition of that column: your change would be lost. The migrator never drops one silently: \
                     rebuild \(table) with the version's definition of \(column.name), migrate, then apply your change again. \
                     Nothing was changed
-                    """)
+                    """, version: script.version, object: table)
             }
             let theirs = live.tableConstraints
             guard !theirs.isEmpty else { continue }
@@ -72,13 +72,13 @@ extension Migrator {
             let kept = (defined?.tableConstraints ?? []) + rebuilt.tableConstraints
             let normalizedKept = Set(kept.map(SchemaObject.normalized))
             guard let added = theirs.first(where: { !normalizedKept.contains(SchemaObject.normalized($0)) }) else { continue }
-            throw MigrationError(.unusableInput, """
+            throw MigrationError(.schemaConflict, """
                 table \(table) has a table constraint that version \(first.version - 1) does not define, `\(added)`, and \
                 migration \(script.version) (\(script.name)) rebuilds \(table) from its own definition, carrying over the \
                 columns you added but not table constraints: yours would be lost. The migrator never drops one silently: rebuild \
                 \(table) without it (or with the rule as a column constraint of a column you added), migrate, then put it \
                 back. Nothing was changed
-                """)
+                """, version: script.version, object: table)
         }
     }
 
@@ -96,12 +96,12 @@ extension Migrator {
         guard !children.isEmpty else { return }
         let found = try ForeignKeyCheck.run(db, tables: children, log: nil)
         guard found.violations > 0 else { return }
-        throw MigrationError(.unusableInput, """
+        throw MigrationError(.rowsNotCarried, """
             \(found.violations) row(s) already refer to rows that do not exist (first: \(found.samples.prefix(3).joined(separator: "; "))), \
             in tables that refer to a table the migration rebuilds. The migrator does not carry damage into a new version \
             silently: list them with PRAGMA foreign_key_check, then delete them or restore what they refer to, and \
             migrate again. Nothing was changed
-            """)
+            """, object: found.samples.first?.components(separatedBy: " row ").first)
     }
 
     /// Names a migration introduces (its new tables, indexes, triggers and views,
@@ -130,11 +130,11 @@ extension Migrator {
             for (key, ours) in introduced.sorted(by: { $0.key < $1.key }) {
                 guard let theirs = owners[key] else { continue }
                 let on = theirs.type == "table" || theirs.type == "view" ? "" : " (on \(theirs.table))"
-                throw MigrationError(.unusableInput, """
+                throw MigrationError(.schemaConflict, """
                     migration \(script.version) (\(script.name)) creates \(ours.type) \(ours.name), but this database already has \
                     a \(theirs.type) of that name\(on). The migrator never replaces an object of yours: rename yours first \
                     (\(Self.renameAdvice(type: theirs.type, name: ours.name))), then migrate again. Nothing was changed
-                    """)
+                    """, version: script.version, object: ours.name)
             }
             previous = current
         }
@@ -181,18 +181,18 @@ extension Migrator {
                 ? "compare the table with the copy's source: SELECT count(*) \(from)"
                 : "list them with PRAGMA foreign_key_check(\(recreation.table.quotedIdentifier))"
             if copied < rows {
-                throw MigrationError(.unusableInput, """
+                throw MigrationError(.rowsNotCarried, """
                     table \(recreation.table) has \(rows - copied) row(s) that migration \(script.version) (\(script.name)) \
                     cannot carry over: its copy reads them through `\(from.split(separator: "\n").joined(separator: " "))`, \
                     which finds \(copied) of \(rows) rows. They usually refer to a parent row that no longer exists (a \
                     writer that ran with foreign keys off). The migrator never drops them silently: \(find), then delete them or \
                     restore what they refer to, and migrate again. Nothing was changed
-                    """)
+                    """, version: script.version, object: recreation.table)
             }
-            throw MigrationError(.unusableInput, """
+            throw MigrationError(.rowsNotCarried, """
                 table \(recreation.table): the copy of migration \(script.version) (\(script.name)) would make \(copied) rows \
                 of its \(rows) (a parent key that is not unique); \(find), fix the duplicates, and migrate again. Nothing was changed
-                """)
+                """, version: script.version, object: recreation.table)
         }
     }
 

@@ -15,13 +15,13 @@ extension CreateTableStatement {
                 db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                 arguments: [table])
         else {
-            throw MigrationError(.unreadableSchema, "table \(table) does not exist")
+            throw MigrationError(.unreadableSchema, "table \(table) does not exist", object: table)
         }
         let statement: CreateTableStatement
         do {
             statement = try CreateTableStatement(sql: sql)
         } catch let error as MigrationError {
-            throw MigrationError(.unreadableSchema, "table \(table): the migrator \(error.message), so it cannot rebuild it. Nothing was changed")
+            throw MigrationError(.unreadableSchema, "table \(table): the migrator \(error.message), so it cannot rebuild it. Nothing was changed", object: table)
         }
         let disagreements = try statement.disagreements(db, table: table)
         guard disagreements.isEmpty else {

@@ -57,6 +57,13 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let versionBehind = Code("versionBehind", .usage)
         /// vmdb cannot read a table's definition as SQLite does (``MigrationError/message`` names the table).
         public static let unreadableSchema = Code("unreadableSchema", .unusableInput)
+        /// A change the operator made to the schema conflicts with a pending migration (a column
+        /// redefined, a table constraint added, a name the migration needs already taken);
+        /// ``MigrationError/object`` names the table or object. Nothing was changed.
+        public static let schemaConflict = Code("schemaConflict", .unusableInput)
+        /// Rows a recreation cannot carry over as they are (rows referring to missing parents, or a
+        /// copy that would multiply rows); ``MigrationError/object`` names the table. Nothing was changed.
+        public static let rowsNotCarried = Code("rowsNotCarried", .unusableInput)
         /// The database has no tables at all.
         public static let emptySchema = Code("emptySchema", .unusableInput)
         /// The database records a migration this catalog does not ship, or a newer tool wrote its history.
@@ -97,6 +104,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     public var parameter: String?
     /// The migration version the error is about.
     public var version: Int?
+    /// The table, index, trigger or view the error is about.
+    public var object: String?
     /// SQLite's error, when SQLite raised it.
     public var underlying: DatabaseError?
     /// The verification record of a failed migration, when there is one.
@@ -105,12 +114,13 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     public var kind: Kind { code.kind }
 
     public init(_ code: Code, _ message: String, path: String? = nil, parameter: String? = nil, version: Int? = nil,
-                underlying: DatabaseError? = nil, verification: VerificationRecord? = nil) {
+                object: String? = nil, underlying: DatabaseError? = nil, verification: VerificationRecord? = nil) {
         self.code = code
         self.message = message
         self.path = path
         self.parameter = parameter
         self.version = version
+        self.object = object
         self.underlying = underlying
         self.verification = verification
     }
@@ -125,7 +135,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
     /// The same error told of `new` where it says `old` (a dry run's copy is the operator's file).
     package func replacingPath(_ old: String, with new: String) -> MigrationError {
         MigrationError(code, message.replacingOccurrences(of: old, with: new), path: path.map { $0 == old ? new : $0 },
-                       parameter: parameter, version: version, underlying: underlying, verification: verification)
+                       parameter: parameter, version: version, object: object, underlying: underlying, verification: verification)
     }
 }
 
