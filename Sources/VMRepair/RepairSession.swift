@@ -222,7 +222,7 @@ public struct RepairSession: Sendable {
         case .outOfSpace, .ioError: .diskFull
         case .unexpectedSQLiteError: .internalFailure
         }
-        return RepairError(kind, error.message + ". Nothing was recorded", file: error)
+        return RepairError(kind, error.message, file: error)   // its message says what was left as it was
     }
 
     /// The store's refusals in repair's terms (and exit codes); nothing was recorded.
