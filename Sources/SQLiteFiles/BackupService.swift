@@ -80,7 +80,7 @@ package enum BackupService {
     package static func backupPath(for databasePath: String, in folder: String?, version: Int) -> String {
         let directory = folder ?? (databasePath as NSString).deletingLastPathComponent
         let base = (databasePath as NSString).lastPathComponent
-        let stamp = Timestamp.now().replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        let stamp = UTCTimestamp.now().replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         return ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("\(base).v\(version).\(stamp).backup")
     }
 

@@ -8,9 +8,9 @@ import GRDBSQLite
 /// modulo 2^64, so two tables holding the same rows in any order hash equal,
 /// and any changed, lost or added row changes the sum.
 ///
-/// The one content hash in vmdb: a migration's census (its declared columns,
-/// before and after), a snapshot's expected content (every column, by name),
-/// and the tests' content fingerprints.
+/// The one content hash in vmdb's libraries: a migration's census (its declared
+/// columns, before and after) and a snapshot's expected content (every column, by
+/// name). The tests' `ContentFingerprint` is kept apart on purpose, as an oracle.
 package enum ContentHasher {
     /// The four 64-bit lane sums of the row digests. Sums, so the hash of a table is
     /// the hash of any split of its rows added up, and a part can be taken away again
@@ -48,13 +48,17 @@ package enum ContentHasher {
 
     /// Hashes `SELECT expressions FROM table [WHERE filter]`, streaming: memory stays flat in the row count.
     /// - Parameter bind: sets the statement's arguments, when the expressions or the filter name parameters.
+    /// - Parameter labels: one per expression, encoded as a text value before that expression's value.
     package static func hash(_ db: Database, table: String, expressions: [String], filter: String? = nil,
+                             labels: [String]? = nil,
                              bind: (Statement) throws -> Void = { _ in }, progress: ((Int) -> Void)? = nil) throws -> Result {
         let selectList = expressions.isEmpty ? "NULL" : expressions.joined(separator: ", ")
         let statement = try db.makeStatement(sql: "SELECT \(selectList) FROM \(table.quotedIdentifier)" + (filter.map { " WHERE \($0)" } ?? ""))
         try bind(statement)
         let handle = statement.sqliteStatement
         let columnCount = sqlite3_column_count(handle)
+        let labels = labels.map { $0.map { Array($0.utf8) } }
+        precondition(labels == nil || labels?.count == Int(columnCount), "one label per expression")
         var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var rows = 0
         // One reusable byte buffer per scan: a row is encoded into it and
@@ -70,6 +74,9 @@ package enum ContentHasher {
             }
             buffer.count = 0
             for column in 0..<columnCount {
+                if let labels {
+                    labels[Int(column)].withUnsafeBufferPointer { buffer.append(tag: 3, bytes: $0.baseAddress, count: $0.count) }
+                }
                 switch sqlite3_column_type(handle, column) {
                 case SQLITE_INTEGER:
                     buffer.append(tag: 1, integer: UInt64(bitPattern: sqlite3_column_int64(handle, column)))
@@ -100,15 +107,13 @@ package enum ContentHasher {
         return Result(rows: rows, lanes: Lanes(values: lanes))
     }
 
-    /// The hash of every column of `table` (generated ones included, hidden ones not),
-    /// each value preceded by its column's name, the columns in name order: a changed,
-    /// lost or added row changes it, and so does a renamed column.
+    /// The hash of every ordinary column of `table` (not generated or hidden ones: they
+    /// follow from the others), each value preceded by its column's name, the columns
+    /// in name order: a changed, lost or added row changes it, and so does a renamed column.
     package static func hashAllColumns(_ db: Database, table: String) throws -> Result {
         let names = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0", arguments: [table]).sorted()
         guard !names.isEmpty else { return .empty }
-        // The name as a text value before each column's value: the same encoding as the value's.
-        let expressions = names.flatMap { ["?", $0.quotedIdentifier] }
-        return try hash(db, table: table, expressions: expressions, bind: { try $0.setArguments(StatementArguments(names)) })
+        return try hash(db, table: table, expressions: names.map(\.quotedIdentifier), labels: names)
     }
 }
 

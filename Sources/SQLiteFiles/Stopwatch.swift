@@ -12,12 +12,3 @@ package struct Stopwatch {
 
     package var elapsedMilliseconds: Int { Int((elapsedSeconds * 1000).rounded()) }
 }
-
-package enum Timestamp {
-    /// ISO 8601 with milliseconds, UTC: what the history table stores.
-    package static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
-    }
-}

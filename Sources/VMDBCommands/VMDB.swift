@@ -40,7 +40,9 @@ public struct VMDB: AsyncParsableCommand {
                 if var asynchronous = command as? any AsyncParsableCommand {
                     try await asynchronous.run()   // repair: its work runs off the cooperative pool
                 } else {
-                    try command.run()   // blocking SQLite work, on the calling thread (the main thread)
+                    // Blocking SQLite work on the task's thread: `vmdb` runs one command per process,
+                    // so it holds a thread nothing else wants (tests run several at once, as before).
+                    try command.run()
                 }
                 return 0
             } catch let exit as ExitCode {

@@ -102,3 +102,26 @@ import VMDBTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 }
+
+/// A SQLite error met after the file opened (a lock, corruption, I/O) keeps its
+/// code through an entry point: it once came out as internalFailure (exit 1).
+@Suite struct EntryPointSQLiteErrorTests {
+    @Test(arguments: [(ResultCode.SQLITE_BUSY, MigrationError.Code.locked), (.SQLITE_CORRUPT, .notADatabase),
+                      (.SQLITE_FULL, .outOfSpace), (.SQLITE_MISMATCH, .unexpectedSQLiteError)])
+    func aSQLiteErrorInsideAnEntryPointKeepsItsCode(_ code: ResultCode, _ expected: MigrationError.Code) throws {
+        let directory = try TemporaryDirectory("entry-sqlite")
+        let path = directory.file("deployer.db")
+        let error = #expect(throws: MigrationError.self) {
+            try MigrationError.translatingFileErrors(path: path, doing: "testing") { () throws -> Int in
+                throw DatabaseError(resultCode: code, message: "test")
+            }
+        }
+        #expect(error?.code == expected)
+        #expect(error?.path == path && error?.underlying?.resultCode == code)
+    }
+
+    @Test func aVersionTheCatalogLacksHasNoReferenceSchema() {
+        let error = #expect(throws: MigrationError.self) { _ = try Fixtures.migrator.referenceDatabase(version: 99) }
+        #expect(error?.code == .noSuchVersion)
+    }
+}

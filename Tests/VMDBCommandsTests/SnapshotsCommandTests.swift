@@ -75,6 +75,20 @@ import VMDBTestSupport
         #expect(unusable.out.contains("v2-nulls: UNUSABLE"))
     }
 
+    /// A snapshot an older vmdb wrote hashes its content otherwise: it is refused as
+    /// unusable with what to do, never reported as a migration that changed the content.
+    @Test func aSnapshotOfAnOlderFormatIsUnusableNotFailed() async throws {
+        let directory = try TemporaryDirectory("snapshots-format")
+        let folder = try copySnapshot("v2-nulls", into: directory)
+        let expected = (folder as NSString).appendingPathComponent("expected.json")
+        let text = try String(contentsOfFile: expected, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"format\" : 2", with: "\"format\" : 1").write(toFile: expected, atomically: true, encoding: .utf8)
+        let result = await run(["snapshots", "verify", directory.file("snapshots")])
+        #expect(result.code == 65, "\(result.out)")
+        #expect(result.out.contains("v2-nulls: UNUSABLE"), "\(result.out)")
+        #expect(result.out.contains("has format 1") && result.out.contains("capture the snapshot again"), "\(result.out)")
+    }
+
     @Test func captureWritesASnapshotThatVerifiesAndNeverOverwrites() async throws {
         let directory = try TemporaryDirectory("snapshots-cli")
         let dump = try String(contentsOfFile: (Self.snapshots as NSString).appendingPathComponent("v1-eight-vms/dump.sql"), encoding: .utf8)

@@ -16,7 +16,7 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `fileExists` (the destination), `outOfSpace`, `ioError`, `locked` (the deployer held the lock past the busy timeout).
     public func backup(path: String, to destination: String, progress: ProgressHandler? = nil) throws -> BackupRecord {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "taking a backup") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
             _ = try queue.read { try inspect($0, path: path) }
             return try BackupService.backup(queue, sourcePath: path, to: destination, progress: progress)
@@ -30,7 +30,7 @@ extension Migrator {
     /// - Throws: ``MigrationError``: `noSuchDatabase` or `notADatabase` (the backup), `failedVerification` (the backup fails its integrity check; nothing was replaced), `readOnlyFile`, `readOnlyFolder`, `outOfSpace`, `migratorRunning`, `locked`.
     public func restore(path: String, from source: String, safetyBackupDirectory: String?, takesSafetyBackup: Bool,
                         busyTimeout: Double = 5, progress: ProgressHandler? = nil) throws -> RestoreReport {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "restoring \(source)") {
             let watch = Stopwatch()
             let backup = try DatabaseFile.open(source, access: .readOnly)
             let backupStatus: DatabaseStatus = try backup.read { db in

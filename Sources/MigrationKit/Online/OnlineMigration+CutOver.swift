@@ -18,11 +18,6 @@ extension OnlineMigration {
     func cutOver(_ db: Database, reader: DatabaseQueue, plan: OnlinePlan, state: inout OnlineState, schemaBefore: SchemaSnapshot,
                  backupSHA256: String?, started: Stopwatch, _ transactions: WriteTransactions) throws -> VerificationRecord {
         var tries = 0
-        // The most changes since the snapshot worth rechecking under the lock. An attempt that
-        // ran over the time limit with `pending` changes halves it: when more are pending at the
-        // next attempt, a new snapshot (fewer changes to recheck) is taken rather than meet the
-        // same recheck again.
-        var recheckLimit = 20_000
         while true {
             // Catch up before taking the snapshot, so little is set aside.
             try catchUp(db, plan: plan, state: &state, transactions, below: 200)
@@ -37,16 +32,20 @@ extension OnlineMigration {
                 }
                 // Cut-over attempts against this snapshot, until one commits or the changes
                 // since it are too many to check under the lock.
+                //
+                // The changes since the snapshot only grow. The first attempt's count is about
+                // what a fresh snapshot would start with (the writes during a verification);
+                // once an attempt has run over the limit, a new snapshot is taken when the
+                // changes have grown past 1.5 times that count, and not before, where it would
+                // cost a verification for no smaller recheck.
+                var recheckLimit = 20_000
+                var firstPending: Int?
                 while true {
                     try waitWhilePostponed(db, plan: plan, state: &state, transactions)
                     try catchUp(db, plan: plan, state: &state, transactions, below: 200)
                     let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange]) ?? 0
-                    if pending > recheckLimit {
-                        // A new snapshot costs less than checking these under the lock. The limit
-                        // goes back up, so that only an attempt (counted in the tries) lowers it again.
-                        recheckLimit = 20_000
-                        return nil
-                    }
+                    if firstPending == nil { firstPending = pending }
+                    if pending > recheckLimit { return nil }   // a new snapshot costs less than checking these under the lock
                     let phase = "online: cut-over"
                     progress?(.started(phase: phase, total: nil))
                     let watch = Stopwatch()
@@ -63,7 +62,7 @@ extension OnlineMigration {
                         record.online = transactions.figures
                         return record
                     } catch is WriteTransactions.LimitExceeded {
-                        recheckLimit = max(50, min(recheckLimit, pending / 2))
+                        recheckLimit = min(recheckLimit, max(50, (firstPending ?? pending) * 3 / 2))
                         progress?(.finished(phase: phase + " (over \(Int(settings.maxLockMilliseconds)) ms: rolled back, retrying)", seconds: watch.elapsedSeconds))
                     } catch let error as MigrationError where error.code == .locked {
                         progress?(.finished(phase: phase + " (the lock was not free: retrying)", seconds: watch.elapsedSeconds))
@@ -319,7 +318,7 @@ extension OnlineMigration {
         record.carriedColumns = plan.tables.flatMap(\.carriedColumns)
         record.online = transactions.figures
         try migrator.history.record(db, AppliedMigration(
-            version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
+            version: script.version, name: script.name, checksum: script.checksum, appliedAt: UTCTimestamp.now(),
             durationMilliseconds: started.elapsedMilliseconds, lockMilliseconds: Int(transactions.figures.longestTransactionMilliseconds.rounded()),
             toolVersion: migrator.toolVersion, kind: .applied, verification: record, backupSHA256: backupSHA256,
             keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)

@@ -39,7 +39,7 @@ struct OnlineMigration {
     /// foreign keys and triggers off (``Migrator/withOnlineConnection``).
     func run(_ db: Database, reader: DatabaseQueue, backupSHA256: String?) throws -> MigrationResult {
         let watch = Stopwatch()
-        let sizeBefore = fileSize(path)
+        let sizeBefore = DiskSpace.fileSize(path)
         var state = try OnlineState.read(db, names: names)
         let resuming = state != nil
         let schemaBefore = try state?.schemaBefore ?? migrator.readSchema(db)
@@ -67,7 +67,7 @@ struct OnlineMigration {
         try cleanup.drain(db, state: current, transactions) { figures in
             var figures = figures
             figures.drainSeconds = drainWatch.elapsedSeconds
-            figures.fileGrowthBytes = fileSize(path) - sizeBefore
+            figures.fileGrowthBytes = DiskSpace.fileSize(path) - sizeBefore
             figures.peakWALBytes = max(figures.peakWALBytes, transactions.figures.peakWALBytes)
             record.online = figures
             return record
@@ -114,7 +114,7 @@ struct OnlineMigration {
             }
             let state = OnlineState(version: script.version, tables: plan.tables.map(\.name), renamedIndexes: renamed,
                                     schemaBefore: schemaBefore, checksum: script.checksum, phase: .copy,
-                                    copiedBelow: copiedBelow, startedAt: Timestamp.now())
+                                    copiedBelow: copiedBelow, startedAt: UTCTimestamp.now())
             try state.write(db, names: names)
             return state
         }.result
@@ -273,10 +273,6 @@ struct OnlineMigration {
         let seconds = max(milliseconds * settings.pause, 1) / 1000
         Thread.sleep(forTimeInterval: seconds)
     }
-}
-
-func fileSize(_ path: String) -> Int64 {
-    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
 }
 
 extension Comparable {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SQLiteFiles
 import GRDBSQLite
 
 /// The online path's write transactions: each one BEGIN IMMEDIATE … COMMIT on the
@@ -73,7 +74,7 @@ final class WriteTransactions {
     /// Notes the WAL's size and, past 4 MiB, copies it back into the file without
     /// waiting for anyone (PASSIVE), so it stays small.
     func checkpoint(_ db: Database) throws {
-        let wal = fileSize(path + "-wal")
+        let wal = DiskSpace.fileSize(path + "-wal")
         figures.peakWALBytes = max(figures.peakWALBytes, wal)
         guard wal > 4 << 20 else { return }
         log?("PRAGMA wal_checkpoint(PASSIVE)")

@@ -69,7 +69,7 @@ extension Migrator {
     /// - Throws: ``MigrationError`` only when the copy cannot be made (`noSuchDatabase`, `notADatabase`, `outOfSpace`, `locked`); a migration that fails on the copy is reported in the ``DryRunReport``'s `failure`, not thrown.
     public func dryRun(path: String, options: MigrationOptions, keepCopy: String? = nil,
                        breakdowns: [Breakdown] = []) throws -> DryRunReport {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "the dry run") {
             let source = try DatabaseFile.open(path, access: .readOnly, busyTimeout: options.busyTimeout)
             let status = try source.read { try inspect($0, path: path) }
             try status.requireConsistentHistory()

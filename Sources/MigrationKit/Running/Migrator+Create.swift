@@ -7,7 +7,7 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError``: `fileExists` (never overwrites), `noSuchVersion`, `readOnlyFolder`, `outOfSpace`, `ioError`.
     public func createDatabase(path: String, version: Int? = nil) throws {
-        try MigrationError.translatingFileErrors {
+        try MigrationError.translatingFileErrors(path: path, doing: "creating the database") {
             let target = version ?? catalog.latestVersion
             guard (1...catalog.latestVersion).contains(target) else {
                 throw MigrationError(.noSuchVersion, "version \(target) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: target)

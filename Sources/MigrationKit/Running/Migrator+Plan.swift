@@ -7,7 +7,7 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError``: as ``migrate(path:options:)`` before it starts (`missingParameter`, `noSuchVersion`, `versionBehind`, `unusableInput`, …); nothing is written.
     public func plan(path: String, to version: Int? = nil, parameters: MigrationParameters = [:]) throws -> MigrationPlan {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "planning") {
             let source = try DatabaseFile.open(path, access: .readOnly)
             let status = try source.read { try inspect($0, path: path) }
             try status.requireConsistentHistory()

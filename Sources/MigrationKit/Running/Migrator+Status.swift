@@ -8,7 +8,7 @@ extension Migrator {
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase` or
     ///   `inconsistentHistory` for a history row this build cannot read, `locked`, `ioError`.
     public func status(path: String) throws -> DatabaseStatus {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "reading the status") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
             return try queue.read { db in try inspect(db, path: path) }
         }
@@ -78,6 +78,15 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError`` (`noSuchVersion`) when the catalog has no such version.
     public func referenceDatabase(version: Int) throws -> DatabaseQueue {
+        guard (0...catalog.latestVersion).contains(version) else {
+            throw MigrationError(.noSuchVersion, "version \(version) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: version)
+        }
+        return try MigrationError.translatingFileErrors(path: ":memory:", doing: "building the reference schema of version \(version)") {
+            try freshDatabase(version: version)
+        }
+    }
+
+    private func freshDatabase(version: Int) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false
         let queue = try DatabaseQueue(configuration: configuration)

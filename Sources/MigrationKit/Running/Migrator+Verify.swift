@@ -23,7 +23,7 @@ extension Migrator {
     ///
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift and integrity problems are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "verifying") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
             return try queue.read { db in
                 let status = try inspect(db, path: path)

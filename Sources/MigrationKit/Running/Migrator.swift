@@ -36,7 +36,7 @@ public struct Migrator: Sendable {
     ///
     /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unusableInput` (a schema the migration cannot take, named), `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record).
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
-        return try MigrationError.translatingFileErrors {
+        return try MigrationError.translatingFileErrors(path: path, doing: "migrating") {
             let watch = Stopwatch()
             try DatabaseFile.checkExisting(path)
             let lock = try MigratorLock(databasePath: path, suffix: configuration.lockFileSuffix, purpose: "migrate")
@@ -137,7 +137,7 @@ public struct Migrator: Sendable {
     func stampBaseline(_ db: Database, version: Int, log: ((String) -> Void)?) throws {
         for script in catalog.scripts where script.version <= version {
             try history.record(db, AppliedMigration(
-                version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
+                version: script.version, name: script.name, checksum: script.checksum, appliedAt: UTCTimestamp.now(),
                 durationMilliseconds: 0, lockMilliseconds: 0, toolVersion: toolVersion, kind: .baseline,
                 verification: nil, backupSHA256: nil, keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
         }
@@ -195,7 +195,7 @@ public struct Migrator: Sendable {
                 throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
             }
             try history.record(db, AppliedMigration(
-                version: script.version, name: script.name, checksum: script.checksum, appliedAt: Timestamp.now(),
+                version: script.version, name: script.name, checksum: script.checksum, appliedAt: UTCTimestamp.now(),
                 durationMilliseconds: watch.elapsedMilliseconds, lockMilliseconds: lockWatch.elapsedMilliseconds,
                 toolVersion: toolVersion, kind: .applied, verification: verification, backupSHA256: backupSHA256,
                 keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)

@@ -22,7 +22,7 @@ package final class MigratorLock {
             throw MigrationError(.migratorRunning, "another migrator holds \(databasePath) (\(holder.isEmpty ? "holder unknown" : holder)); nothing was changed. Wait for it to finish, then retry", path: databasePath)
         }
         descriptor = fd
-        let note = "pid \(getpid()) (\(purpose)) since \(Timestamp.now())\n"
+        let note = "pid \(getpid()) (\(purpose)) since \(UTCTimestamp.now())\n"
         _ = ftruncate(fd, 0)
         _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
     }

@@ -167,17 +167,14 @@ extension MigrationError {
         self.init(code, fileError.message, path: fileError.path, underlying: fileError.underlying)
     }
 
-    /// Runs `body`, turning the file plumbing's errors into ``MigrationError``s:
+    /// Runs `body` on `path`, turning what it throws into ``MigrationError``s as
+    /// ``wrapping(_:path:doing:)`` does (file and SQLite errors by their code):
     /// what every public entry point throws is this type alone.
-    package static func translatingFileErrors<T>(_ body: () throws -> T) throws(MigrationError) -> T {
+    package static func translatingFileErrors<T>(path: String, doing activity: String, _ body: () throws -> T) throws(MigrationError) -> T {
         do {
             return try body()
-        } catch let error as MigrationError {
-            throw error
-        } catch let error as SQLiteFileError {
-            throw MigrationError(error)
         } catch {
-            throw MigrationError(.general(.internalFailure), "\(error)")
+            throw wrapping(error, path: path, doing: activity)
         }
     }
 }

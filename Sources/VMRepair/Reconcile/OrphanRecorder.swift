@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteFiles
 import GRDB
 import VMStore
 
@@ -17,7 +18,7 @@ struct OrphanRecorder {
     /// recorded meanwhile is skipped rather than failing the run.
     func record(from analysis: Database) throws -> RepairReport.Applied {
         var applied = RepairReport.Applied()
-        let recordedAt = ISO8601DateFormatter.repairTimestamp.string(from: clock())
+        let recordedAt = UTCTimestamp.string(from: clock())
         let texts = InventoryEntryTexts()
         let orphans = try Row.fetchCursor(analysis, sql: """
             SELECT i.network, i.vm_id, s.path, i.entry_offset, i.entry_length, s.label AS source
@@ -52,14 +53,5 @@ struct OrphanRecorder {
             }
         }
         return applied
-    }
-}
-
-extension ISO8601DateFormatter {
-    /// UTC with milliseconds, as the migration history is stamped.
-    static var repairTimestamp: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
     }
 }

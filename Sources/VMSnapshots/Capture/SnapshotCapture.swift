@@ -49,7 +49,7 @@ public struct SnapshotCapture: Sendable {
     ///
     /// - Throws: ``MigrationError`` alone (a file error in its terms: `noSuchDatabase`, `notADatabase`, …).
     public func capture(database path: String, to out: String, options: Options = Options()) throws -> Report {
-        try MigrationError.translatingFileErrors { try captureFile(path, to: out, options: options) }
+        try MigrationError.translatingFileErrors(path: path, doing: "capturing a snapshot") { try captureFile(path, to: out, options: options) }
     }
 
     private func captureFile(_ path: String, to out: String, options: Options) throws -> Report {

@@ -4,8 +4,9 @@
 /// Written with sorted keys and no timestamps, so regenerating an unchanged
 /// snapshot rewrites the same bytes and a diff shows only real changes.
 public struct SnapshotExpectation: Sendable, Codable, Equatable {
-    /// Bumped when the layout of this file changes incompatibly.
-    public static let currentFormat = 1
+    /// Bumped when the layout of this file, or how its content hashes are computed,
+    /// changes incompatibly. 2: the table hash is the census's (`ContentHasher`).
+    public static let currentFormat = 2
 
     public var format: Int
     public var metadata: SnapshotMetadata

@@ -80,7 +80,10 @@ public struct SnapshotVerifier: Sendable {
             throw MigrationError(.unusableInput, "\(expectedPath) is not a readable expected result (\(error)); regenerate it or capture the snapshot again")
         }
         guard expectation.format == SnapshotExpectation.currentFormat else {
-            throw MigrationError(.unusableInput, "\(expectedPath) has format \(expectation.format); this vmdb reads format \(SnapshotExpectation.currentFormat)")
+            let older = expectation.format < SnapshotExpectation.currentFormat
+                ? " (an older vmdb wrote it; its content hashes are computed otherwise): capture the snapshot again from its database, or load its dump and capture that"
+                : ": a newer vmdb wrote it; verify it with that vmdb"
+            throw MigrationError(.unusableInput, "\(expectedPath) has format \(expectation.format); this vmdb reads format \(SnapshotExpectation.currentFormat)" + older)
         }
         let dumpName = expectation.metadata.dump
         guard !dumpName.contains("/"), !dumpName.hasPrefix(".") else {
