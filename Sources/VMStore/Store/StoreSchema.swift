@@ -83,11 +83,21 @@ final class SchemaWatch: @unchecked Sendable {
         return StoreSchema(version: version)
     }
 
+    /// What `db` saw at its last check (the store's last version when it has none yet).
+    private func lastSeen(_ db: Database) -> StoreSchema {
+        let key = db.sqliteConnection.map { UnsafeMutableRawPointer($0) }
+        return StoreSchema(version: lock.withLock { key.flatMap { seen[$0]?.version } ?? lastVersion })
+    }
+
     /// Runs a read on the statements of the schema it turns out to read. Whatever it
     /// gave (rows or an error: the other schema's statement may not even compile, as
     /// v3's `origin` on v2 after a restore), it runs again if the schema moved.
+    ///
+    /// It starts on the schema this connection saw last (no check before: the one
+    /// after the read is what tells which schema the read saw), so a lookup pays
+    /// for one check, not two.
     func reading<T>(_ db: Database, _ body: (VMQueries.Statements) throws -> T) throws -> T {
-        var schema = try self.schema(db)
+        var schema = lastSeen(db)
         while true {
             let outcome = Result { try body(schema.statements) }
             let after = try self.schema(db)
