@@ -103,26 +103,35 @@ let package = Package(
         // The compute daemon the repair tests talk to, in its own process (see TestDaemon).
         .executableTarget(
             name: "vmdb-test-daemon",
-            dependencies: ["VMDBTestSupport", .product(name: "FlyingFox", package: "FlyingFox")]),
+            dependencies: [
+                "VMDBTestSupport",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]),
         .testTarget(
             name: "SQLiteFilesTests",
             dependencies: ["SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "MigrationKitTests",
-            dependencies: ["MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport"]),
+            dependencies: [
+                "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "VMStoreTests",
             dependencies: [
-                "VMStore", "VMDBTestSupport",
+                "VMStore", "MigrationKit", "VMDBTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
             name: "VMRepairTests",
-            dependencies: ["VMRepair", "VMStore", "SQLiteFiles", "VMDBTestSupport"]),
+            dependencies: ["VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "VMSnapshotsTests",
-            dependencies: ["VMSnapshots", "SQLiteFiles", "VMDBTestSupport"]),
+            dependencies: ["VMSnapshots", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crashes, concurrent writers, full disks and bad input (issue 8).
         .testTarget(
             name: "ReliabilityTests",
@@ -132,7 +141,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMDBCommandsTests",
-            dependencies: ["VMDBCommands", "VMDBTestSupport"]),
+            dependencies: ["VMDBCommands", "MigrationKit", "VMStore", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,22 +27,32 @@ import VMDBTestSupport
         let acknowledged: [Acknowledged]
     }
 
-    /// Starts the load generator; `finish` waits for it and reads its report.
+    /// Starts the load generator; `finish` lets it write a while longer, stops it and reads its report.
+    ///
+    /// It runs until told to stop (at most `seconds`), not for a fixed time: on CI's
+    /// shared cores the migration once outlasted a fixed 7 s load, and the deployer
+    /// never wrote on v3.
     final class Load: @unchecked Sendable {
         let process = Process()
         let output: String
+        let stopFile: String
 
-        init(path: String, seconds: Double, in directory: TemporaryDirectory) throws {
+        init(path: String, seconds: Double = 120, in directory: TemporaryDirectory) throws {
             output = directory.file("load.json")
+            stopFile = directory.file("stop-load")
             _ = FileManager.default.createFile(atPath: output, contents: nil)
             process.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
-            process.arguments = ["deployer", "--db", path, "--seconds", String(seconds), "--rate", "100", "--busy-timeout", "1", "--seed", "15"]
+            process.arguments = ["deployer", "--db", path, "--seconds", String(seconds), "--rate", "100", "--busy-timeout", "1", "--seed", "15",
+                                 "--stop-file", stopFile]
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             process.standardError = FileHandle.nullDevice
             try process.run()
         }
 
-        func finish() throws -> LoadReport {
+        /// Lets the deployer write `writingOn` seconds more (on the new version), then stops it.
+        func finish(writingOn seconds: Double = 2) throws -> LoadReport {
+            Thread.sleep(forTimeInterval: seconds)
+            _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
             process.waitUntilExit()
             #expect(process.terminationStatus == 0, "the load generator exited \(process.terminationStatus)")
             return try JSONDecoder().decode(LoadReport.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
@@ -99,11 +109,13 @@ import VMDBTestSupport
             let directory = try TemporaryDirectory("zero-downtime")
             let path = directory.file("deployer.db")
             try LargeDatabase.makeV2(at: path, vms: 3_000)
-            let load = try Load(path: path, seconds: 7, in: directory)
+            let load = try Load(path: path, in: directory)
             Thread.sleep(forTimeInterval: 1.5)   // collisions refused on v2 first
             let migrate = try VMDBProcess.run(["migrate", "--db", path, "--online", "--no-backup", "--default-network", "main", "--chunk-ms", "2"])
             #expect(migrate.exitCode == 0, "\(migrate.standardError)")
             let report = try load.finish()
+            print(String(format: "zero-downtime: migrate --online took %.2f s; the deployer saw versions %@, %d writes", migrate.seconds,
+                         "\(report.versionsSeen)", report.succeeded))
             Self.expectNoFailedWrite(report)
             try Self.expectEveryAcknowledgedWritePresent(report, in: path)
             #expect(try VMDBProcess.run(["verify", "--db", path]).exitCode == 0)
@@ -115,7 +127,7 @@ import VMDBTestSupport
             let directory = try TemporaryDirectory("zero-downtime-kill")
             let path = directory.file("deployer.db")
             try LargeDatabase.makeV2(at: path, vms: 3_000)
-            let load = try Load(path: path, seconds: 8, in: directory)
+            let load = try Load(path: path, in: directory)
             Thread.sleep(forTimeInterval: 1.5)
             let first = try WatchedProcess(["migrate", "--db", path, "--online", "--no-backup", "--default-network", "main", "--progress",
                                             "--chunk-ms", "1", "--pace", "3"], in: directory, label: "killed")
