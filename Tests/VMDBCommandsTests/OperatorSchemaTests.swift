@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MigrationKit
 import Testing
 import VMDBCommands
 import VMDBTestSupport
@@ -300,6 +301,11 @@ import VMDBTestSupport
             INSERT INTO vm_tags VALUES (9999, 'lost');
             """)
         try await expectRefused(path, saying: ["1 row(s) already refer to rows that do not exist", "vm_tags row (9999, 'lost')"])
+        // The library's error names the table as data, not only in its sentence.
+        var options = MigrationOptions()
+        options.parameters = ["default_network": "main"]
+        let error = #expect(throws: MigrationError.self) { try Fixtures.migrator.migrate(path: path, options: options) }
+        #expect(error?.code == .rowsNotCarried && error?.object == "vm_tags")
     }
 
     // MARK: Class 10: messages

@@ -10,7 +10,7 @@ extension Migrator {
         try MigrationError.translatingFileErrors(path: path, doing: "creating the database") {
             let target = version ?? catalog.latestVersion
             guard (1...catalog.latestVersion).contains(target) else {
-                throw MigrationError(.noSuchVersion, "version \(target) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: target)
+                throw noSuchVersion(target)
             }
             try BackupService.createPrivateFile(path)
             do {

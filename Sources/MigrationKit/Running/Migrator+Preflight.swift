@@ -101,7 +101,7 @@ extension Migrator {
             in tables that refer to a table the migration rebuilds. The migrator does not carry damage into a new version \
             silently: list them with PRAGMA foreign_key_check, then delete them or restore what they refer to, and \
             migrate again. Nothing was changed
-            """, object: found.samples.first?.components(separatedBy: " row ").first)
+            """, object: found.tables.first)
     }
 
     /// Names a migration introduces (its new tables, indexes, triggers and views,
@@ -125,7 +125,8 @@ extension Migrator {
             let current = try names(atVersion: script.version)
             var introduced = current.filter { previous[$0.key] == nil && $0.key != configuration.historyTable.lowercased() }
             for recreation in script.definition.recreations {
-                introduced[TableRecreation.temporaryName(recreation.table, bookkeepingPrefix: configuration.bookkeepingPrefix).lowercased()] = (TableRecreation.temporaryName(recreation.table, bookkeepingPrefix: configuration.bookkeepingPrefix), "table")
+                let temporary = TableRecreation.temporaryName(recreation.table, bookkeepingPrefix: configuration.bookkeepingPrefix)
+                introduced[temporary.lowercased()] = (temporary, "table")
             }
             for (key, ours) in introduced.sorted(by: { $0.key < $1.key }) {
                 guard let theirs = owners[key] else { continue }

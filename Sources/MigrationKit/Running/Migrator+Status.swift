@@ -79,7 +79,7 @@ extension Migrator {
     /// - Throws: ``MigrationError`` (`noSuchVersion`) when the catalog has no such version.
     public func referenceDatabase(version: Int) throws -> DatabaseQueue {
         guard (0...catalog.latestVersion).contains(version) else {
-            throw MigrationError(.noSuchVersion, "version \(version) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: version)
+            throw noSuchVersion(version)
         }
         return try MigrationError.translatingFileErrors(path: ":memory:", doing: "building the reference schema of version \(version)") {
             try freshDatabase(version: version)

@@ -220,10 +220,15 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The refusal of a version the catalog does not ship.
+    func noSuchVersion(_ version: Int) -> MigrationError {
+        MigrationError(.noSuchVersion, "version \(version) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: version)
+    }
+
     func targetVersion(_ requested: Int?, status: DatabaseStatus) throws -> Int {
         let target = requested ?? catalog.latestVersion
         guard (1...catalog.latestVersion).contains(target) else {
-            throw MigrationError(.noSuchVersion, "version \(target) does not exist: the catalog has versions 1…\(catalog.latestVersion)", version: target)
+            throw noSuchVersion(target)
         }
         guard target >= status.currentVersion else {
             throw MigrationError(.versionBehind, "\(status.path) is at version \(status.currentVersion), above the requested \(target): migrations only go forward", path: status.path, version: target)

@@ -11,6 +11,8 @@ enum ForeignKeyCheck {
         var violations = 0
         /// "child row N -> parent", at most 20.
         var samples: [String] = []
+        /// The child tables with violations, in the order checked.
+        var tables: [String] = []
         /// Constraints SQLite could not check: the parent key is not unique (a "foreign key mismatch").
         var mismatches: [String] = []
     }
@@ -42,6 +44,7 @@ enum ForeignKeyCheck {
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) \(missing)") ?? 0
                 guard count > 0 else { continue }
                 result.violations += count
+                if result.tables.last != child { result.tables.append(child) }
                 // A WITHOUT ROWID child is named by its primary key: it has no rowid to show.
                 let hasRowid = try Bool.fetchOne(db, sql: "SELECT wr = 0 FROM pragma_table_list WHERE name = ? AND schema = 'main'", arguments: [child]) ?? true
                 let key = hasRowid ? "c.rowid" : try primaryKey(db, child).map { "quote(c.\($0.quotedIdentifier))" }.joined(separator: " || ', ' || ")
