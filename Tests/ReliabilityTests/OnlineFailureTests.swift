@@ -137,7 +137,8 @@ print("committed", flush=True)
                     // At least one said it met the held lock; on a loaded machine another may have run over the limit.
                     #expect(retryLines.contains { $0.contains("the lock was not free") }, "\(retryLines)")
                 } else {
-                    #expect(retries == 0, "\(retries) retries with a busy timeout longer than the hold")
+                    // The held lock is waited out, never retried; on shared cores a try may still run over the limit.
+                    #expect(!retryLines.contains { $0.contains("the lock was not free") }, "a lock retry with a busy timeout longer than the hold: \(retryLines)")
                 }
                 let verify = try Reliability.vmdb(["verify", "--db", path])
                 #expect(verify.exitCode == 0, "\(verify.standardOutput)")
