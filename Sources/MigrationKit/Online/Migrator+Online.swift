@@ -41,7 +41,8 @@ extension Migrator {
     func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws {
         try queue.writeWithoutTransaction { db in
             guard let state = try OnlineState.read(db, names: onlineNames) else { return }
-            if state.phase == .copy, options.online != nil, let next, next.version == state.version, next.checksum == state.checksum { return }
+            if state.phase == .copy, state.formatNumber == OnlineState.currentFormat, options.online != nil,
+               let next, next.version == state.version, next.checksum == state.checksum { return }
             let settings = options.online ?? OnlineSettings()
             try withOnlineConnection(db) {
                 try OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
@@ -95,7 +96,7 @@ extension Migrator {
         return try withOnlineConnection(db) {
             do {
                 return try migration.run(db, reader: reader, backupSHA256: backupSHA256)
-            } catch let error as MigrationError where error.code == .failedVerification || error.code == .onlineNotPossible {
+            } catch let error as MigrationError where [.failedVerification, .onlineNotPossible, .schemaChangedDuringOnline].contains(error.code) {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.
                 try? cleanup.finishLeftovers(db)
