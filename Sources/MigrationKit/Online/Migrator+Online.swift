@@ -51,6 +51,18 @@ extension Migrator {
         }
     }
 
+    /// Undoes a failed online run; if the undo itself fails, says so rather than the
+    /// failure's own "undone": the next run finishes the undo.
+    private func undo(_ cleanup: OnlineCleanup, _ db: Database, after failure: MigrationError, path: String) throws {
+        do {
+            try cleanup.finishLeftovers(db)
+        } catch {
+            let wrapped = MigrationError.wrapping(error, path: path, doing: "undoing the online migration")
+            throw MigrationError(wrapped.code, "\(failure.message). Undoing it then stopped (\(wrapped.message)): the capture triggers or new tables may still be in the file, and the next migration run undoes them first",
+                                 path: path, version: failure.version, underlying: wrapped.underlying)
+        }
+    }
+
     /// Refuses an online run the database or the migration cannot take, before the
     /// backup or anything else: not WAL, or a migration outside what the online path does.
     func checkOnline(_ queue: DatabaseQueue, path: String, scripts: [MigrationScript], status: DatabaseStatus) throws {
@@ -99,7 +111,7 @@ extension Migrator {
             } catch let error as MigrationError where [.failedVerification, .onlineNotPossible, .schemaChangedDuringOnline].contains(error.code) {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.
-                try? cleanup.finishLeftovers(db)
+                try undo(cleanup, db, after: error, path: path)
                 throw error
             } catch let error as MigrationError where error.underlying?.resultCode == .SQLITE_CONSTRAINT {
                 // A row the deployer wrote during the copy that the new tables refuse (a NULL
