@@ -58,9 +58,13 @@ import VMDBTestSupport
         private(set) var acknowledged: [Write] = []
         private(set) var failures: [String] = []
 
-        init(path: String, plan: [Int: [Write]]) throws {
+        /// Made after every change batch, as long as the run lasts (sustained load).
+        private let everyBatch: Write?
+
+        init(path: String, plan: [Int: [Write]], everyBatch: Write? = nil) throws {
             queue = try DatabaseQueue(path: path, configuration: Self.configuration)
             self.plan = plan
+            self.everyBatch = everyBatch
         }
 
         /// The seam's call: only between copy chunks and change batches, where the old schema serves.
@@ -69,7 +73,8 @@ import VMDBTestSupport
                 activities.append(activity)
                 guard activity.hasPrefix("copying") || activity.hasPrefix("applying") else { return }
                 defer { boundaries += 1 }
-                for write in plan.removeValue(forKey: boundaries) ?? [] {
+                let load = activity.hasPrefix("applying") ? everyBatch.map { [$0] } ?? [] : []
+                for write in (plan.removeValue(forKey: boundaries) ?? []) + load {
                     do {
                         try queue.inTransaction { try write.run($0); return .commit }
                         acknowledged.append(write)

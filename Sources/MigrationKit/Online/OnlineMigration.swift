@@ -223,6 +223,8 @@ struct OnlineMigration {
             let batch = try transactions.runShrinking(db, doing: "applying the deployer's changes to the new tables", size: &size,
                                                       minimum: 50, settings: settings) { try apply($0) }
             outcome = batch.result
+            let entries = outcome.state.appliedChange - before.appliedChange
+            if entries > 0 { transactions.update { $0.changesPerLockSecond = Double(entries) / max(batch.milliseconds, 0.001) * 1000 } }
             pause(after: batch.milliseconds)
         }
         transactions.update { $0.changesApplied += outcome.applied }
