@@ -47,8 +47,10 @@ struct OnlineCleanup {
             try run(db, "DROP TABLE IF EXISTS \(names.state.quotedIdentifier)")
             var figures = transactions.figures
             figures.transactions += 1
+            // The history's lock figure now counts every transaction before this one, the cut-over's included.
             if let verification = try record(figures) {
-                try history.updateVerification(db, version: state.version, verification)
+                try history.updateVerification(db, version: state.version, verification,
+                                               lockMilliseconds: Int(figures.longestTransactionMilliseconds.rounded()))
             }
         }
         try? db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")

@@ -288,6 +288,14 @@ extension OnlineMigration {
         for object in captured.reversed() {
             try run("DROP \(object.type.uppercased()) IF EXISTS \(object.name.quotedIdentifier)")
         }
+        // AUTOINCREMENT counters as they are now, under the lock: a rowid handed out and
+        // deleted during the copy must never be handed out again.
+        var sequences: [String: Int64] = [:]
+        if try db.tableExists("sqlite_sequence") {
+            for table in plan.tables {
+                sequences[table.name] = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table.name])
+            }
+        }
         // Old tables out of the way without touching any reference to them (legacy
         // mode, foreign keys off): other tables' keys keep naming the final names.
         try run("PRAGMA legacy_alter_table = ON")
@@ -323,7 +331,7 @@ extension OnlineMigration {
         }
         // AUTOINCREMENT counters: never below the old table's.
         for table in plan.tables {
-            guard let sequence = table.sequence else { continue }
+            guard let sequence = sequences[table.name] else { continue }
             try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", arguments: [table.name, table.name])
             try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [sequence, table.name])
         }

@@ -67,7 +67,6 @@ struct OnlineMigration {
         var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
                                  backupSHA256: backupSHA256, started: watch, transactions)
         transactions.schemaGuard = nil   // the cut-over changed it, and the run is done with it
-        let lockSeconds = transactions.figures.longestTransactionMilliseconds / 1000
         let cleanup = OnlineCleanup(names: names, history: migrator.history, path: path, settings: settings, log: log, progress: progress)
         let drainWatch = Stopwatch()
         try cleanup.drain(db, state: current, transactions) { figures in
@@ -79,7 +78,7 @@ struct OnlineMigration {
             return record
         }
         return MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
-                               lockSeconds: lockSeconds, verification: record)
+                               lockSeconds: transactions.figures.longestTransactionMilliseconds / 1000, verification: record)
     }
 
     // MARK: Prepare

@@ -36,7 +36,6 @@ struct OnlinePlan {
         var restoredIndexes: [String] = []
         /// Whether `sqlite_stat1` had statistics for it, to refresh at the cut-over.
         var hadStatistics = false
-        var sequence: Int64?
         /// Columns an operator added (`table.column`), carried into the new table.
         var carriedColumns: [String] = []
 
@@ -226,9 +225,6 @@ struct OnlinePlan {
             }
             if try db.tableExists("sqlite_stat1") {
                 table.hadStatistics = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ? COLLATE NOCASE", arguments: [recreation.table]) ?? false
-            }
-            if try db.tableExists("sqlite_sequence") {
-                table.sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [recreation.table])
             }
             try table.useStoredText()
             tables.append(table)
