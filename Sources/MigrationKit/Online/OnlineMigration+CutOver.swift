@@ -380,7 +380,7 @@ extension OnlineMigration {
             toolVersion: migrator.toolVersion, kind: .applied, verification: record, backupSHA256: backupSHA256,
             keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
         try run("DROP TABLE \(names.changes.quotedIdentifier)")
-        state.phase = .drain
+        try state.move(to: .drain)
         state.figures = transactions.figures
         try state.write(db, names: names)
         return record

@@ -63,6 +63,13 @@ struct OnlineMigration {
         let copyWatch = Stopwatch()
         try copy(db, plan: plan, state: &current, transactions)
         transactions.update { $0.copySeconds += copyWatch.elapsedSeconds }
+        if current.phase == .copy {
+            var verifying = current
+            try verifying.move(to: .verify)
+            verifying.figures = transactions.figures
+            _ = try transactions.run(db, doing: "recording that the online copy is complete") { try verifying.write(db, names: names) }
+            current = verifying
+        }
 
         var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
                                  backupSHA256: backupSHA256, started: watch, transactions)
