@@ -227,6 +227,8 @@ import VMDBTestSupport
 
         let error = try #require(throws: MigrationError.self) { try lossy.migrate(path: path, options: options(network: "main")) }
         #expect(error.kind == .verificationFailed)
+        // The documented code, with the file and the migration (issue 22: it was the kind's name, without either).
+        #expect(error.code == .failedVerification && error.path == path && error.version == 3)
         #expect(error.message.contains("vm_events: 16 rows before, 15 after"))
         #expect(error.verification?.passed == false)
         // Migration 2 committed; migration 3 rolled back whole.

@@ -7,7 +7,7 @@ extension Migrator {
     static func withTriggers<T>(_ db: Database, enabled: Bool, _ body: () throws -> T) throws -> T {
         let was = vmdb_sqlite_enable_triggers(db.sqliteConnection, -1)   // -1: only asks
         guard was >= 0, vmdb_sqlite_enable_triggers(db.sqliteConnection, enabled ? 1 : 0) == (enabled ? 1 : 0) else {
-            throw MigrationError(.internalFailure, "triggers could not be turned \(enabled ? "on" : "off") on the migrator's connection; nothing was changed")
+            throw MigrationError(.unexpectedFailure, "triggers could not be turned \(enabled ? "on" : "off") on the migrator's connection; nothing was changed")
         }
         defer { _ = vmdb_sqlite_enable_triggers(db.sqliteConnection, was) }
         return try body()
