@@ -34,7 +34,7 @@ public struct Migrator: Sendable {
     /// Applies the pending migrations to the file at `path`: lock, checks,
     /// disk-space preflight, backup, then each migration in its own transaction.
     ///
-    /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unusableInput` (a schema the migration cannot take, named), `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record).
+    /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unknownSchema`, `unreadableSchema`, `schemaConflict` (an object of the operator's the migration cannot run with or would leave broken, named in `object`), `rowsNotCarried`, `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record), `dataConflict` (the rows make the migration's own data steps break a rule of the operator's, named; rolled back).
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "migrating") {
             let watch = Stopwatch()
@@ -65,6 +65,9 @@ public struct Migrator: Sendable {
                 try queue.read { db in
                     try checkParameters(db, script: first, parameters: options.parameters)
                     if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
+                }
+                if !options.preflightDone {
+                    _ = try rehearse(queue, status: status, scripts: scripts, parameters: options.parameters)
                 }
                 try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
                 if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
@@ -217,6 +220,7 @@ public struct Migrator: Sendable {
                                    lockSeconds: lockSeconds, verification: verification)
         } catch {
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+            if let conflict = DataConflict.refusal(db, error, script: script) { throw conflict }
             let path = db.configuration.label ?? "the database"
             throw MigrationError.wrapping(error, path: path, doing: "applying migration \(script.version) (\(script.name))")
                 .inContext(path: db.configuration.label, version: script.version)

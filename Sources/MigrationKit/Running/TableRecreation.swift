@@ -167,7 +167,9 @@ struct TableRecreation {
             do {
                 try run(db, sql)
             } catch {
-                throw MigrationError(.failedVerification, "could not recreate \(object.type) \(object.name) on the recreated table \(object.table): \(error); everything was rolled back. If it is obsolete, drop it first, then migrate again.", object: object.name, underlying: error as? DatabaseError)
+                // A unique index the copied rows now break is the data's doing; anything else, the schema's.
+                let isData = (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
+                throw MigrationError(isData ? .dataConflict : .failedVerification, "could not recreate \(object.type) \(object.name) on the recreated table \(object.table): \(error); everything was rolled back. If it is obsolete, drop it first, then migrate again.", object: object.name, underlying: error as? DatabaseError)
             }
             restored.append("\(object.type) \(object.name)")
         }
