@@ -80,7 +80,8 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         try Fixtures.insertV2([("qa", "005o"), (nil, "0069"), ("", "0070"), ("main", "0071")], into: path)
-        #expect(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
+        let refusal = try #require(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
+        #expect(refusal.code == .missingParameter && refusal.parameter == "default_network")
 
         _ = try migrator.migrate(path: path, options: options(network: "test"))
         let networks = try DatabaseQueue(path: path).read { db in
@@ -309,7 +310,8 @@ import VMDBTestSupport
     @Test func initRefusesAnExistingFileAndMissingPathsAreNeverCreated() throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 3, in: directory)
-        #expect(throws: MigrationError.self) { try migrator.createDatabase(path: path) }
+        let existing = try #require(throws: MigrationError.self) { try migrator.createDatabase(path: path) }
+        #expect(existing.code == .fileExists && existing.path == path, "\(existing)")
         let missing = directory.file("typo.db")
         let error = try #require(throws: MigrationError.self) { try migrator.migrate(path: missing, options: options()) }
         #expect(error.kind == .unusableInput)
