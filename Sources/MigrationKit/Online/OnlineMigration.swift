@@ -54,7 +54,7 @@ struct OnlineMigration {
         } else {
             state = try prepare(db, plan: plan, schemaBefore: schemaBefore, transactions)
         }
-        guard var current = state else { throw MigrationError(.internalFailure, "the online state was not written") }
+        guard var current = state else { throw MigrationError(.unexpectedFailure, "the online state was not written") }
         // From here on, every transaction first checks that the schema it works on is as prepared.
         let schemaGuard = try OnlineSchemaGuard(db, plan: plan, expected: current.schemaObjects)
         try schemaGuard.check(db)

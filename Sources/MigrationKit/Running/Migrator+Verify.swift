@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SQLiteFiles
 
@@ -13,18 +14,27 @@ public struct VerifyReport: Sendable, Codable {
     public let integrity: String
     public let foreignKeyViolations: [String]
     public let historyProblems: [String]
+    /// Triggers that fail when fired and views that fail when read (each run once, rolled back).
+    public let brokenObjects: [String]
+    /// Why the triggers and views were not run, when they could not be (a read-only file).
+    public let objectsNotProbed: String?
 
-    public var isClean: Bool { drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty }
+    public var isClean: Bool {
+        drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty && brokenObjects.isEmpty
+    }
 }
 
 extension Migrator {
     /// Compares the schema with a fresh one at the same version, runs
-    /// `integrity_check` and `foreign_key_check`, and checks history checksums.
+    /// `integrity_check` and `foreign_key_check`, checks history checksums, and runs
+    /// every trigger and view once on an in-memory copy of the schema (the file is never written).
     ///
-    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift and integrity problems are reported in the ``VerifyReport``, not thrown.
+    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift,
+    ///   integrity problems and broken triggers or views are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "verifying") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
+            let (broken, notProbed) = try probeKeptObjects(queue)
             return try queue.read { db in
                 let status = try inspect(db, path: path)
                 try status.requireConsistentHistory()
@@ -40,8 +50,26 @@ extension Migrator {
                     drift: comparison.drift, additions: comparison.additions,
                     integrity: integrity.isEmpty ? "ok" : integrity.prefix(20).joined(separator: "; "),
                     foreignKeyViolations: foreignKeys,
-                    historyProblems: status.isManaged ? [] : ["no history table: the version was inferred from the schema; migrating records it (a baseline)"])
+                    historyProblems: status.isManaged ? [] : ["no history table: the version was inferred from the schema; migrating records it (a baseline)"],
+                    brokenObjects: broken, objectsNotProbed: notProbed)
             }
+        }
+    }
+
+    /// Fires every trigger and reads every view on a schema-only copy of `queue`'s database,
+    /// in memory: the broken ones, or why none was run. Never on the file itself: verify
+    /// writes nothing, and a savepoint there is no guarantee (on a damaged page its
+    /// `ROLLBACK TO` can fail, and the `RELEASE` after it commits what the probe did).
+    private func probeKeptObjects(_ queue: DatabaseQueue) throws -> (broken: [String], notProbed: String?) {
+        let clone: DatabaseQueue
+        do {
+            clone = try schemaClone(of: queue)
+        } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR].contains(error.resultCode) {
+            return ([], "not run: the schema could not be copied to run them on (\(error.message ?? "\(error.resultCode)"))")
+        }
+        return try clone.writeWithoutTransaction { db in
+            let objects = KeptObjectProbe.objects(try readSchema(db), excludingPrefix: configuration.bookkeepingPrefix)
+            return (try KeptObjectProbe.run(db, objects: objects).map(\.description), nil)
         }
     }
 }
