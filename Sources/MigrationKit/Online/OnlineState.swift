@@ -52,7 +52,7 @@ struct OnlineState: Sendable, Codable {
     /// Moves to `next`, or refuses a move the machine does not have (a bug).
     mutating func move(to next: Phase) throws {
         guard phase.successors.contains(next) else {
-            throw MigrationError(.internalFailure, "the online migration cannot go from its \(phase.rawValue) phase to \(next.rawValue)")
+            throw MigrationError(.unexpectedFailure, "the online migration cannot go from its \(phase.rawValue) phase to \(next.rawValue)")
         }
         phase = next
     }
