@@ -28,6 +28,9 @@ struct OnlinePlan {
         var rowidColumn: String?
         /// The migration's row steps on this table, in order.
         var steps: [RowStep] = []
+        /// The row steps of recreated tables the copy joins, per join: offline they run
+        /// on every row before any copy, so online they run on the joined rows first.
+        var joinedSteps: [(join: CopyQuery.Join, steps: [RowStep])] = []
         /// Indexes built on the new table while it is empty, under temporary names (the old
         /// table keeps its own until the cut-over): the migration's and the old table's.
         var newIndexes: [String] = []
@@ -93,9 +96,17 @@ struct OnlinePlan {
             throw refuse("a table named \(name) is in the way of the online copy; it is not one this tool left behind (`status` would say so). Rename or drop it first")
         }
 
+        var blocksBefore: [String] = [], blocksAfter: [String] = []
+        for step in definition.steps {
+            switch step {
+            case .sql(let block, afterRecreations: false): blocksBefore.append(block)
+            case .sql(let block, afterRecreations: true): blocksAfter.append(block)
+            case .recreate: break   // the tables, below
+            }
+        }
         // Steps before the rebuild: row steps on recreated tables.
         var steps: [RowStep] = []
-        for block in definition.stepsBefore {
+        for block in blocksBefore {
             for sql in try statements(db, block) {
                 let step = try RowStep(sql, migration: version)
                 guard recreated.contains(step.table.lowercased()) else {
@@ -109,7 +120,7 @@ struct OnlinePlan {
         var indexesByTable: [String: [IndexStatement]] = [:]
         var cutOverSteps: [String] = []
         var createdTables: Set<String> = []
-        for block in definition.stepsAfter {
+        for block in blocksAfter {
             for sql in try statementTexts(block) {
                 if let index = IndexStatement(sql), recreated.contains(index.table.lowercased()) {
                     indexesByTable[index.table.lowercased(), default: []].append(index)
@@ -201,6 +212,10 @@ struct OnlinePlan {
             table.rowidColumn = rowidColumn
             table.carriedColumns = extras.map { "\(recreation.table).\($0.name)" }
             table.steps = steps.filter { $0.table.equalsIgnoringASCIICase(recreation.table) }
+            table.joinedSteps = copy.joins.compactMap { join in
+                let joined = steps.filter { $0.table.equalsIgnoringASCIICase(join.table) }
+                return joined.isEmpty ? nil : (join, joined)
+            }
             // The migration's own indexes on this table, then the old table's that it does not replace.
             var indexes = (indexesByTable[lower] ?? []).map { (index: $0, final: $0.sql) }
             for object in schema.objects where object.type == "index" && object.table.equalsIgnoringASCIICase(recreation.table) {
