@@ -82,12 +82,12 @@ extension OnlineMigration {
     }
 
     /// Applies change batches until fewer entries are left than a cut-over can apply
-    /// under the lock limit (at the rate batches apply them), or than `below`.
+    /// under the lock limit (at the rate batches apply them).
     ///
     /// The lag is measured and shown as it goes. While more is pending than a cut-over
     /// could take, the pending count must reach a new low every `maxLagSeconds`; when the
     /// deployer's changes outrun their application that long, the run stops, resumable.
-    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions, below: Int? = nil) throws {
+    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
         let phase = "online: catch up with the deployer's changes"
         let watch = Stopwatch()
         var shown = false
@@ -104,7 +104,7 @@ extension OnlineMigration {
                 $0.pendingChanges = pending
                 $0.peakPendingChanges = max($0.peakPendingChanges, pending)
             }
-            if pending < (below ?? cutOverFits(transactions.figures)) { return }
+            if pending < cutOverFits(transactions.figures) { return }
             if pending < lowest {
                 lowest = pending
                 sinceLowest = Stopwatch()
