@@ -156,10 +156,8 @@ struct OnlinePlan {
             where ["rowid", "oid", "_rowid_"].contains(column.lowercased()) {
                 throw refuse("table \(recreation.table) has a column named \(column), which hides the rowid the online copy follows rows by")
             }
-            let extras = oldTable.columns.filter {
-                newTable.column(named: $0.name) == nil && !definition.isDropped("column", "\(recreation.table).\($0.name)")
-            }
-            let copiedExtras = extras.filter { !$0.isGenerated }
+            let carry = try TableRecreation.carryOver(recreation, definition: definition, old: oldTable, new: newTable)
+            let extras = carry.extras
             let newName = names.new(recreation.table)
             var create = newTable.sql(renamedTo: newName, addingColumns: extras.map(\.definition))
             create = ForeignKeyTargets.rewrite(create, renaming: newNames)
@@ -167,32 +165,22 @@ struct OnlinePlan {
             // The new row must keep the old row's rowid: that is how a change is followed.
             let rowidColumn = try rowidAlias(ofCreate: create)
             let oldRowidColumn = try rowidAlias(ofTable: recreation.table, db)
-            var targets = newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name)
-            let alias = recreation.copyAlias ?? recreation.table
-            var select: String
-            if let copySQL = recreation.copySQL {
-                select = try TableRecreation.select(copySQL, adding: copiedExtras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
-                if let rowidColumn {
-                    guard let position = targets.firstIndex(where: { $0.equalsIgnoringASCIICase(rowidColumn) }),
-                          try selectItem(select, at: position, isRowidOf: alias, oldRowidColumn: oldRowidColumn) else {
-                        throw refuse("the copy of \(recreation.table) must fill \(rowidColumn) with the old row's \(oldRowidColumn ?? "rowid"), so each new row can be matched to the row it came from")
-                    }
-                } else {
-                    targets.insert("rowid", at: 0)
-                    select = try selectAddingFirst(select, "\(alias.quotedIdentifier).rowid")
+            var targets = carry.targets
+            let alias = carry.alias
+            var select = carry.select
+            if let rowidColumn {
+                let kept = recreation.copySQL == nil
+                    ? oldRowidColumn?.equalsIgnoringASCIICase(rowidColumn) == true
+                    : try targets.firstIndex(where: { $0.equalsIgnoringASCIICase(rowidColumn) })
+                        .map { try selectItem(select, at: $0, isRowidOf: alias, oldRowidColumn: oldRowidColumn) } ?? false
+                guard kept else {
+                    throw refuse(recreation.copySQL == nil
+                        ? "table \(recreation.table)'s new \(rowidColumn) would not be the old row's rowid, so the online copy could not match new rows to old ones"
+                        : "the copy of \(recreation.table) must fill \(rowidColumn) with the old row's \(oldRowidColumn ?? "rowid"), so each new row can be matched to the row it came from")
                 }
             } else {
-                targets = targets.filter { oldTable.column(named: $0) != nil }
-                var list = targets.map(\.quotedIdentifier)
-                if let rowidColumn {
-                    guard let oldRowidColumn, oldRowidColumn.equalsIgnoringASCIICase(rowidColumn) else {
-                        throw refuse("table \(recreation.table)'s new \(rowidColumn) would not be the old row's rowid, so the online copy could not match new rows to old ones")
-                    }
-                } else {
-                    targets.insert("rowid", at: 0)
-                    list.insert("rowid", at: 0)
-                }
-                select = "SELECT \(list.joined(separator: ", ")) FROM \(recreation.table.quotedIdentifier)"
+                targets.insert("rowid", at: 0)
+                select = try selectAddingFirst(select, "\(alias.quotedIdentifier).rowid")
             }
             let insert = "INSERT INTO \(newName.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))"
             let copy = try CopyQuery(insert: insert, select: select, table: recreation.table)
