@@ -122,7 +122,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             malformedMigration, noSuchVersion, versionBehind, unreadableSchema, schemaConflict, rowsNotCarried,
             unknownSchema, unusableFile, emptySchema, newerDatabase, inconsistentHistory, locked, migratorRunning,
             concurrentMigration, outOfSpace, ioError, noTemporaryFolder, failedVerification, dataConflict, onlineNotPossible,
-            onlineNeedsWAL, cutOverTimedOut, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
+            onlineNeedsWAL, cutOverTimedOut, onlineLagging, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
         ]
     }
 
