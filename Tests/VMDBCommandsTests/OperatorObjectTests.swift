@@ -157,7 +157,7 @@ extension OperatorSchemaTests {
         let result = await run(["verify", "--db", path])
         #expect(result.code == 3, "\(result.out)")
         #expect(result.out.contains("BROKEN") && result.out.contains(name), "\(result.out)")
-        #expect(try Fixtures.fileHash(path) == before)
+        try expectNothingCommitted(path, hash: before)
     }
 
     @Test func verifyLeavesTheFileAsItWasWhenEveryObjectWorks() async throws {
@@ -167,8 +167,17 @@ extension OperatorSchemaTests {
         let before = try Fixtures.fileHash(path)
         let result = await run(["verify", "--db", path])
         #expect(result.code == 0, "\(result.out)")
-        #expect(try Fixtures.fileHash(path) == before)
+        try expectNothingCommitted(path, hash: before)
         #expect(try count(path, "SELECT count(*) FROM vm_audit") == 0)
+    }
+
+    /// No transaction was committed (a WAL with no frame, or none) and the file is as it was,
+    /// also once a connection has checkpointed whatever the WAL held.
+    func expectNothingCommitted(_ path: String, hash: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(wal <= 32, "the WAL holds \(wal) bytes: something was committed", sourceLocation: sourceLocation)
+        try DatabaseQueue(path: path).close()   // the last connection checkpoints
+        #expect(try Fixtures.fileHash(path) == hash, sourceLocation: sourceLocation)
     }
 
     /// Plan, dry run and migrate succeed; verify then exits `verifyCode`, saying `words`.
