@@ -67,8 +67,13 @@ import VMDBTestSupport
         }
     }
 
-    @Test(arguments: [["status"], ["plan"], ["verify"], ["migrate"], ["migrate", "--dry-run"], ["backup", "--to", "/tmp/vmdb-never.backup"],
-                      ["restore", "--from", "GOOD"], ["vm", "list"], ["repair", "--inventory", "/dev/null", "--network", "main"]])
+    /// Every command that takes --db, with what else it needs to get as far as opening it (GOOD: a v2 backup).
+    static let everyCommandOpeningTheDatabase: [[String]] = [
+        ["status"], ["plan"], ["verify"], ["migrate"], ["migrate", "--dry-run"], ["backup", "--to", "/tmp/vmdb-never.backup"],
+        ["restore", "--from", "GOOD"], ["vm", "list"], ["repair", "--inventory", "/dev/null", "--network", "main"],
+    ]
+
+    @Test(arguments: everyCommandOpeningTheDatabase)
     func aMissingPathIsExit65AndNothingIsCreated(_ command: [String]) throws {
         let directory = try TemporaryDirectory("missing")
         let other = try TemporaryDirectory("missing-good")
@@ -81,8 +86,7 @@ import VMDBTestSupport
     }
 
     /// `--db /tmp`: a wrong path, not a damaged file, so the advice is to give the file, not to restore one.
-    @Test(arguments: [["status"], ["plan"], ["verify"], ["migrate"], ["migrate", "--dry-run"], ["backup", "--to", "/tmp/vmdb-never.backup"],
-                      ["restore", "--from", "GOOD"], ["vm", "list"], ["repair", "--inventory", "/dev/null", "--network", "main"]])
+    @Test(arguments: everyCommandOpeningTheDatabase)
     func aFolderIsExit65AndToldToGiveTheFile(_ command: [String]) throws {
         let directory = try TemporaryDirectory("folder")
         let other = try TemporaryDirectory("folder-good")
