@@ -15,6 +15,10 @@ extension VMDB {
                 transactions while capture triggers follow the deployer's writes, verifies every \
                 row on a snapshot, and swaps in one cut-over transaction of at most --max-lock-ms, \
                 retried; an interrupted run resumes with --online or is undone by a plain migrate.
+
+                One migrator at a time: migrate and restore lock the file <db>.vmdb-lock beside the \
+                database (an advisory lock the kernel drops when the process ends, even killed). \
+                It stays behind, empty, between runs; deleting it is safe while no vmdb runs.
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -26,7 +30,7 @@ extension VMDB {
         @Option(help: ArgumentHelp("The network existing VMs belong to, for rows that have none (v1 databases, or v2 rows left NULL). Never guessed.", valueName: "name"))
         var defaultNetwork: String?
 
-        @Option(help: ArgumentHelp("Where the backup goes (default: beside the database).", valueName: "dir"))
+        @Option(help: ArgumentHelp("Where the backup goes (default: beside the database).", valueName: "dir"), completion: .directory)
         var backupDir: String?
 
         @Flag(help: "Do not take a backup first (you should have one).")
@@ -35,7 +39,7 @@ extension VMDB {
         @Flag(help: "Run on an online copy and report; the live database is not touched.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("With --dry-run: keep the migrated copy at this new path.", valueName: "path"))
+        @Option(help: ArgumentHelp("With --dry-run: keep the migrated copy at this new path.", valueName: "path"), completion: .file())
         var keepCopy: String?
 
         @Option(help: "What to check before commit: full (counts, content hashes, integrity) or counts.")
@@ -56,7 +60,7 @@ extension VMDB {
         @Option(help: ArgumentHelp("With --online: after each write transaction, leave the lock free this many times its length (pace the copy).", valueName: "ratio"))
         var pace: Double = 1
 
-        @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"))
+        @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"), completion: .file())
         var postponeCutOverFile: String?
 
         @Option(help: ArgumentHelp("With --online: after the copy, how long the deployer's changes may outrun the migration (the pending count reaching no new low) before it stops with exit 75, resumable.", valueName: "seconds"))
