@@ -208,8 +208,7 @@ public struct RepairSession: Sendable {
     /// Backup, then every orphan and its audit row in one store transaction, then the
     /// provision intents' resolutions in another.
     private func record(_ report: RepairReport, analysis: DatabaseQueue) throws -> RepairReport.Applied {
-        let intentWork = report.intents?.findings.contains { [.adopt, .firstMiss, .abandon].contains($0.resolution) } ?? false
-        guard report.counts.orphans > 0 || intentWork else { return RepairReport.Applied() }
+        guard report.counts.orphans > 0 || report.intents?.needsWrite == true else { return RepairReport.Applied() }
         var backup: BackupRecord?
         if options.takesBackup {
             let version = try analysis.inDatabase { db in try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") } ?? VMStore.schemaVersion

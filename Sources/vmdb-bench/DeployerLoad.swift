@@ -120,7 +120,7 @@ struct DeployerLoad: ParsableCommand {
                 path: IntentProvisioner.Path(rawValue: createPath) ?? .intents, owner: owner, lease: leaseSeconds,
                 killAt: killAt.flatMap(IntentProvisioner.KillPoint.init), refuseEvery: refuseEvery)
             provisioner.holdAfterDeploy = holdAfterDeploy.flatMap(Self.hold)
-            let report = provisioner.run(rate: rate, seconds: seconds, seed: seed, stopFile: stopFile)
+            let report = provisioner.run(rate: rate, seconds: seconds, stopFile: stopFile)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(report))

@@ -64,7 +64,7 @@ struct IntentProvisioner {
         var counts: [KillPoint.Step: Int] = [:]
     }
 
-    func run(rate: Double, seconds: Double, seed: UInt64, stopFile: String?) -> Report {
+    func run(rate: Double, seconds: Double, stopFile: String?) -> Report {
         var report = Report()
         report.path = path.rawValue
         var latencies: [Double] = []

@@ -217,6 +217,16 @@ import VMStore
         #expect(store.databaseSchemaVersion == 4)
     }
 
+    @Test func aNULInTheNameIsRefusedAndNothingIsWritten() throws {
+        let directory = try TemporaryDirectory("intents")
+        let (store, path) = try Self.store(in: directory)
+        defer { try? store.close() }
+        var request = Self.request
+        request.name = "web\u{0}1"
+        #expect(storeErrorCode { try store.beginProvision(request, owner: "a") } == .unstorableText)
+        #expect(try Self.rows(path).intents.isEmpty)
+    }
+
     @Test func aRequestIDThatCannotBeKeptIsRefused() {
         #expect(throws: StoreError.self) { try ProvisionRequest(network: "main", requestID: "", name: "x") }
         #expect(throws: StoreError.self) { try ProvisionRequest(network: "main", requestID: "a\u{1}b", name: "x") }

@@ -13,6 +13,9 @@ public struct IntentFindings: Sendable, Codable {
         case awaitingSecondScan = "awaiting_second_scan"
         /// None did on two scans far enough apart: close the intent as abandoned.
         case abandon
+
+        /// Whether `--apply` writes something for it (an adoption, a noted miss, an abandonment).
+        public var writes: Bool { self == .adopt || self == .firstMiss || self == .abandon }
     }
 
     /// One pending intent repair resolves.
@@ -41,6 +44,9 @@ public struct IntentFindings: Sendable, Codable {
     public var inProgress = 0
     /// Pending intents on networks no inventory covered.
     public var notChecked = 0
+
+    /// Whether `--apply` has anything to write.
+    public var needsWrite: Bool { findings.contains { $0.resolution.writes } }
 
     /// Findings that need someone (or a later run): every one but adoptions and abandonments.
     public var unresolved: Int { findings.filter { [.ambiguous, .firstMiss, .awaitingSecondScan].contains($0.resolution) }.count }

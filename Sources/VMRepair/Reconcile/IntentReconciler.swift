@@ -85,7 +85,7 @@ struct IntentRecorder {
     let clock: @Sendable () -> Date
 
     func record(_ findings: IntentFindings, from analysis: Database, into applied: inout RepairReport.Applied) throws {
-        let actionable = findings.findings.filter { [.adopt, .firstMiss, .abandon].contains($0.resolution) }
+        let actionable = findings.findings.filter(\.resolution.writes)
         guard !actionable.isEmpty else { return }
         let texts = InventoryEntryTexts()
         let recordedAt = UTCTimestamp.string(from: clock())

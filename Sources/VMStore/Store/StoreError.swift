@@ -74,6 +74,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case requestIDReused(network: String, requestID: String, fields: [String])
         case intentNotFound(network: String, requestID: String)
         case intentConflict(network: String, requestID: String, reason: String)
+        case unstorableRequestText(network: String, requestID: String, column: String)
     }
 
     let reason: Reason
@@ -94,7 +95,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .busy: .busy
         case .unexpectedChangeCount: .unexpectedChangeCount
         case .invalidRecord: .invalidRecord
-        case .unstorableText: .unstorableText
+        case .unstorableText, .unstorableRequestText: .unstorableText
         case .databaseFailure: .databaseFailure
         case .idOnAnotherNetwork: .idOnAnotherNetwork
         case .requestIDReused: .requestIDReused
@@ -168,7 +169,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For a value refused or unreadable: its column.
     public var column: String? {
         switch reason {
-        case .invalidRecord(_, let column, _), .unstorableText(_, let column): column
+        case .invalidRecord(_, let column, _), .unstorableText(_, let column), .unstorableRequestText(_, _, let column): column
         default: nil
         }
     }
@@ -183,7 +184,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var request: (network: String, requestID: String)? {
         switch reason {
         case .requestIDReused(let network, let requestID, _), .intentNotFound(let network, let requestID),
-             .intentConflict(let network, let requestID, _):
+             .intentConflict(let network, let requestID, _), .unstorableRequestText(let network, let requestID, _):
             (network, requestID)
         default: nil
         }
@@ -220,6 +221,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "no provision intent has request id \(quoted(requestID)) on network \(network): call beginProvision before the daemon, with the same request id"
         case .intentConflict(let network, let requestID, let reason):
             return "provision intent \(quoted(requestID)) on network \(network) \(reason); nothing was written"
+        case .unstorableRequestText(let network, let requestID, let column):
+            return "the \(column) given for provision request \(quoted(requestID)) on network \(network) contains a NUL character (U+0000), which SQLite would cut off there; nothing was written. Remove the character and retry"
         case .databaseNewer(let path, let found, let expected, let refusal):
             return "\(path) is at schema version \(found), newer than this build of the store (\(expected)), and \(refusal): use a vmdb or deployer built for version \(found) or later; nothing was changed"
         case .notManaged(let path):

@@ -51,15 +51,14 @@ extension VMStore.Writer {
     ///
     /// - Returns: The intent as stored.
     /// - Throws: ``StoreError``: `requestIDReused` (the id names another request on
-    ///   that network: nothing was written), `schemaTooOld` (below v4), `unstorableText`.
+    ///   that network: nothing was written), `schemaTooOld` (below v4), `unstorableText` (a NUL in the name or owner).
     @discardableResult
     public func beginProvision(_ request: ProvisionRequest, owner: String, lease: TimeInterval) throws -> ProvisionIntent {
         try requireIntents()
         let now = clock()
         let (timestamp, expiry) = (Timestamp.string(from: now), Timestamp.string(from: now.addingTimeInterval(max(0, lease))))
         for (column, value) in [("name", request.name), ("lease_owner", owner)] where value.utf8.contains(0) {
-            throw StoreError(.intentConflict(network: request.network, requestID: request.requestID,
-                                             reason: "cannot be written: its \(column) contains a NUL character (U+0000), which SQLite would cut off there"))
+            throw StoreError(.unstorableRequestText(network: request.network, requestID: request.requestID, column: column))
         }
         if var existing = try IntentRows.one(database, network: request.network, requestID: request.requestID) {
             let differences = request.differences(from: existing.request)
@@ -140,6 +139,7 @@ extension VMStore.Writer {
             throw StoreError(.intentConflict(network: network, requestID: requestID,
                                              reason: "is \(intent.state.rawValue) as VM \(intent.identity.map { "\($0)" } ?? "?"): the daemon created it, so it cannot be failed. Delete the VM if it must go"))
         case .pending, .abandoned:
+            // The daemon's words are kept whatever they hold: a NUL would cut the text short.
             let detail = reason.replacingOccurrences(of: "\0", with: "\u{FFFD}")
             try close(network: network, requestID: requestID, as: .failed, vmID: nil, detail: detail)
             (intent.state, intent.detail, intent.leaseOwner, intent.leaseExpiresAt) = (.failed, detail, nil, nil)
