@@ -64,10 +64,14 @@ import VMDBTestSupport
         #expect(commented.checksum != script.checksum)
     }
 
-    @Test func aGapInVersionsIsRefused() {
-        #expect(throws: MigrationError.self) {
+    @Test func aGapInVersionsIsRefused() throws {
+        // The gap itself, named: not any MigrationError (a malformed file would pass too).
+        let error = try #require(throws: MigrationError.self) {
             try MigrationCatalog(files: [(name: "0001_a.sql", text: "--! step\nSELECT 1;"), (name: "0003_c.sql", text: "--! step\nSELECT 1;")])
         }
+        #expect(error.code == .malformedMigration && error.message.contains("without gaps") && error.message.contains("0003_c.sql"), "\(error)")
+        // The same files without the gap are a catalog.
+        #expect(try MigrationCatalog(files: [(name: "0001_a.sql", text: "--! step\nSELECT 1;"), (name: "0002_c.sql", text: "--! step\nSELECT 1;")]).latestVersion == 2)
     }
 
     @Test func directivesAreParsed() throws {
@@ -81,9 +85,10 @@ import VMDBTestSupport
         #expect(v3.stepsBefore.count == 1 && v3.stepsAfter.count == 1)
     }
 
-    @Test func unknownDirectivesAreRefused() {
-        #expect(throws: MigrationError.self) {
+    @Test func unknownDirectivesAreRefused() throws {
+        let error = try #require(throws: MigrationError.self) {
             try MigrationScript(fileName: "0001_x.sql", text: "--! frobnicate vms\nSELECT 1;")
         }
+        #expect(error.code == .malformedMigration && error.message.contains("frobnicate"), "\(error)")
     }
 }

@@ -56,7 +56,7 @@ import VMDBTestSupport
     }
 
     @Test func migrationErrorsPassThroughUnchanged() {
-        let original = MigrationError(.busy, "held")
+        let original = MigrationError(.locked, "held")
         let error = MigrationError.wrapping(original, path: "/tmp/x.db", doing: "testing")
         #expect(error.kind == .busy && error.message == "held")
     }

@@ -82,7 +82,8 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
         try Fixtures.insertV2([("qa", "005o"), (nil, "0069"), ("", "0070"), ("main", "0071")], into: path)
-        #expect(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
+        let refusal = try #require(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
+        #expect(refusal.code == .missingParameter && refusal.parameter == "default_network")
 
         _ = try migrator.migrate(path: path, options: options(network: "test"))
         let networks = try DatabaseQueue(path: path).read { db in
@@ -231,6 +232,8 @@ import VMDBTestSupport
 
         let error = try #require(throws: MigrationError.self) { try lossy.migrate(path: path, options: options(network: "main")) }
         #expect(error.kind == .verificationFailed)
+        // The documented code, with the file and the migration (issue 22: it was the kind's name, without either).
+        #expect(error.code == .failedVerification && error.path == path && error.version == 3)
         #expect(error.message.contains("vm_events: 16 rows before, 15 after"))
         #expect(error.verification?.passed == false)
         // Migration 2 committed; migration 3 rolled back whole.
@@ -311,7 +314,8 @@ import VMDBTestSupport
     @Test func initRefusesAnExistingFileAndMissingPathsAreNeverCreated() throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 3, in: directory)
-        #expect(throws: MigrationError.self) { try migrator.createDatabase(path: path) }
+        let existing = try #require(throws: MigrationError.self) { try migrator.createDatabase(path: path) }
+        #expect(existing.code == .fileExists && existing.path == path, "\(existing)")
         let missing = directory.file("typo.db")
         let error = try #require(throws: MigrationError.self) { try migrator.migrate(path: missing, options: options()) }
         #expect(error.kind == .unusableInput)
@@ -346,7 +350,7 @@ import VMDBTestSupport
 
 @Suite struct ForeignKeyRefusalTests {
     /// An operator's table that refers to vms(vm_id) cannot survive the identity
-    /// change as it is: a verification failure that says what to do, not a crash.
+    /// change as it is: a refusal that names it and says what to do, not a crash.
     @Test func aChildReferringToTheOldKeyIsRefusedWithAdvice() throws {
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 2, in: directory)
@@ -359,7 +363,8 @@ import VMDBTestSupport
         var options = MigrationOptions()
         options.takesBackup = false
         let error = try #require(throws: MigrationError.self) { try Fixtures.migrator.migrate(path: path, options: options) }
-        #expect(error.kind == .verificationFailed)
+        // Found by the rehearsal on a copy of the schema, before anything ran (issue 22): the table named.
+        #expect(error.code == .schemaConflict && error.object == "vm_notes" && error.version == 3)
         #expect(error.message.contains("vm_notes") && error.message.contains("(network, vm_id)"))
         #expect(try Fixtures.fileHash(path) == before)
     }

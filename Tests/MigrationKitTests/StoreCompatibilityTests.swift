@@ -24,10 +24,11 @@ import VMDBTestSupport
         "--! keeps-store-compatible-from 3", "--! keeps-store-compatible-from: 0",
         "--! keeps-store-compatible-from: 2\n--! keeps-store-compatible-from: 3",
     ])
-    func aMalformedPromiseIsRefused(directive: String) {
-        #expect(throws: MigrationError.self) {
+    func aMalformedPromiseIsRefused(directive: String) throws {
+        let error = try #require(throws: MigrationError.self) {
             try MigrationScript(fileName: "0004_region.sql", text: directive + "\n--! step\nALTER TABLE vms ADD COLUMN region TEXT;")
         }
+        #expect(error.code == .malformedMigration && error.message.contains("keeps-store-compatible-from"), "\(error)")
     }
 
     /// Probes change nothing and are left out; a compatibility promise is what older

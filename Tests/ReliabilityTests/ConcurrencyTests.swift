@@ -20,7 +20,15 @@ import VMDBTestSupport
             // A bounded wait: a stuck run fails the test instead of hanging CI.
             let child = try WatchedProcess(["migrate", "--db", path, "--busy-timeout", "120", "--backup-dir", directory.path],
                                            in: directory, label: "migrate")
-            let migrate = child.finish(timeout: 600)
+            var migrate = child.finish(timeout: 600)
+            // Busy (75) is a documented outcome, not this test's property: retried beside the
+            // deployer as an operator would, so that the property (every acknowledged write is
+            // there on v3) is checked on a migrated file, never skipped.
+            for attempt in 1...2 where migrate.exitCode == 75 {
+                print("concurrent writer: migrate exited 75 (busy), retry \(attempt)")
+                migrate = try WatchedProcess(["migrate", "--db", path, "--busy-timeout", "120", "--no-backup"],
+                                             in: directory, label: "migrate-retry-\(attempt)").finish(timeout: 600)
+            }
             let migrateSeconds = migrate.seconds
             #expect(!migrate.wasKilled, "migrate did not finish in 600 s beside the deployer")
             let duringMigration = deployer.acknowledged.count
@@ -28,12 +36,12 @@ import VMDBTestSupport
             let acknowledged = deployer.stop()
 
             // The migration completes, or says it was busy: nothing in between.
-            #expect(migrate.exitCode == 0 || (migrate.exitCode == 75 && migrate.standardError.contains("retry")), "\(migrate.standardError)")
+            #expect(migrate.exitCode == 0, "\(migrate.standardError)")
             let queue = try DatabaseQueue(path: path)
             defer { try? queue.close() }
             try queue.read { db in
                 #expect(try Reliability.integrity(db) == ["ok"])
-                #expect(try Reliability.recordedVersion(db) == (migrate.exitCode == 0 ? 3 : 2))
+                #expect(try Reliability.recordedVersion(db) == 3)
                 var inserts = 0, lastStatus: [Int: String] = [:]
                 for line in acknowledged {
                     let parts = line.split(separator: " ").map(String.init)
@@ -54,7 +62,7 @@ import VMDBTestSupport
                 #expect(try ContentFingerprint.of(db, filters: ["vms": "1 = 0"]) == before, "events changed")
                 print("concurrent writer: \(acknowledged.count) acknowledged writes (\(inserts) inserts, \(acknowledged.count - inserts) updates of \(lastStatus.count) VMs), \(deployer.errors.count) refused, migrate exit \(migrate.exitCode) after \(Int(migrateSeconds)) s, 0 lost")
             }
-            if migrate.exitCode == 0 { #expect(try Reliability.vmdb(["verify", "--db", path]).exitCode == 0) }
+            #expect(try Reliability.vmdb(["verify", "--db", path]).exitCode == 0)
         }
     }
 

@@ -48,7 +48,8 @@ import VMDBTestSupport
         _ = try capture.capture(database: source, to: directory.file("one"))
         #expect(try Fixtures.fileHash(source) == before)
         let expectedBefore = try Fixtures.fileHash(directory.file("one/expected.json"))
-        #expect(throws: MigrationError.self) { try capture.capture(database: source, to: directory.file("one")) }
+        let again = try #require(throws: MigrationError.self) { try capture.capture(database: source, to: directory.file("one")) }
+        #expect(again.code == .fileExists, "\(again)")
         #expect(try Fixtures.fileHash(directory.file("one/expected.json")) == expectedBefore)
         // A dump file path: expected.json goes beside it.
         let report = try capture.capture(database: source, to: directory.file("two/prod.sql"))

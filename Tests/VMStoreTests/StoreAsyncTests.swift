@@ -55,7 +55,8 @@ import VMStore
         #expect(try await store.counts().map(\.count).reduce(0, +) == tasks)
         #expect(try await store.networks() == ["dev", "main", "qa", "test"])
         // The same ambiguity rule as the synchronous forms.
-        await #expect(throws: StoreError.self) { try await store.vm(.ref("0000")) }
+        let ambiguous = try await #require(throws: StoreError.self) { try await store.vm(.ref("0000")) }
+        #expect(ambiguous.code == .ambiguous, "\(ambiguous)")
         try store.close()
     }
 

@@ -45,11 +45,11 @@ import VMStore
         }
     }
 
-    @Test func textWithoutASlashDoesNotParse() {
+    @Test func textWithoutASlashDoesNotParse() throws {
         #expect(VMIdentity("005o") == nil)
         #expect(VMIdentity("/005o") == nil)
         #expect(VMIdentity("main/") == nil)
-        #expect(throws: StoreError.self) { try VMIdentity.parse("005o") }
+        #expect(try #require(throws: StoreError.self) { try VMIdentity.parse("005o") }.code == .invalidIdentity)
     }
 
     @Test func equalityIsByteExactNotCanonicalEquivalence() throws {
@@ -82,8 +82,8 @@ import VMStore
         #expect(VMReference.ref("005o").description == "005o")
         #expect(VMReference.ref("005o", "qa").identity == .id("qa", "005o"))
         #expect(VMReference.ref("005o", "qa").description == "qa/005o")
-        #expect(throws: StoreError.self) { try VMReference(vmID: "005o", network: "") }
-        #expect(throws: StoreError.self) { try VMReference(vmID: "") }
+        #expect(try #require(throws: StoreError.self) { try VMReference(vmID: "005o", network: "") }.code == .invalidIdentity)
+        #expect(try #require(throws: StoreError.self) { try VMReference(vmID: "") }.code == .invalidIdentity)
     }
 
     @Test func timestampsAreISO8601InUTC() {

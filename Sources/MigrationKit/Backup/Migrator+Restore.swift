@@ -27,7 +27,7 @@ extension Migrator {
     /// (SQLite file, `integrity_check`, a schema this tool knows) and taking a
     /// safety backup of the live file first, unless told not to.
     ///
-    /// - Throws: ``MigrationError``: `noSuchDatabase` or `notADatabase` (the backup), `failedVerification` (the backup fails its integrity check; nothing was replaced), `readOnlyFile`, `readOnlyFolder`, `outOfSpace`, `migratorRunning`, `locked`.
+    /// - Throws: ``MigrationError``: `noSuchDatabase` or `notADatabase` (the backup), `unusableFile` (the backup fails its integrity check; nothing was replaced), `unknownSchema` (the backup's schema is no known version), `readOnlyFile`, `readOnlyFolder`, `outOfSpace`, `migratorRunning`, `locked`.
     public func restore(path: String, from source: String, safetyBackupDirectory: String?, takesSafetyBackup: Bool,
                         busyTimeout: Double = 5, progress: ProgressHandler? = nil) throws -> RestoreReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "restoring \(source)") {
@@ -36,7 +36,7 @@ extension Migrator {
             let backupStatus: DatabaseStatus = try backup.read { db in
                 let problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
                 guard problems.isEmpty else {
-                    throw MigrationError(.unusableInput, "the backup \(source) fails integrity_check (\(problems.prefix(3).joined(separator: "; "))): it was not restored and \(path) is unchanged. Use another backup")
+                    throw MigrationError(.unusableFile, "the backup \(source) fails integrity_check (\(problems.prefix(3).joined(separator: "; "))): it was not restored and \(path) is unchanged. Use another backup", path: source)
                 }
                 return try inspect(db, path: source)
             }

@@ -10,7 +10,7 @@ public struct MigrationCatalog: Sendable {
         let scripts = try files.map { try MigrationScript(fileName: $0.name, text: $0.text) }
             .sorted { $0.version < $1.version }
         for (offset, script) in scripts.enumerated() where script.version != offset + 1 {
-            throw MigrationError(.internalFailure, "shipped migrations must be numbered 1…N without gaps; \(script.fileName) is out of place")
+            throw MigrationError(.malformedMigration, "shipped migrations must be numbered 1…N without gaps; \(script.fileName) is out of place")
         }
         self.scripts = scripts
     }

@@ -29,7 +29,7 @@ enum MigrationParser {
         var block: (kind: String, argument: String, lines: [String])?
 
         func fail(_ why: String) -> MigrationError {
-            MigrationError(.internalFailure, "migration \(file): \(why)")
+            MigrationError(.malformedMigration, "migration \(file): \(why)")
         }
         func closeBlock() throws {
             guard let current = block else { return }

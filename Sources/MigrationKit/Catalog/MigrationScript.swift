@@ -18,7 +18,7 @@ public struct MigrationScript: Sendable, Hashable {
         let stem = fileName.hasSuffix(".sql") ? String(fileName.dropLast(4)) : fileName
         let parts = stem.split(separator: "_", maxSplits: 1)
         guard parts.count == 2, parts[0].count == 4, let version = Int(parts[0]), version > 0 else {
-            throw MigrationError(.internalFailure, "migration file \(fileName) must be named NNNN_name.sql")
+            throw MigrationError(.malformedMigration, "migration file \(fileName) must be named NNNN_name.sql")
         }
         self.version = version
         self.name = String(parts[1])
@@ -27,7 +27,7 @@ public struct MigrationScript: Sendable, Hashable {
         self.checksum = SHA256.hexDigest(of: Data(Self.checksumText(self.text).utf8))
         self.definition = try MigrationParser.parse(self.text, file: fileName)
         if let from = definition.keepsStoreCompatibleFrom, from >= version {
-            throw MigrationError(.internalFailure, "migration \(fileName): `keeps-store-compatible-from: \(from)` must name a version before \(version)")
+            throw MigrationError(.malformedMigration, "migration \(fileName): `keeps-store-compatible-from: \(from)` must name a version before \(version)")
         }
     }
 }

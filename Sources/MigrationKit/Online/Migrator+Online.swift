@@ -7,7 +7,7 @@ extension Migrator {
     static func withTriggers<T>(_ db: Database, enabled: Bool, _ body: () throws -> T) throws -> T {
         let was = vmdb_sqlite_enable_triggers(db.sqliteConnection, -1)   // -1: only asks
         guard was >= 0, vmdb_sqlite_enable_triggers(db.sqliteConnection, enabled ? 1 : 0) == (enabled ? 1 : 0) else {
-            throw MigrationError(.internalFailure, "triggers could not be turned \(enabled ? "on" : "off") on the migrator's connection; nothing was changed")
+            throw MigrationError(.unexpectedFailure, "triggers could not be turned \(enabled ? "on" : "off") on the migrator's connection; nothing was changed")
         }
         defer { _ = vmdb_sqlite_enable_triggers(db.sqliteConnection, was) }
         return try body()
@@ -53,11 +53,40 @@ extension Migrator {
     /// Refuses an online run the database or the migration cannot take, before the
     /// backup or anything else: not WAL, or a migration outside what the online path does.
     func checkOnline(_ queue: DatabaseQueue, path: String, scripts: [MigrationScript], status: DatabaseStatus) throws {
-        guard let first = scripts.first, !first.definition.recreations.isEmpty else { return }
+        // Every pending migration, not only the first: a v1 file's v2 is a plain step that
+        // would commit before v3's refusal. Later ones are planned on a schema-only copy
+        // brought to the version before them.
+        guard let recreating = scripts.first(where: { !$0.definition.recreations.isEmpty }) else { return }
         do {
-            try queue.read { db in
-                let resuming = try OnlineState.read(db, names: onlineNames) != nil
-                _ = try OnlinePlan.make(db, script: first, names: onlineNames, schema: readSchema(db), resuming: resuming)
+            let mode = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } ?? "?"
+            guard mode == "wal" else {
+                throw MigrationError(.onlineNeedsWAL, "the online migration \(recreating.version) (\(recreating.name)) needs the database in WAL mode, so the deployer can read and write while the copy runs, and it is in journal mode \(mode)", path: path, version: recreating.version)
+            }
+            var scratch: DatabaseQueue?
+            for (index, script) in scripts.enumerated() where !script.definition.recreations.isEmpty {
+                guard index > 0 else {
+                    try queue.read { db in
+                        let resuming = try OnlineState.read(db, names: onlineNames) != nil
+                        _ = try OnlinePlan.make(db, script: script, names: onlineNames, schema: readSchema(db), resuming: resuming)
+                    }
+                    continue
+                }
+                let copy = try scratch ?? schemaClone(of: queue)
+                scratch = copy
+                try copy.writeWithoutTransaction { db in
+                    let done = try history.exists(db) ? try history.read(db, toolVersion: toolVersion).map(\.version).max() ?? 0 : 0
+                    var baseline = status.isManaged || done > 0 ? nil : Optional(status.currentVersion)
+                    for earlier in scripts[..<index] where earlier.version > done {
+                        _ = try apply(db, script: earlier, parameters: [:], level: .counts, baseline: baseline, backupSHA256: nil,
+                                      log: nil, progress: nil, checkParameters: false)
+                        baseline = nil
+                    }
+                    do {
+                        _ = try OnlinePlan.make(db, script: script, names: onlineNames, schema: readSchema(db), resuming: false)
+                    } catch let error as MigrationError where error.code == .onlineNeedsWAL {
+                        // The copy lives in memory; the file's own journal mode was checked above.
+                    }
+                }
             }
         } catch var error as MigrationError where error.path == nil {
             // The plan does not know the file; the operator's next command names it.

@@ -111,7 +111,7 @@ extension OnlineMigration {
     /// probes (they write: they run in the cut-over) and the rows set aside.
     private func verify(_ snapshot: Database, plan: OnlinePlan) throws -> SnapshotCensus {
         guard let seen = try OnlineState.read(snapshot, names: names) else {
-            throw MigrationError(.internalFailure, "the online state is missing from the snapshot")
+            throw MigrationError(.unexpectedFailure, "the online state is missing from the snapshot")
         }
         let applied = seen.appliedChange
         let level = options.verification
@@ -121,7 +121,7 @@ extension OnlineMigration {
         var parts: [(old: ContentHasher.Result, new: ContentHasher.Result)] = []
         for table in plan.tables {
             guard let census = plans.first(where: { $0.table.equalsIgnoringASCIICase(table.name) }) else {
-                throw MigrationError(.internalFailure, "no census plan for \(table.name)")
+                throw MigrationError(.unexpectedFailure, "no census plan for \(table.name)")
             }
             let phase = "online: verify \(table.name) (on a snapshot: the deployer keeps writing)"
             progress?(.started(phase: phase, total: nil))

@@ -53,7 +53,7 @@ struct OnlineMigration {
         } else {
             state = try prepare(db, plan: plan, schemaBefore: schemaBefore, transactions)
         }
-        guard var current = state else { throw MigrationError(.internalFailure, "the online state was not written") }
+        guard var current = state else { throw MigrationError(.unexpectedFailure, "the online state was not written") }
 
         let copyWatch = Stopwatch()
         try copy(db, plan: plan, state: &current, transactions)

@@ -132,7 +132,7 @@ struct OnlinePlan {
         for (number, recreation) in definition.recreations.enumerated() {
             let lower = recreation.table.lowercased()
             guard let old = schema.object(named: recreation.table), old.type == "table", old.sql != nil else {
-                throw MigrationError(.unusableInput, "the migration recreates table \(recreation.table), which this database does not have")
+                throw MigrationError(.unknownSchema, "the migration recreates table \(recreation.table), which this database does not have", object: recreation.table)
             }
             let oldTable = try CreateTableStatement.read(db, table: recreation.table)
             let newTable = try CreateTableStatement(sql: recreation.createSQL)
@@ -319,7 +319,7 @@ struct OnlinePlan {
     /// `select` with `expression` as its first result column.
     private static func selectAddingFirst(_ select: String, _ expression: String) throws -> String {
         guard let first = SQLTokenizer.tokens(select).first, first.isKeyword("select") else {
-            throw MigrationError(.internalFailure, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
+            throw MigrationError(.malformedMigration, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
         }
         return "SELECT " + expression + ", " + select.utf8Text(first.range.upperBound..<select.utf8.count).trimmingWhitespace
     }

@@ -33,7 +33,7 @@ enum SchemaEditor {
         log?(update)
         try db.execute(sql: update, arguments: [newName, sql, name])
         guard db.changesCount == 1 else {
-            throw MigrationError(.internalFailure, "index \(name) was not found to rename it to \(newName); nothing was changed")
+            throw MigrationError(.unexpectedFailure, "index \(name) was not found to rename it to \(newName); nothing was changed")
         }
         for statistics in ["sqlite_stat1", "sqlite_stat4"] where try db.tableExists(statistics) {
             try db.execute(sql: "UPDATE \(statistics) SET idx = ? WHERE idx = ?", arguments: [newName, name])

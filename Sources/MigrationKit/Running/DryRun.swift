@@ -84,7 +84,7 @@ extension Migrator {
                 do {
                     made = try PrivateDirectory.make(configuration.temporaryFolderPrefix + "dry-run")
                 } catch let error as PrivateDirectory.Failure {
-                    throw MigrationError(.diskFull, "cannot create a temporary folder for the copy in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
+                    throw MigrationError(.noTemporaryFolder, "cannot create a temporary folder for the copy in \(error.parent) (\(error.reason)); nothing was changed. Set TMPDIR to a writable folder with room for a copy")
                 }
                 folder = made
                 copyPath = (made as NSString).appendingPathComponent((path as NSString).lastPathComponent)

@@ -32,7 +32,7 @@ extension Migrator {
             }
         }
         if !sameFilesystem, backupNeed > 0, let free = DiskSpace.available(inFolderOf: backupFolderPath), free < backupNeed {
-            throw MigrationError(.diskFull, "not enough space in \(options.backupDirectory!) for the backup: it needs about \(DiskSpace.describe(backupNeed)), \(DiskSpace.describe(free)) is free; nothing was changed")
+            throw MigrationError(.outOfSpace, "not enough space in \(options.backupDirectory!) for the backup: it needs about \(DiskSpace.describe(backupNeed)), \(DiskSpace.describe(free)) is free; nothing was changed")
         }
     }
 }

@@ -3,9 +3,11 @@ import GRDB
 import SQLiteFiles
 
 extension Migrator {
-    /// The exact SQL `migrate` would run, found by running it on an empty copy of the schema.
+    /// The exact SQL `migrate` would run, found by running it on an empty copy of the schema
+    /// (the rehearsal, which also fires every trigger and reads every view afterwards).
     ///
-    /// - Throws: ``MigrationError``: as ``migrate(path:options:)`` before it starts (`missingParameter`, `noSuchVersion`, `versionBehind`, `unusableInput`, …); nothing is written.
+    /// - Throws: ``MigrationError``: as ``migrate(path:options:)`` before it starts (`missingParameter`, `noSuchVersion`,
+    ///   `versionBehind`, `schemaConflict` naming an object of the operator's, `rowsNotCarried`, …); nothing is written.
     public func plan(path: String, to version: Int? = nil, parameters: MigrationParameters = [:]) throws -> MigrationPlan {
         return try MigrationError.translatingFileErrors(path: path, doing: "planning") {
             let source = try DatabaseFile.open(path, access: .readOnly)
@@ -14,18 +16,7 @@ extension Migrator {
             let target = try targetVersion(version, status: status)
             let pending = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
             try source.read { db in try preflight(db, scripts: pending, parameters: parameters) }
-            let clone = try schemaClone(of: source)
-            var entries: [MigrationPlan.Entry] = []
-            try clone.writeWithoutTransaction { db in
-                var baseline = status.isManaged ? nil : Optional(status.currentVersion)
-                for script in catalog.scripts where script.version > status.currentVersion && script.version <= target {
-                    let statements = StatementRecorder()
-                    _ = try apply(db, script: script, parameters: parameters, level: .full, baseline: baseline,
-                                  backupSHA256: nil, log: statements.record, progress: nil, checkParameters: false)
-                    baseline = nil
-                    entries.append(.init(version: script.version, name: script.name, checksum: script.checksum, statements: statements.all))
-                }
-            }
+            let entries = try rehearse(source, status: status, scripts: pending, parameters: parameters)
             let names = Set(catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
                 .flatMap { $0.definition.parameters.map(\.name) })
             return MigrationPlan(path: path, fromVersion: status.currentVersion, toVersion: target,

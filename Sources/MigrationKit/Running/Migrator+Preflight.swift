@@ -18,6 +18,7 @@ extension Migrator {
         for script in scripts {
             try checkRowsTheCopyWouldDrop(db, script: script, parameters: parameters)
         }
+        try checkUniqueIndexesTheDataStepsWouldBreak(db, scripts: scripts, parameters: parameters)
         try checkExistingForeignKeyViolations(db, scripts: scripts)
     }
 

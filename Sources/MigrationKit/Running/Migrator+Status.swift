@@ -67,7 +67,7 @@ extension Migrator {
             let more = closest.differences.count > 12 ? "; and \(closest.differences.count - 12) more" : ""
             return "closest is v\(closest.version): " + closest.differences.prefix(12).joined(separator: "; ") + more
         } ?? ""
-        throw MigrationError(.unusableInput, "the schema of \(path) matches no known version (\(list)). Nothing was changed; if this is a deployer database, report these differences")
+        throw MigrationError(.unknownSchema, "the schema of \(path) matches no known version (\(list)). Nothing was changed; if this is a deployer database, report these differences", path: path)
     }
 
     func referenceFingerprint(version: Int) throws -> SchemaFingerprint {

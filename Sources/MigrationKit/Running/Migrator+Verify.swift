@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SQLiteFiles
 
@@ -13,18 +14,27 @@ public struct VerifyReport: Sendable, Codable {
     public let integrity: String
     public let foreignKeyViolations: [String]
     public let historyProblems: [String]
+    /// Triggers that fail when fired and views that fail when read (each run once, rolled back).
+    public let brokenObjects: [String]
+    /// Why the triggers and views were not run, when they could not be (a read-only file).
+    public let objectsNotProbed: String?
 
-    public var isClean: Bool { drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty }
+    public var isClean: Bool {
+        drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty && brokenObjects.isEmpty
+    }
 }
 
 extension Migrator {
     /// Compares the schema with a fresh one at the same version, runs
-    /// `integrity_check` and `foreign_key_check`, and checks history checksums.
+    /// `integrity_check` and `foreign_key_check`, checks history checksums, and runs
+    /// every trigger and view once, inside a savepoint rolled back (the file is unchanged).
     ///
-    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift and integrity problems are reported in the ``VerifyReport``, not thrown.
+    /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift,
+    ///   integrity problems and broken triggers or views are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "verifying") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
+            let (broken, notProbed) = try probeKeptObjects(path: path)
             return try queue.read { db in
                 let status = try inspect(db, path: path)
                 try status.requireConsistentHistory()
@@ -40,8 +50,29 @@ extension Migrator {
                     drift: comparison.drift, additions: comparison.additions,
                     integrity: integrity.isEmpty ? "ok" : integrity.prefix(20).joined(separator: "; "),
                     foreignKeyViolations: foreignKeys,
-                    historyProblems: status.isManaged ? [] : ["no history table: the version was inferred from the schema; migrating records it (a baseline)"])
+                    historyProblems: status.isManaged ? [] : ["no history table: the version was inferred from the schema; migrating records it (a baseline)"],
+                    brokenObjects: broken, objectsNotProbed: notProbed)
             }
+        }
+    }
+
+    /// Fires every trigger and reads every view of the file at `path`, each in a savepoint
+    /// rolled back, with foreign keys off (a probe row has no parent): the broken ones, or
+    /// why none was run.
+    private func probeKeptObjects(path: String) throws -> (broken: [String], notProbed: String?) {
+        let folder = (path as NSString).deletingLastPathComponent
+        guard FileManager.default.isWritableFile(atPath: path), FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
+            return ([], "not run: \(path) or its folder cannot be written, and firing a trigger needs a write (rolled back)")
+        }
+        let queue = try DatabaseFile.open(path)
+        defer { try? queue.close() }
+        return try queue.writeWithoutTransaction { db in
+            let objects = KeptObjectProbe.objects(try readSchema(db), excludingPrefix: configuration.bookkeepingPrefix)
+            guard !objects.isEmpty else { return ([], nil) }
+            let foreignKeys = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { if foreignKeys { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
+            return (try KeptObjectProbe.run(db, objects: objects).map(\.description), nil)
         }
     }
 }

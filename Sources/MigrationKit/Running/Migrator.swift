@@ -34,7 +34,7 @@ public struct Migrator: Sendable {
     /// Applies the pending migrations to the file at `path`: lock, checks,
     /// disk-space preflight, backup, then each migration in its own transaction.
     ///
-    /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unusableInput` (a schema the migration cannot take, named), `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record).
+    /// - Throws: ``MigrationError``, and then the database is as it was: `noSuchDatabase`, `notADatabase`, `readOnlyFile`, `readOnlyFolder`, `missingParameter`, `emptySchema`, `newerDatabase`, `inconsistentHistory`, `unknownSchema`, `unreadableSchema`, `schemaConflict` (an object of the operator's the migration cannot run with or would leave broken, named in `object`), `rowsNotCarried`, `locked`, `migratorRunning`, `concurrentMigration`, `outOfSpace`, `ioError`, `failedVerification` (rolled back; the error carries the verification record), `dataConflict` (the rows make the migration's own data steps break a rule of the operator's, named; rolled back).
     public func migrate(path: String, options: MigrationOptions) throws -> MigrationRunReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "migrating") {
             let watch = Stopwatch()
@@ -65,6 +65,9 @@ public struct Migrator: Sendable {
                 try queue.read { db in
                     try checkParameters(db, script: first, parameters: options.parameters)
                     if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
+                }
+                if !options.preflightDone {
+                    _ = try rehearse(queue, status: status, scripts: scripts, parameters: options.parameters)
                 }
                 try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
                 if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
@@ -155,7 +158,7 @@ public struct Migrator: Sendable {
         try db.execute(sql: "PRAGMA foreign_keys = OFF")
         defer { if foreignKeysWereOn { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
         guard try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") == false else {
-            throw MigrationError(.internalFailure, "foreign keys could not be turned off before migration \(script.version); nothing was changed")
+            throw MigrationError(.unexpectedFailure, "foreign keys could not be turned off before migration \(script.version); nothing was changed")
         }
         // The migration's own data steps (v1->v2 fills the network, v3 fixes empty ones)
         // must not fire the operator's triggers: an audit trigger would log a row per
@@ -165,7 +168,7 @@ public struct Migrator: Sendable {
         // connections are untouched.
         log?("-- triggers off on this connection (SQLITE_DBCONFIG_ENABLE_TRIGGER = 0)")
         guard vmdb_sqlite_enable_triggers(db.sqliteConnection, 0) == 0 else {
-            throw MigrationError(.internalFailure, "triggers could not be turned off before migration \(script.version); nothing was changed")
+            throw MigrationError(.unexpectedFailure, "triggers could not be turned off before migration \(script.version); nothing was changed")
         }
         defer { _ = vmdb_sqlite_enable_triggers(db.sqliteConnection, 1) }
         // No automatic checkpoint inside COMMIT: it runs after the lock is released (below).
@@ -192,7 +195,8 @@ public struct Migrator: Sendable {
             runner.snapshotReader = snapshotReader
             let verification = try runner.run(db)
             guard verification.passed else {
-                throw MigrationError(.verificationFailed, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "), verification: verification)
+                throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "),
+                                     path: db.configuration.label, version: script.version, verification: verification)
             }
             try history.record(db, AppliedMigration(
                 version: script.version, name: script.name, checksum: script.checksum, appliedAt: UTCTimestamp.now(),
@@ -216,7 +220,10 @@ public struct Migrator: Sendable {
                                    lockSeconds: lockSeconds, verification: verification)
         } catch {
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-            throw MigrationError.wrapping(error, path: db.configuration.label ?? "the database", doing: "applying migration \(script.version) (\(script.name))")
+            if let conflict = DataConflict.refusal(db, error, script: script) { throw conflict }
+            let path = db.configuration.label ?? "the database"
+            throw MigrationError.wrapping(error, path: path, doing: "applying migration \(script.version) (\(script.name))")
+                .inContext(path: db.configuration.label, version: script.version)
         }
     }
 

@@ -14,7 +14,7 @@ package final class MigratorLock {
         path = databasePath + suffix
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw MigrationError(.unusableInput, "cannot create the lock file \(path) (\(String(cString: strerror(errno)))): nothing was changed. Check that the database's folder is writable")
+            throw MigrationError(.cannotCreate, "cannot create the lock file \(path) (\(String(cString: strerror(errno)))): nothing was changed. Check that the database's folder is writable", path: path)
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace ?? "unknown"

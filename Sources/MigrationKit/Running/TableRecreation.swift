@@ -59,7 +59,7 @@ struct TableRecreation {
         // 4–5. Each new table under a temporary name, then its content.
         for recreation in definition.recreations {
             guard let old = schema.object(named: recreation.table), old.type == "table", old.sql != nil else {
-                throw MigrationError(.unusableInput, "the migration recreates table \(recreation.table), which this database does not have")
+                throw MigrationError(.unknownSchema, "the migration recreates table \(recreation.table), which this database does not have", object: recreation.table)
             }
             // Read as SQLite reads it, and checked against SQLite's own description.
             let oldTable = try CreateTableStatement.read(db, table: recreation.table)
@@ -167,7 +167,9 @@ struct TableRecreation {
             do {
                 try run(db, sql)
             } catch {
-                throw MigrationError(.verificationFailed, "could not recreate \(object.type) \(object.name) on the recreated table \(object.table): \(error); everything was rolled back. If it is obsolete, drop it first, then migrate again.")
+                // A unique index the copied rows now break is the data's doing; anything else, the schema's.
+                let isData = (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
+                throw MigrationError(isData ? .dataConflict : .failedVerification, "could not recreate \(object.type) \(object.name) on the recreated table \(object.table): \(error); everything was rolled back. If it is obsolete, drop it first, then migrate again.", object: object.name, underlying: error as? DatabaseError)
             }
             restored.append("\(object.type) \(object.name)")
         }
@@ -196,6 +198,6 @@ struct TableRecreation {
                 return head + ", " + expressions.joined(separator: ", ") + "\n" + select.utf8Text(token.range.lowerBound..<select.utf8.count)
             }
         }
-        throw MigrationError(.internalFailure, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
+        throw MigrationError(.malformedMigration, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
     }
 }

@@ -30,11 +30,14 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         case internalFailure
     }
 
-    /// What happened, finer than ``Kind``.
+    /// What happened, finer than ``Kind``: the one way to make a ``MigrationError``.
+    ///
+    /// Codes are made here only (a private initializer), so an error cannot carry a code
+    /// the documentation does not list, nor a kind without its code.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
         public let kind: Kind
-        init(_ name: String, _ kind: Kind) { self.name = name; self.kind = kind }
+        private init(_ name: String, _ kind: Kind) { self.name = name; self.kind = kind }
         public var description: String { name }
 
         /// No file at ``MigrationError/path`` (a database is never created on the way).
@@ -51,6 +54,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let cannotCreate = Code("cannotCreate", .unusableInput)
         /// A pending migration needs ``MigrationError/parameter``, and it was not given.
         public static let missingParameter = Code("missingParameter", .usage)
+        /// A shipped migration file is malformed (its name, a directive, the catalog's numbering): a bug in the release.
+        public static let malformedMigration = Code("malformedMigration", .internalFailure)
         /// The requested version is not one the catalog ships.
         public static let noSuchVersion = Code("noSuchVersion", .usage)
         /// The requested version is below the database's: migrations only go forward.
@@ -64,6 +69,11 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         /// Rows a recreation cannot carry over as they are (rows referring to missing parents, or a
         /// copy that would multiply rows); ``MigrationError/object`` names the table. Nothing was changed.
         public static let rowsNotCarried = Code("rowsNotCarried", .unusableInput)
+        /// The schema matches no version the catalog knows, or lacks a table the migration works on.
+        public static let unknownSchema = Code("unknownSchema", .unusableInput)
+        /// A file the run reads besides the database (a backup, a fixture) is missing, unreadable or not
+        /// what it should be; ``MigrationError/path`` names it.
+        public static let unusableFile = Code("unusableFile", .unusableInput)
         /// The database has no tables at all.
         public static let emptySchema = Code("emptySchema", .unusableInput)
         /// The database records a migration this catalog does not ship, or a newer tool wrote its history.
@@ -80,8 +90,14 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let outOfSpace = Code("outOfSpace", .diskFull)
         /// An I/O error from SQLite or the file system.
         public static let ioError = Code("ioError", .diskFull)
+        /// No temporary folder could be made for a copy (``MigrationError/message`` says where and why).
+        public static let noTemporaryFolder = Code("noTemporaryFolder", .diskFull)
         /// Verification failed before COMMIT; ``MigrationError/verification`` says why.
         public static let failedVerification = Code("failedVerification", .verificationFailed)
+        /// The rows make a migration's own data steps break a rule of the operator's (a unique index, a
+        /// CHECK, a trigger's RAISE) that only the data could show; ``MigrationError/object`` names it.
+        /// Everything was rolled back.
+        public static let dataConflict = Code("dataConflict", .verificationFailed)
         /// The migration or the schema is outside what the online path does correctly (``MigrationError/message`` says what).
         public static let onlineNotPossible = Code("onlineNotPossible", .unusableInput)
         /// The online path needs WAL, and the database is in another journal mode.
@@ -90,9 +106,18 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let cutOverTimedOut = Code("cutOverTimedOut", .busy)
         /// A SQLite error nothing here expected: a bug.
         public static let unexpectedSQLiteError = Code("unexpectedSQLiteError", .internalFailure)
+        /// Something the migrator relies on did not hold (a connection setting refused, its own state
+        /// missing, an error of no known type): a bug.
+        public static let unexpectedFailure = Code("unexpectedFailure", .internalFailure)
 
-        /// The general code of each kind, for errors without a finer one.
-        static func general(_ kind: Kind) -> Code { Code(kind.rawValue, kind) }
+        /// Every code, for documentation and tests.
+        public static let all: [Code] = [
+            noSuchDatabase, notADatabase, readOnlyFile, readOnlyFolder, fileExists, cannotCreate, missingParameter,
+            malformedMigration, noSuchVersion, versionBehind, unreadableSchema, schemaConflict, rowsNotCarried,
+            unknownSchema, unusableFile, emptySchema, newerDatabase, inconsistentHistory, locked, migratorRunning,
+            concurrentMigration, outOfSpace, ioError, noTemporaryFolder, failedVerification, dataConflict, onlineNotPossible,
+            onlineNeedsWAL, cutOverTimedOut, unexpectedSQLiteError, unexpectedFailure,
+        ]
     }
 
     public let code: Code
@@ -113,6 +138,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 
     public var kind: Kind { code.kind }
 
+    /// The only initializer: every error has its ``Code`` (which fixes its ``Kind``).
     public init(_ code: Code, _ message: String, path: String? = nil, parameter: String? = nil, version: Int? = nil,
                 object: String? = nil, underlying: DatabaseError? = nil, verification: VerificationRecord? = nil) {
         self.code = code
@@ -125,12 +151,15 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         self.verification = verification
     }
 
-    /// An error with only its kind's general code.
-    public init(_ kind: Kind, _ message: String, verification: VerificationRecord? = nil) {
-        self.init(.general(kind), message, verification: verification)
-    }
-
     public var description: String { message }
+
+    /// The same error with the file and migration it happened in, where it did not say them yet.
+    package func inContext(path: String?, version: Int?) -> MigrationError {
+        var error = self
+        if error.path == nil { error.path = path }
+        if error.version == nil { error.version = version }
+        return error
+    }
 
     /// The same error told of `new` where it says `old` (a dry run's copy is the operator's file).
     package func replacingPath(_ old: String, with new: String) -> MigrationError {
@@ -145,7 +174,7 @@ extension MigrationError {
     package static func wrapping(_ error: any Error, path: String, doing activity: String) -> MigrationError {
         if let error = error as? MigrationError { return error }
         guard let fileError = SQLiteFileError.translating(error, path: path, doing: activity) else {
-            return MigrationError(.general(.internalFailure), "\(activity) failed on \(path): \(error)", path: path)
+            return MigrationError(.unexpectedFailure, "\(activity) failed on \(path): \(error)", path: path)
         }
         return MigrationError(fileError)
     }

@@ -20,7 +20,7 @@ extension VMDB {
             do {
                 folder = try PrivateDirectory.make("vmdb-demo")
             } catch {
-                throw MigrationError(.diskFull, "cannot create a temporary folder for the demo in \(error.parent) (\(error.reason)): set TMPDIR to a writable folder")
+                throw MigrationError(.noTemporaryFolder, "cannot create a temporary folder for the demo in \(error.parent) (\(error.reason)): set TMPDIR to a writable folder")
             }
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let path = folder + "/deployer.db"

@@ -95,7 +95,7 @@ extension VMDB {
                                                       breakdowns: [DryRunRendering.vmsPerNetwork])
                 try output.emit(report, text: { DryRunRendering.text(report) }, markdown: { DryRunRendering.markdown(report) })
                 if let failure = report.failure {
-                    throw ExitCode((failure.error ?? MigrationError(failure.kind, failure.message)).exitCode)
+                    throw ExitCode(failure.error?.exitCode ?? failure.kind.exitCode)
                 }
                 return
             }

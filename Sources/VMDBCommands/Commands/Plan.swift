@@ -12,8 +12,16 @@ extension VMDB {
         @Option(name: .customLong("to"), help: "Plan up to this version (default: the latest).")
         var version: Int?
 
+        @Option(help: ArgumentHelp("The network `migrate` would be given for VMs that have none: the plan checks the rows against it as migrate does.", valueName: "name"))
+        var defaultNetwork: String?
+
+        func validate() throws {
+            if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
+        }
+
         func run() throws {
-            let plan = try VMDB.migrator.plan(path: try database.resolvedPath(), to: version)
+            let plan = try VMDB.migrator.plan(path: try database.resolvedPath(), to: version,
+                                              parameters: defaultNetwork.map { ["default_network": $0] } ?? [:])
             try output.emit(plan) { Self.sql(plan) }
         }
 

@@ -5,7 +5,7 @@ extension VMDB {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the schema against the migrations, integrity, foreign keys and history checksums.",
-            discussion: "Exits 3 on schema drift or foreign key violations, 65 when integrity_check fails, 4 or 5 for history problems.")
+            discussion: "Exits 3 on schema drift, foreign key violations, or a trigger or view that fails when run (each is run once and rolled back), 65 when integrity_check fails, 4 or 5 for history problems.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
@@ -28,6 +28,11 @@ extension VMDB {
             lines.append("integrity: \(report.integrity)")
             lines.append("foreign keys: \(report.foreignKeyViolations.isEmpty ? "ok" : report.foreignKeyViolations.joined(separator: "; "))")
             lines += report.historyProblems.map { "history: \($0)" }
+            if let notProbed = report.objectsNotProbed { lines.append("triggers and views: \(notProbed)") }
+            if !report.brokenObjects.isEmpty {
+                lines.append("BROKEN (fail when fired or read; rewrite or drop them):")
+                lines += report.brokenObjects.map { "  \($0)" }
+            }
             if !report.isManaged { lines.append("  `vmdb migrate --db \(report.path)` records it") }
             lines.append(report.isClean ? "verdict: ok" : "verdict: action needed")
             return lines.joined(separator: "\n") + "\n"

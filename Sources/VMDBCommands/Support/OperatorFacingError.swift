@@ -11,18 +11,7 @@ protocol OperatorFacingError: Error {
 /// MigrationKit's errors in vmdb's words: the fact the library states, then what
 /// to type next (vmdb's commands and flags, which the library never names).
 extension MigrationError: OperatorFacingError {
-    var exitCode: Int32 {
-        switch kind {
-        case .usage: 64
-        case .verificationFailed: 2
-        case .databaseNewer: 4
-        case .historyInconsistent: 5
-        case .unusableInput: 65
-        case .diskFull: 74
-        case .busy: 75
-        case .internalFailure: 1
-        }
-    }
+    var exitCode: Int32 { kind.exitCode }
 
     var kindName: String { kind.rawValue }
 
@@ -57,6 +46,22 @@ extension MigrationError: OperatorFacingError {
             return message + ". Run `vmdb migrate --online` again when the deployer is less busy, or raise --max-lock-ms; `vmdb status` shows where it stands"
         default:
             return message
+        }
+    }
+}
+
+extension MigrationError.Kind {
+    /// The exit code CLI.md documents for this outcome class.
+    var exitCode: Int32 {
+        switch self {
+        case .usage: 64
+        case .verificationFailed: 2
+        case .databaseNewer: 4
+        case .historyInconsistent: 5
+        case .unusableInput: 65
+        case .diskFull: 74
+        case .busy: 75
+        case .internalFailure: 1
         }
     }
 }

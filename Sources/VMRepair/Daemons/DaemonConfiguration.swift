@@ -55,6 +55,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     }
 
     /// Parses config JSON; `origin` names it in errors.
+    ///
+    /// - Throws: ``RepairError`` `malformedInput`, saying what is wrong where.
     public static func parse(_ data: Data, origin: String, relativeTo folder: String? = nil) throws -> DaemonConfiguration {
         func fail(_ reason: String) -> RepairError {
             RepairError(.malformedInput, "daemons config \(origin): \(reason). See `vmdb repair --help` for its format")

@@ -59,7 +59,7 @@ public struct SnapshotCapture: Sendable {
         let dumpPath = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(dumpName)
         let expectedPath = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(SnapshotVerifier.expectedFileName)
         for existing in [dumpPath, expectedPath] where FileManager.default.fileExists(atPath: existing) {
-            throw MigrationError(.usage, "\(existing) already exists: vmdb never overwrites a snapshot. Choose another --out or remove it")
+            throw MigrationError(.fileExists, "\(existing) already exists: vmdb never overwrites a snapshot. Choose another --out or remove it")
         }
 
         let source = try DatabaseFile.open(path, access: .readOnly)
@@ -95,7 +95,7 @@ public struct SnapshotCapture: Sendable {
         for (table, expected) in copyCensus {
             let found = loadedCensus[table]
             if found?.rows != expected.rows || (anonymizer == nil && found?.hash != expected.hash) {
-                throw MigrationError(.internalFailure, "the dump of table \(table) does not read back as the database (\(expected.rows) rows, \(found?.rows ?? 0) read back). This is a bug in vmdb snapshots capture: report it")
+                throw MigrationError(.unexpectedFailure, "the dump of table \(table) does not read back as the database (\(expected.rows) rows, \(found?.rows ?? 0) read back). This is a bug in vmdb snapshots capture: report it")
             }
         }
 
@@ -105,7 +105,7 @@ public struct SnapshotCapture: Sendable {
             journalMode: journalMode == "wal" ? "wal" : "delete", defaultNetwork: options.defaultNetwork)
         let outcome = try SnapshotVerifier(migrator: migrator).migrate(dump: dump, metadata: metadata)
         guard outcome.problems.isEmpty else {
-            throw MigrationError(.verificationFailed, "the captured database migrates, but not cleanly: " + outcome.problems.joined(separator: "; "))
+            throw MigrationError(.failedVerification, "the captured database migrates, but not cleanly: " + outcome.problems.joined(separator: "; "))
         }
         let expectation = SnapshotExpectation(metadata: metadata, result: outcome.result)
 

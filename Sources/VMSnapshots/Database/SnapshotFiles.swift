@@ -11,9 +11,9 @@ enum SnapshotFiles {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             if errno == EEXIST {
-                throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a file. Choose another path or remove it")
+                throw MigrationError(.fileExists, "\(path) already exists: vmdb never overwrites a file. Choose another path or remove it", path: path)
             }
-            throw MigrationError(.unusableInput, "cannot create \(path) (\(String(cString: strerror(errno)))): check that the folder exists and is writable")
+            throw MigrationError(.cannotCreate, "cannot create \(path) (\(String(cString: strerror(errno)))): check that the folder exists and is writable", path: path)
         }
         fchmod(fd, 0o600)
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
@@ -22,20 +22,20 @@ enum SnapshotFiles {
             try handle.close()
         } catch {
             try? FileManager.default.removeItem(atPath: path)
-            throw MigrationError(.diskFull, "could not write \(path) (\(error)); the partial file was removed")
+            throw MigrationError(.ioError, "could not write \(path) (\(error)); the partial file was removed", path: path)
         }
     }
 
     /// Creates a folder (mode 0700) that must not exist yet, with its missing parents.
     static func createNewFolder(_ path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else {
-            throw MigrationError(.usage, "\(path) already exists: vmdb never overwrites a snapshot. Choose another path or remove it")
+            throw MigrationError(.fileExists, "\(path) already exists: vmdb never overwrites a snapshot. Choose another path or remove it", path: path)
         }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw MigrationError(.unusableInput, "cannot create the folder \(path) (\(error.localizedDescription)): check that its parent is writable")
+            throw MigrationError(.cannotCreate, "cannot create the folder \(path) (\(error.localizedDescription)): check that its parent is writable", path: path)
         }
     }
 
@@ -44,7 +44,7 @@ enum SnapshotFiles {
         do {
             return try PrivateDirectory.make("vmdb-" + label)
         } catch {
-            throw MigrationError(.diskFull, "cannot create a temporary folder in \(error.parent) (\(error.reason)); set TMPDIR to a writable folder with room for a copy")
+            throw MigrationError(.noTemporaryFolder, "cannot create a temporary folder in \(error.parent) (\(error.reason)); set TMPDIR to a writable folder with room for a copy")
         }
     }
 

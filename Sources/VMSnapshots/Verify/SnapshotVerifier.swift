@@ -22,17 +22,19 @@ public struct SnapshotVerifier: Sendable {
     }
 
     /// The snapshot folders in `directory`, sorted by name.
+    ///
+    /// - Throws: ``MigrationError`` `unusableFile`: no such folder, or it holds no snapshot.
     public static func snapshotFolders(in directory: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw MigrationError(.unusableInput, "no snapshot folder at \(directory): give the folder that holds the snapshots (default: snapshots/ in the current directory)")
+            throw MigrationError(.unusableFile, "no snapshot folder at \(directory): give the folder that holds the snapshots (default: snapshots/ in the current directory)")
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         let folders = names.map { (directory as NSString).appendingPathComponent($0) }.filter {
             FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent(expectedFileName))
         }
         guard !folders.isEmpty else {
-            throw MigrationError(.unusableInput, "\(directory) holds no snapshot (a folder with \(expectedFileName) and its dump); `vmdb snapshots capture` makes one")
+            throw MigrationError(.unusableFile, "\(directory) holds no snapshot (a folder with \(expectedFileName) and its dump); `vmdb snapshots capture` makes one")
         }
         return folders
     }
@@ -71,27 +73,29 @@ public struct SnapshotVerifier: Sendable {
     }
 
     /// The expected result and dump text of the snapshot in `folder`.
+    ///
+    /// - Throws: ``MigrationError`` `unusableFile`: the expected result or the dump is missing, unreadable or of another format.
     public static func read(folder: String) throws -> (SnapshotExpectation, String) {
         let expectedPath = (folder as NSString).appendingPathComponent(expectedFileName)
         let expectation: SnapshotExpectation
         do {
             expectation = try JSONDecoder().decode(SnapshotExpectation.self, from: Data(contentsOf: URL(fileURLWithPath: expectedPath)))
         } catch {
-            throw MigrationError(.unusableInput, "\(expectedPath) is not a readable expected result (\(error)); regenerate it or capture the snapshot again")
+            throw MigrationError(.unusableFile, "\(expectedPath) is not a readable expected result (\(error)); regenerate it or capture the snapshot again")
         }
         guard expectation.format == SnapshotExpectation.currentFormat else {
             let older = expectation.format < SnapshotExpectation.currentFormat
                 ? " (an older vmdb wrote it; its content hashes are computed otherwise): capture the snapshot again from its database, or load its dump and capture that"
                 : ": a newer vmdb wrote it; verify it with that vmdb"
-            throw MigrationError(.unusableInput, "\(expectedPath) has format \(expectation.format); this vmdb reads format \(SnapshotExpectation.currentFormat)" + older)
+            throw MigrationError(.unusableFile, "\(expectedPath) has format \(expectation.format); this vmdb reads format \(SnapshotExpectation.currentFormat)" + older)
         }
         let dumpName = expectation.metadata.dump
         guard !dumpName.contains("/"), !dumpName.hasPrefix(".") else {
-            throw MigrationError(.unusableInput, "\(expectedPath) names its dump \(dumpName): it must be a file name beside expected.json")
+            throw MigrationError(.unusableFile, "\(expectedPath) names its dump \(dumpName): it must be a file name beside expected.json")
         }
         let dumpPath = (folder as NSString).appendingPathComponent(dumpName)
         guard let data = FileManager.default.contents(atPath: dumpPath), let dump = String(data: data, encoding: .utf8) else {
-            throw MigrationError(.unusableInput, "\(dumpPath) is missing or not UTF-8 text: a snapshot is a text SQL dump beside its expected.json")
+            throw MigrationError(.unusableFile, "\(dumpPath) is missing or not UTF-8 text: a snapshot is a text SQL dump beside its expected.json")
         }
         return (expectation, dump)
     }
@@ -112,7 +116,7 @@ public struct SnapshotVerifier: Sendable {
         do {
             try SnapshotFiles.load(dump: dump, to: path, journalMode: metadata.journalMode)
         } catch {
-            throw MigrationError(.unusableInput, "the dump does not load into SQLite: \(error)")
+            throw MigrationError(.unusableFile, "the dump does not load into SQLite: \(error)")
         }
         var problems: [String] = []
         let before = try migrator.status(path: path)

@@ -99,13 +99,13 @@ enum ShippedSnapshots {
                 try dump.write(toFile: dumpPath, atomically: true, encoding: .utf8)
             } else {
                 guard let text = try? String(contentsOfFile: dumpPath, encoding: .utf8) else {
-                    throw MigrationError(.unusableInput, "\(dumpPath) is missing: the hand-written snapshot \(spec.name) must be in place before regenerating")
+                    throw MigrationError(.unusableFile, "\(dumpPath) is missing: the hand-written snapshot \(spec.name) must be in place before regenerating")
                 }
                 dump = text
             }
             let outcome = try verifier.migrate(dump: dump, metadata: spec.metadata)
             guard outcome.problems.isEmpty else {
-                throw MigrationError(.verificationFailed, "snapshot \(spec.name): " + outcome.problems.joined(separator: "; "))
+                throw MigrationError(.failedVerification, "snapshot \(spec.name): " + outcome.problems.joined(separator: "; "))
             }
             let json = try SnapshotCapture.json(SnapshotExpectation(metadata: spec.metadata, result: outcome.result))
             try json.write(toFile: (folder as NSString).appendingPathComponent(SnapshotVerifier.expectedFileName), atomically: true, encoding: .utf8)
