@@ -41,6 +41,8 @@ struct IntentProvisioner {
         var storeFailuresByCall: [String: Int] = [:]
         var failures: [String] = []
         var latencyMilliseconds: [String: Double] = [:]
+        /// The store's share of each recorded provision (begin and complete, or provision alone), daemon call left out.
+        var storeMilliseconds: [String: Double] = [:]
         var seconds = 0.0
         var versionsSeen: [Int] = []
     }
@@ -68,6 +70,7 @@ struct IntentProvisioner {
         var report = Report()
         report.path = path.rawValue
         var latencies: [Double] = []
+        var storeTimes: [Double] = []
         let start = Date()
         var tick = 0
         while Date().timeIntervalSince(start) < seconds {
@@ -82,8 +85,11 @@ struct IntentProvisioner {
             let cpu: Int64 = refuseEvery > 0 && tick % refuseEvery == 0 ? 128 : 1 + Int64(tick % 4)
             var call = "begin"
             do {
-                if try provision(requestID: requestID, name: "vm-\(requestID)", cpu: cpu, tick: tick, call: &call, report: &report) {
+                var storeSeconds = 0.0
+                if try provision(requestID: requestID, name: "vm-\(requestID)", cpu: cpu, tick: tick, call: &call,
+                                 storeSeconds: &storeSeconds, report: &report) {
                     latencies.append(Date().timeIntervalSince(began) * 1000)
+                    storeTimes.append(storeSeconds * 1000)
                 }
             } catch let error as StoreError {
                 report.storeFailures[error.code.description, default: 0] += 1
@@ -97,20 +103,30 @@ struct IntentProvisioner {
             if next.timeIntervalSinceNow > 0 { Thread.sleep(until: next) }
         }
         report.seconds = Date().timeIntervalSince(start)
-        latencies.sort()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.down)))]
+        func summary(_ values: [Double]) -> [String: Double] {
+            let sorted = values.sorted()
+            func percentile(_ p: Double) -> Double {
+                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+            }
+            return ["p50": percentile(0.5), "p99": percentile(0.99), "max": sorted.last ?? 0]
         }
-        report.latencyMilliseconds = ["p50": percentile(0.5), "p99": percentile(0.99), "max": latencies.last ?? 0]
+        report.latencyMilliseconds = summary(latencies)
+        report.storeMilliseconds = summary(storeTimes)
         return report
     }
 
     /// One provision; true when the VM was recorded.
-    private func provision(requestID: String, name: String, cpu: Int64, tick: Int, call: inout String, report: inout Report) throws -> Bool {
+    private func provision(requestID: String, name: String, cpu: Int64, tick: Int, call: inout String, storeSeconds: inout Double,
+                           report: inout Report) throws -> Bool {
+        func timed<T>(_ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now()
+            defer { storeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+            return try body()
+        }
         let request = try ProvisionRequest(network: daemon.network, requestID: requestID, name: name, nodeID: 1 + Int64(tick % 5),
                                            cpu: cpu, memoryMB: 1024 * cpu, diskGB: 25)
         if path == .intents {
-            try store.beginProvision(request, owner: owner, lease: lease)
+            _ = try timed { try store.beginProvision(request, owner: owner, lease: lease) }
             killIfAsked(.afterBegin)
         }
         let answer: [String: Any]
@@ -142,8 +158,8 @@ struct IntentProvisioner {
                        status: .running, cpu: request.cpu, memoryMB: request.memoryMB, diskGB: request.diskGB)
         call = path == .intents ? "complete" : "provision"
         switch path {
-        case .intents: try store.completeProvision(requestID: requestID, vm: vm)
-        case .plain: try store.provision(vm)
+        case .intents: _ = try timed { try store.completeProvision(requestID: requestID, vm: vm) }
+        case .plain: _ = try timed { try store.provision(vm) }
         }
         report.recorded += 1
         return true

@@ -66,6 +66,7 @@ struct RepairBenchmark: ParsableCommand {
                                                    "185.69.\(index / 256 % 256).\(index % 256)/24", RepairBenchmark.networks[index % 2]])
                 }
                 // The first intents/2 orphans carry a request id with an intent; as many intents have no VM.
+                guard intents > 0 else { return }
                 let intent = try db.makeStatement(sql: """
                     INSERT INTO provision_intents (network, request_id, name, cpu, state, lease_owner, lease_expires_at, created_at, updated_at)
                     VALUES (?, ?, ?, 2, 'pending', 'gone', '2026-01-01T00:10:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')
