@@ -45,7 +45,7 @@ struct DeployerLoad: ParsableCommand {
     @Option(help: "With --daemon: the daemon's network.")
     var network = "main"
 
-    @Option(help: "With --daemon: the create path, intents (begin, deploy_vm, complete) or plain (deploy_vm, then provision).")
+    @Option(help: "With --daemon: the create path, intents (begin, deploy_vm, complete), plain (deploy_vm, then provision), or auto (intents once the store has seen v4).")
     var createPath = "intents"
 
     @Option(help: "With --daemon: the intents' lease, in seconds.")
@@ -99,7 +99,7 @@ struct DeployerLoad: ParsableCommand {
     func validate() throws {
         guard rate > 0, seconds > 0, busyTimeout >= 0 else { throw ValidationError("--rate and --seconds must be positive, --busy-timeout not negative") }
         guard format == "json" else { throw ValidationError("--format: json is the only format") }
-        guard IntentProvisioner.Path(rawValue: createPath) != nil else { throw ValidationError("--create-path: intents or plain") }
+        guard IntentProvisioner.Path(rawValue: createPath) != nil else { throw ValidationError("--create-path: intents, plain or auto") }
         if let killAt, IntentProvisioner.KillPoint(killAt) == nil { throw ValidationError("--kill-at: after-begin:N or after-deploy:N") }
         if let holdAfterDeploy, Self.hold(holdAfterDeploy) == nil { throw ValidationError("--hold-after-deploy: N:FILE") }
     }

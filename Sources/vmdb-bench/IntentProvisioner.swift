@@ -10,7 +10,10 @@ import VMStore
 /// what `vmdb repair` resolves (the crash tests count on it). `--kill-at` SIGKILLs
 /// the process itself at an exact point of the N-th provision.
 struct IntentProvisioner {
-    enum Path: String { case intents, plain }
+    /// `auto`: intents once the store has seen v4, plain before (a deployer shipped before the
+    /// upgrade to v4: it keeps provisioning through `vmdb migrate --online` and uses intents from
+    /// the transaction after the one that saw v4).
+    enum Path: String { case intents, plain, auto }
 
     /// Where the process kills itself: after the N-th begin that commits (before the
     /// daemon is called), or after the N-th daemon answer (before complete). Counted
@@ -45,6 +48,11 @@ struct IntentProvisioner {
         var storeMilliseconds: [String: Double] = [:]
         var seconds = 0.0
         var versionsSeen: [Int] = []
+        /// Provisions recorded through intents, and plainly (with `auto`, before the store saw v4).
+        var recordedThroughIntents = 0
+        var recordedPlainly = 0
+        /// The first provision that went through intents (1-based), with `auto`.
+        var firstIntentProvision: Int?
     }
 
     let store: VMStore
@@ -118,6 +126,8 @@ struct IntentProvisioner {
     /// One provision; true when the VM was recorded.
     private func provision(requestID: String, name: String, cpu: Int64, tick: Int, call: inout String, storeSeconds: inout Double,
                            report: inout Report) throws -> Bool {
+        // The version the store saw in its last transaction: a file never goes back below v4 under it.
+        let usesIntents = path == .intents || (path == .auto && store.databaseSchemaVersion >= VMStore.intentsVersion)
         func timed<T>(_ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now()
             defer { storeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
@@ -125,7 +135,8 @@ struct IntentProvisioner {
         }
         let request = try ProvisionRequest(network: daemon.network, requestID: requestID, name: name, nodeID: 1 + Int64(tick % 5),
                                            cpu: cpu, memoryMB: 1024 * cpu, diskGB: 25)
-        if path == .intents {
+        if usesIntents {
+            if report.firstIntentProvision == nil { report.firstIntentProvision = tick }
             _ = try timed { try store.beginProvision(request, owner: owner, lease: lease) }
             killIfAsked(.afterBegin)
         }
@@ -145,7 +156,7 @@ struct IntentProvisioner {
         if let refusal = answer["error"] as? [String: Any] {
             report.refused += 1
             call = "fail"
-            if path == .intents {
+            if usesIntents {
                 try store.failProvision(network: daemon.network, requestID: requestID, reason: "\(refusal["message"] ?? "refused")")
             }
             return false
@@ -156,10 +167,13 @@ struct IntentProvisioner {
         }
         let vm = NewVM(identity: try VMIdentity(network: daemon.network, vmID: vmID), name: name, nodeID: request.nodeID,
                        status: .running, cpu: request.cpu, memoryMB: request.memoryMB, diskGB: request.diskGB)
-        call = path == .intents ? "complete" : "provision"
-        switch path {
-        case .intents: _ = try timed { try store.completeProvision(requestID: requestID, vm: vm) }
-        case .plain: _ = try timed { try store.provision(vm) }
+        call = usesIntents ? "complete" : "provision"
+        if usesIntents {
+            _ = try timed { try store.completeProvision(requestID: requestID, vm: vm) }
+            report.recordedThroughIntents += 1
+        } else {
+            _ = try timed { try store.provision(vm) }
+            report.recordedPlainly += 1
         }
         report.recorded += 1
         return true

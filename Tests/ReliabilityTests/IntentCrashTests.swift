@@ -225,4 +225,44 @@ import VMRepair
             print("intent store-write faults: 4 rounds (full disk, held lock); failed store calls \(byCall); adopted so far after each round \(adoptedAfter); every daemon VM recorded after repair")
         }
     }
+
+    /// v3 → v4 online under a deployer shipped before it (`--create-path auto`: plain provisions
+    /// while the store sees v3, intents from the transaction after the one that saw v4): no write
+    /// fails, and every VM the daemon created is recorded.
+    @Test func v3ToV4OnlineUnderADeployerThatTakesUpIntentsByItself() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("intent-upgrade")
+            let path = try Fixtures.database(version: 3, in: directory)
+            try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            let (daemonProcess, daemon, _) = try Self.startDaemon(in: directory, dropAnswerEvery: 0)
+            defer { daemonProcess.stop() }
+            let output = directory.file("deployer.json"), stop = directory.file("stop")
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            let deployer = Process()
+            deployer.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
+            deployer.arguments = ["deployer", "--db", path, "--daemon", daemonProcess.endpoint, "--network", "main", "--create-path", "auto",
+                                  "--rate", "50", "--seconds", "120", "--busy-timeout", "1", "--lease-seconds", "30", "--owner", "upgrade",
+                                  "--stop-file", stop]
+            deployer.standardOutput = FileHandle(forWritingAtPath: output)
+            deployer.standardError = FileHandle.nullDevice
+            try deployer.run()
+            Thread.sleep(forTimeInterval: 1.5)
+            let migrate = try VMDBProcess.run(["migrate", "--db", path, "--online", "--no-backup"])
+            #expect(migrate.exitCode == 0, "\(migrate.standardError)")
+            Thread.sleep(forTimeInterval: 1.5)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
+            deployer.waitUntilExit()
+            #expect(deployer.terminationStatus == 0)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+            #expect((report["storeFailures"] as? [String: Int])?.isEmpty == true, "failed writes: \(report["failures"] ?? "")")
+            #expect(report["answersLost"] as? Int == 0)
+            #expect(report["versionsSeen"] as? [Int] == [3, 4])
+            let plainly = report["recordedPlainly"] as? Int ?? 0, throughIntents = report["recordedThroughIntents"] as? Int ?? 0
+            #expect(plainly > 0 && throughIntents > 0, "plain \(plainly), intents \(throughIntents)")
+            try Self.expectEverythingAccountedFor(path, daemon: daemon, label: "upgrade")
+            let intents = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM provision_intents WHERE state = 'recorded'") }
+            #expect(intents == throughIntents)
+            print("intent upgrade: migrate --online v3 → v4 in \(String(format: "%.2f", migrate.seconds)) s under the deployer; \(plainly) plain provisions on v3, then \(throughIntents) through intents from provision \(report["firstIntentProvision"] ?? "?"); 0 failed writes")
+        }
+    }
 }
