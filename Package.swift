@@ -117,6 +117,7 @@ let package = Package(
                 "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
             name: "VMStoreTests",

@@ -17,8 +17,10 @@ struct CopyQuery: Sendable {
     /// The driving table's alias (its name when it has none).
     let alias: String
     let joins: [Join]
-    /// `INSERT INTO … SELECT … FROM … JOIN …`, without the WHERE clause.
-    private let head: String
+    /// `INSERT INTO new (targets)`.
+    private let insert: String
+    /// `SELECT … FROM … JOIN …`, without the WHERE clause.
+    private let selectHead: String
     /// The copy's own WHERE condition, if any.
     private let condition: String?
 
@@ -87,13 +89,19 @@ struct CopyQuery: Sendable {
         }
         self.joins = joins
         let headEnd = whereIndex.map { tokens[$0].range.lowerBound } ?? select.utf8.count
-        head = insert + "\n" + select.utf8Text(0..<headEnd).trimmingWhitespace
+        self.insert = insert
+        selectHead = select.utf8Text(0..<headEnd).trimmingWhitespace
         condition = whereIndex.map { select.utf8Text(tokens[$0].range.upperBound..<select.utf8.count).trimmingWhitespace }
     }
 
     /// The copy restricted by `filter`, an expression over the driving alias.
     func sql(filter: String) -> String {
-        if let condition { return head + "\nWHERE (\(condition)) AND " + filter }
-        return head + "\nWHERE " + filter
+        insert + "\n" + select(filter: filter)
+    }
+
+    /// The copy's SELECT alone, restricted by `filter`: the new rows it would insert.
+    func select(filter: String) -> String {
+        if let condition { return selectHead + "\nWHERE (\(condition)) AND " + filter }
+        return selectHead + "\nWHERE " + filter
     }
 }

@@ -41,12 +41,25 @@ extension Migrator {
     func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws {
         try queue.writeWithoutTransaction { db in
             guard let state = try OnlineState.read(db, names: onlineNames) else { return }
-            if state.phase == .copy, options.online != nil, let next, next.version == state.version, next.checksum == state.checksum { return }
+            if state.phase == .copy, state.formatNumber == OnlineState.currentFormat, options.online != nil,
+               let next, next.version == state.version, next.checksum == state.checksum { return }
             let settings = options.online ?? OnlineSettings()
             try withOnlineConnection(db) {
                 try OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
                                   log: options.statementLog, progress: options.progress).finishLeftovers(db)
             }
+        }
+    }
+
+    /// Undoes a failed online run; if the undo itself fails, says so rather than the
+    /// failure's own "undone": the next run finishes the undo.
+    private func undo(_ cleanup: OnlineCleanup, _ db: Database, after failure: MigrationError, path: String) throws {
+        do {
+            try cleanup.finishLeftovers(db)
+        } catch {
+            let wrapped = MigrationError.wrapping(error, path: path, doing: "undoing the online migration")
+            throw MigrationError(wrapped.code, "\(failure.message). Undoing it then stopped (\(wrapped.message)): the capture triggers or new tables may still be in the file, and the next migration run undoes them first",
+                                 path: path, version: failure.version, underlying: wrapped.underlying)
         }
     }
 
@@ -124,10 +137,10 @@ extension Migrator {
         return try withOnlineConnection(db) {
             do {
                 return try migration.run(db, reader: reader, backupSHA256: backupSHA256)
-            } catch let error as MigrationError where error.code == .failedVerification || error.code == .onlineNotPossible {
+            } catch let error as MigrationError where [.failedVerification, .onlineNotPossible, .schemaChangedDuringOnline].contains(error.code) {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.
-                try? cleanup.finishLeftovers(db)
+                try undo(cleanup, db, after: error, path: path)
                 throw error
             } catch let error as MigrationError where error.underlying?.resultCode == .SQLITE_CONSTRAINT {
                 // A row the deployer wrote during the copy that the new tables refuse (a NULL

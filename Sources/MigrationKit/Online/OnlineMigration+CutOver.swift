@@ -24,6 +24,7 @@ extension OnlineMigration {
             let outcome: VerificationRecord? = try reader.inDatabase { snapshot in
                 try snapshot.execute(sql: "BEGIN DEFERRED")
                 defer { try? snapshot.execute(sql: "ROLLBACK") }
+                try transactions.schemaGuard?.check(snapshot)
                 let verifyWatch = Stopwatch()
                 var census = try verify(snapshot, plan: plan)
                 transactions.update { $0.verifySeconds += verifyWatch.elapsedSeconds }
@@ -85,7 +86,7 @@ extension OnlineMigration {
         while true {
             let max = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
             if max - state.appliedChange < Int64(below) { return }
-            try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
+            try applyChanges(db, plan: plan, state: &state, transactions, limit: settings.changeBatchLimit)
             try transactions.checkpoint(db)
         }
     }
@@ -263,13 +264,23 @@ extension OnlineMigration {
         for table in plan.tables { oldNames[table.name.asciiLowercased] = table.oldName }
         // And the new tables' and indexes' text as the offline migration writes it (RENAME
         // quotes the names it rewrites), so the two schemas are the same to the byte.
+        // The old tables' indexes give their names up (they go with their tables at the
+        // drain) and the new tables' take them, renamed in place: no page is touched.
         try SchemaEditor.edit(db, log: log) {
             for table in plan.tables {
                 guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table.oldName]) else { continue }
                 let rewritten = ForeignKeyTargets.rewrite(sql, renaming: oldNames)
                 if rewritten != sql { try SchemaEditor.setTableSQL(db, table.oldName, rewritten, log: log) }
                 try SchemaEditor.setSQL(db, type: "table", name: table.name, table.finalCreateSQL, log: log)
-                for index in table.finalIndexSQL { try SchemaEditor.setSQL(db, type: "index", name: index.name, index.sql, log: log) }
+                let oldIndexes = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", arguments: [table.oldName])
+                for index in oldIndexes {
+                    let name: String = index["name"], sql: String = index["sql"]
+                    let renamed = names.oldIndex(name)
+                    try SchemaEditor.renameIndex(db, name, to: renamed, sql: IndexStatement(sql)?.sql(name: renamed) ?? sql, log: log)
+                }
+            }
+            for table in plan.tables {
+                for index in table.finalIndexSQL { try SchemaEditor.renameIndex(db, index.temporary, to: index.name, sql: index.sql, log: log) }
             }
         }
         // AUTOINCREMENT counters: never below the old table's.

@@ -44,7 +44,8 @@ struct OnlineMigration {
         let resuming = state != nil
         let schemaBefore = try state?.schemaBefore ?? migrator.readSchema(db)
         let plan = try OnlinePlan.make(db, script: script, names: names, schema: schemaBefore, resuming: resuming)
-        let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log)
+        let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log,
+                                             afterCommit: settings.afterTransaction)
         if resuming {
             transactions.update { $0.resumes += 1 }
             let phase = "online: resuming the interrupted copy of migration \(script.version)"
@@ -54,6 +55,10 @@ struct OnlineMigration {
             state = try prepare(db, plan: plan, schemaBefore: schemaBefore, transactions)
         }
         guard var current = state else { throw MigrationError(.unexpectedFailure, "the online state was not written") }
+        // From here on, every transaction first checks that the schema it works on is as prepared.
+        let schemaGuard = try OnlineSchemaGuard(db, plan: plan, expected: current.schemaObjects)
+        try schemaGuard.check(db)
+        transactions.schemaGuard = schemaGuard
 
         let copyWatch = Stopwatch()
         try copy(db, plan: plan, state: &current, transactions)
@@ -61,6 +66,7 @@ struct OnlineMigration {
 
         var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
                                  backupSHA256: backupSHA256, started: watch, transactions)
+        transactions.schemaGuard = nil   // the cut-over changed it, and the run is done with it
         let lockSeconds = transactions.figures.longestTransactionMilliseconds / 1000
         let cleanup = OnlineCleanup(names: names, history: migrator.history, path: path, settings: settings, log: log, progress: progress)
         let drainWatch = Stopwatch()
@@ -93,16 +99,6 @@ struct OnlineMigration {
             // No constraint at all: a trigger's insert here has nothing to conflict with.
             try run("CREATE TABLE \(names.changes.quotedIdentifier) (seq INTEGER PRIMARY KEY, tbl, row)")
             for table in plan.tables { try run(table.createSQL) }
-            var renamed: [String: String] = [:]
-            let moves = plan.tables.flatMap(\.renamedIndexes)
-            if !moves.isEmpty {
-                try SchemaEditor.edit(db, log: log) {
-                    for move in moves {
-                        try SchemaEditor.renameIndex(db, move.name, to: move.renamed, sql: move.renamedSQL, log: log)
-                        renamed[move.renamed] = move.name
-                    }
-                }
-            }
             for table in plan.tables {
                 for index in table.newIndexes { try run(index) }
             }
@@ -112,8 +108,9 @@ struct OnlineMigration {
             for table in plan.tables {
                 copiedBelow.append(try Int64.fetchOne(db, sql: "SELECT min(rowid) FROM \(table.name.quotedIdentifier)"))
             }
-            let state = OnlineState(version: script.version, tables: plan.tables.map(\.name), renamedIndexes: renamed,
+            let state = OnlineState(version: script.version, tables: plan.tables.map(\.name),
                                     schemaBefore: schemaBefore, checksum: script.checksum, phase: .copy,
+                                    schemaObjects: try OnlineSchemaGuard(db, plan: plan, expected: nil).expected,
                                     copiedBelow: copiedBelow, startedAt: UTCTimestamp.now())
             try state.write(db, names: names)
             return state
@@ -150,12 +147,11 @@ struct OnlineMigration {
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name.quotedIdentifier) WHERE rowid >= ?", arguments: [start]) ?? 0
             progress?(.started(phase: phase, total: total))
             let watch = Stopwatch()
-            var rows = 1_000
+            var rows = settings.chunkRows ?? 1_000
             var done = 0
             let boundary = "SELECT rowid FROM \(table.name.quotedIdentifier) WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET ?"
-            let alias = table.copy.alias.quotedIdentifier
             while true {
-                try applyChanges(db, plan: plan, state: &state, transactions, limit: 2_000)
+                try applyChanges(db, plan: plan, state: &state, transactions, limit: settings.changeBatchLimit)
                 // The state is written in the chunk's transaction, and kept only once it commits.
                 let chunk = try transactions.runShrinking(db, doing: "copying \(table.name)", size: &rows, minimum: 100, settings: settings) {
                     chunkRows -> (copied: Int, state: OnlineState) in
@@ -165,8 +161,7 @@ struct OnlineMigration {
                     for step in table.steps {
                         try execute(db, step.sql(filter: range("rowid")), values)
                     }
-                    try execute(db, table.copy.sql(filter: range("\(alias).rowid")), values)
-                    let copied = db.changesCount
+                    let copied = try place(db, table, filter: range, values)
                     var next = state
                     next.copiedBelow[table.number] = end   // nil: copied whole
                     next.figures = transactions.figures
@@ -180,7 +175,7 @@ struct OnlineMigration {
                 done += copied
                 progress?(.advanced(phase: phase, done: min(done, total), total: total))
                 // Size the next chunk by time: the lock is held for about chunkMilliseconds.
-                rows = Self.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
+                rows = settings.chunkRows ?? Self.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
                 pause(after: milliseconds)
                 try transactions.checkpoint(db)
                 guard let next = state.copiedBelow[table.number] else { break }
@@ -224,7 +219,7 @@ struct OnlineMigration {
         if inTransaction {
             outcome = try apply(limit)
         } else {
-            var size = limit ?? 2_000
+            var size = limit ?? settings.changeBatchLimit
             let batch = try transactions.runShrinking(db, doing: "applying the deployer's changes to the new tables", size: &size,
                                                       minimum: 50, settings: settings) { try apply($0) }
             outcome = batch.result
@@ -246,7 +241,7 @@ struct OnlineMigration {
         guard !copied.isEmpty else { return }
         let values: [String: any DatabaseValueConvertible] = ["migrationkit_rows": Self.json(copied)]
         try execute(db, "DELETE FROM \(table.newName.quotedIdentifier) WHERE \(set)", values)
-        try execute(db, table.copy.sql(filter: "\(table.copy.alias.quotedIdentifier).\(set)"), values)
+        _ = try place(db, table, filter: { "\($0) IN (SELECT value FROM json_each(:migrationkit_rows))" }, values)
     }
 
     /// The next batch's size: scaled so that its transaction takes about `aim`
@@ -254,6 +249,10 @@ struct OnlineMigration {
     static func nextBatch(_ rows: Int, took milliseconds: Double, aim: Double) -> Int {
         let scale = aim / max(milliseconds, 0.5)
         return Int(Double(rows) * min(max(scale, 0.5), 2)).clamped(to: 100...200_000)
+    }
+
+    static func jsonStrings(_ strings: [String]) -> String {
+        (try? String(decoding: JSONEncoder().encode(strings), as: UTF8.self)) ?? "[]"
     }
 
     static func json(_ rows: some Collection<Int64>) -> String {

@@ -22,14 +22,17 @@ struct OnlinePlan {
         /// The text the offline migration leaves, set at the cut-over so the schemas match to the byte.
         var finalCreateSQL: String
         let copy: CopyQuery
+        /// The new table's columns the copy fills, `rowid` first when it has no INTEGER PRIMARY KEY.
+        var targets: [String] = []
+        /// The new table's INTEGER PRIMARY KEY column, if it has one (else the copy fills `rowid`).
+        var rowidColumn: String?
         /// The migration's row steps on this table, in order.
         var steps: [RowStep] = []
-        /// Indexes of the old table, renamed out of the way so the new table can have their names.
-        var renamedIndexes: [(name: String, renamed: String, renamedSQL: String)] = []
-        /// Indexes built on the new table while it is empty: the migration's and the old table's.
+        /// Indexes built on the new table while it is empty, under temporary names (the old
+        /// table keeps its own until the cut-over): the migration's and the old table's.
         var newIndexes: [String] = []
-        /// Each of those indexes' names and the text the offline migration gives it.
-        var finalIndexSQL: [(name: String, sql: String)] = []
+        /// Each of those indexes' temporary name, final name and the text the offline migration gives it.
+        var finalIndexSQL: [(temporary: String, name: String, sql: String)] = []
         var restoredIndexes: [String] = []
         /// Whether `sqlite_stat1` had statistics for it, to refresh at the cut-over.
         var hadStatistics = false
@@ -42,11 +45,11 @@ struct OnlinePlan {
         fileprivate mutating func useStoredText() throws {
             let scratch = try DatabaseQueue()
             let create = finalCreateSQL, indexes = finalIndexSQL, name = self.name
-            let stored = try scratch.write { db -> (String, [(name: String, sql: String)]) in
+            let stored = try scratch.write { db -> (String, [(temporary: String, name: String, sql: String)]) in
                 try db.execute(sql: create)
                 for index in indexes { try db.execute(sql: index.sql) }
                 let text = { (object: String) in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [object]) }
-                return (try text(name) ?? create, try indexes.map { ($0.name, try text($0.name) ?? $0.sql) })
+                return (try text(name) ?? create, try indexes.map { ($0.temporary, $0.name, try text($0.name) ?? $0.sql) })
             }
             finalCreateSQL = stored.0
             finalIndexSQL = stored.1
@@ -195,28 +198,31 @@ struct OnlinePlan {
             var table = Table(number: number, name: recreation.table, newName: newName, oldName: names.old(recreation.table),
                               createSQL: create, finalCreateSQL: newTable.sql(renamedTo: recreation.table, addingColumns: extras.map(\.definition)),
                               copy: copy)
+            table.targets = targets
+            table.rowidColumn = rowidColumn
             table.carriedColumns = extras.map { "\(recreation.table).\($0.name)" }
             table.steps = steps.filter { $0.table.equalsIgnoringASCIICase(recreation.table) }
             // The migration's own indexes on this table, then the old table's that it does not replace.
-            let own = indexesByTable[lower] ?? []
-            table.newIndexes = own.map { $0.sql(table: newName) }
-            table.finalIndexSQL = own.map { ($0.name, $0.sql) }
+            var indexes = (indexesByTable[lower] ?? []).map { (index: $0, final: $0.sql) }
             for object in schema.objects where object.type == "index" && object.table.equalsIgnoringASCIICase(recreation.table) {
                 guard let sql = object.sql else { continue }
                 guard let index = IndexStatement(sql) else {
                     throw refuse("index \(object.name) on \(recreation.table) is written in a way this tool cannot move (\(sql.prefix(60)))")
                 }
-                let renamed = names.old(object.name)
-                if try !resuming && (try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [renamed]) ?? false) {
-                    throw refuse("an object named \(renamed) is in the way of the online copy; rename or drop it first")
-                }
-                table.renamedIndexes.append((object.name, renamed, index.sql(name: renamed)))
                 let replaced = indexesByTable.values.joined().contains { $0.name.equalsIgnoringASCIICase(object.name) }
                 if !replaced && !definition.isDropped("index", object.name) {
-                    table.newIndexes.append(index.sql(table: newName))
-                    table.finalIndexSQL.append((object.name, sql))
+                    indexes.append((index, sql))
                     table.restoredIndexes.append("index \(object.name)")
                 }
+            }
+            for (index, final) in indexes {
+                let temporary = names.newIndex(index.name)
+                for name in [temporary, names.oldIndex(index.name)]
+                where try !resuming && (try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [name]) ?? false) {
+                    throw refuse("an object named \(name) is in the way of the online copy; rename or drop it first")
+                }
+                table.newIndexes.append(index.sql(name: temporary, table: newName))
+                table.finalIndexSQL.append((temporary, index.name, final))
             }
             if try db.tableExists("sqlite_stat1") {
                 table.hadStatistics = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ? COLLATE NOCASE", arguments: [recreation.table]) ?? false

@@ -13,5 +13,12 @@ public struct OnlineSettings: Sendable {
     /// Cut-over attempts before giving up with ``MigrationError/Code/cutOverTimedOut``.
     public var cutOverTries = 40
 
+    /// Test seams: a fixed copy chunk size (rows; nil: sized by time), the change-log
+    /// entries one batch applies, and a call after each of the migrator's committed
+    /// write transactions (its activity), where a test writes as the deployer would.
+    package var chunkRows: Int?
+    package var changeBatchLimit = 2_000
+    package var afterTransaction: (@Sendable (String) -> Void)?
+
     public init() {}
 }

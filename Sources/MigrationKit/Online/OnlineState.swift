@@ -14,6 +14,13 @@ struct OnlineState: Sendable, Codable {
         case abort
     }
 
+    /// The record's layout: absent in the first (vmdb 0.x before it was added: format 1,
+    /// which renamed the old indexes at the prepare). A run is resumed only from the
+    /// current format; an older one is undone and started again.
+    var format: Int? = OnlineState.currentFormat
+    static let currentFormat = 2
+    var formatNumber: Int { format ?? 1 }
+
     var version: Int
     /// The recreated tables, in the migration's order (their numbers in the change log).
     var tables: [String]
@@ -24,6 +31,8 @@ struct OnlineState: Sendable, Codable {
     /// The migration file's checksum: a resumed run must be running the same one.
     var checksum: String
     var phase: Phase
+    /// The schema objects the run depends on, as the prepare left them (``OnlineSchemaGuard``).
+    var schemaObjects: [String: OnlineSchemaGuard.SchemaObjectText]?
     /// Per recreated table (by number), the rowid up to which (exclusive) the copy is done; nil once whole.
     var copiedBelow: [Int64?]
     /// The last change-log entry whose rows the new tables reflect.
@@ -41,6 +50,10 @@ struct OnlineState: Sendable, Codable {
     static func read(_ db: Database, names: OnlineNames) throws -> OnlineState? {
         guard try db.tableExists(names.state) else { return nil }
         guard let json = try String.fetchOne(db, sql: "SELECT value FROM \(names.state.quotedIdentifier) WHERE key = 'state'") else { return nil }
+        struct Header: Decodable { var format: Int? }
+        if let format = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)).format, format > currentFormat {
+            throw MigrationError(.newerDatabase, "the online migration's state in \(names.state) is in format \(format), written by a newer version of this tool (this one reads formats up to \(currentFormat)); resume or undo that online migration with the version that started it, or a newer one", object: names.state)
+        }
         do {
             return try JSONDecoder().decode(OnlineState.self, from: Data(json.utf8))
         } catch {

@@ -13,12 +13,18 @@ final class WriteTransactions {
     private(set) var figures: OnlineFigures
     private let log: ((String) -> Void)?
     private let path: String
+    /// ``OnlineSettings/afterTransaction``, a test seam.
+    private let afterCommit: (@Sendable (String) -> Void)?
 
-    init(figures: OnlineFigures, path: String, log: ((String) -> Void)?) {
+    init(figures: OnlineFigures, path: String, log: ((String) -> Void)?, afterCommit: (@Sendable (String) -> Void)? = nil) {
         self.figures = figures
         self.path = path
         self.log = log
+        self.afterCommit = afterCommit
     }
+
+    /// Checked first in every transaction while the online copy runs.
+    var schemaGuard: OnlineSchemaGuard?
 
     /// Thrown when a limited transaction ran past its limit and was rolled back.
     struct LimitExceeded: Error {}
@@ -36,12 +42,14 @@ final class WriteTransactions {
         let deadline = limitMilliseconds.map { Deadline(start + UInt64($0 * 1e6)) }
         if let deadline { deadline.install(on: db.sqliteConnection) }
         do {
+            try schemaGuard?.check(db)
             let result = try body()
             // Never interrupt the COMMIT itself.
             deadline?.remove(from: db.sqliteConnection)
             try db.execute(sql: "COMMIT")
             let milliseconds = elapsed()
             figures.record(milliseconds: milliseconds, doing: activity)
+            afterCommit?(activity)
             return (result, milliseconds)
         } catch {
             deadline?.remove(from: db.sqliteConnection)

@@ -27,14 +27,14 @@ public struct VerifyReport: Sendable, Codable {
 extension Migrator {
     /// Compares the schema with a fresh one at the same version, runs
     /// `integrity_check` and `foreign_key_check`, checks history checksums, and runs
-    /// every trigger and view once, inside a savepoint rolled back (the file is unchanged).
+    /// every trigger and view once on an in-memory copy of the schema (the file is never written).
     ///
     /// - Throws: ``MigrationError``: `noSuchDatabase`, `notADatabase`, `newerDatabase`, `locked`, `ioError`. Drift,
     ///   integrity problems and broken triggers or views are reported in the ``VerifyReport``, not thrown.
     public func verify(path: String) throws -> VerifyReport {
         return try MigrationError.translatingFileErrors(path: path, doing: "verifying") {
             let queue = try DatabaseFile.open(path, access: .readOnly)
-            let (broken, notProbed) = try probeKeptObjects(path: path)
+            let (broken, notProbed) = try probeKeptObjects(queue)
             return try queue.read { db in
                 let status = try inspect(db, path: path)
                 try status.requireConsistentHistory()
@@ -56,22 +56,19 @@ extension Migrator {
         }
     }
 
-    /// Fires every trigger and reads every view of the file at `path`, each in a savepoint
-    /// rolled back, with foreign keys off (a probe row has no parent): the broken ones, or
-    /// why none was run.
-    private func probeKeptObjects(path: String) throws -> (broken: [String], notProbed: String?) {
-        let folder = (path as NSString).deletingLastPathComponent
-        guard FileManager.default.isWritableFile(atPath: path), FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
-            return ([], "not run: \(path) or its folder cannot be written, and firing a trigger needs a write (rolled back)")
+    /// Fires every trigger and reads every view on a schema-only copy of `queue`'s database,
+    /// in memory: the broken ones, or why none was run. Never on the file itself: verify
+    /// writes nothing, and a savepoint there is no guarantee (on a damaged page its
+    /// `ROLLBACK TO` can fail, and the `RELEASE` after it commits what the probe did).
+    private func probeKeptObjects(_ queue: DatabaseQueue) throws -> (broken: [String], notProbed: String?) {
+        let clone: DatabaseQueue
+        do {
+            clone = try schemaClone(of: queue)
+        } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR].contains(error.resultCode) {
+            return ([], "not run: the schema could not be copied to run them on (\(error.message ?? "\(error.resultCode)"))")
         }
-        let queue = try DatabaseFile.open(path)
-        defer { try? queue.close() }
-        return try queue.writeWithoutTransaction { db in
+        return try clone.writeWithoutTransaction { db in
             let objects = KeptObjectProbe.objects(try readSchema(db), excludingPrefix: configuration.bookkeepingPrefix)
-            guard !objects.isEmpty else { return ([], nil) }
-            let foreignKeys = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
-            try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            defer { if foreignKeys { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
             return (try KeptObjectProbe.run(db, objects: objects).map(\.description), nil)
         }
     }

@@ -104,6 +104,9 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let onlineNeedsWAL = Code("onlineNeedsWAL", .unusableInput)
         /// The online cut-over did not fit its time limit in the tries it had; the new tables stay in sync.
         public static let cutOverTimedOut = Code("cutOverTimedOut", .busy)
+        /// During an online run, someone changed the schema of a table it migrates (a column,
+        /// an index, a trigger); the run was undone, the change kept. ``MigrationError/object`` names it.
+        public static let schemaChangedDuringOnline = Code("schemaChangedDuringOnline", .unusableInput)
         /// A SQLite error nothing here expected: a bug.
         public static let unexpectedSQLiteError = Code("unexpectedSQLiteError", .internalFailure)
         /// Something the migrator relies on did not hold (a connection setting refused, its own state
@@ -116,7 +119,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             malformedMigration, noSuchVersion, versionBehind, unreadableSchema, schemaConflict, rowsNotCarried,
             unknownSchema, unusableFile, emptySchema, newerDatabase, inconsistentHistory, locked, migratorRunning,
             concurrentMigration, outOfSpace, ioError, noTemporaryFolder, failedVerification, dataConflict, onlineNotPossible,
-            onlineNeedsWAL, cutOverTimedOut, unexpectedSQLiteError, unexpectedFailure,
+            onlineNeedsWAL, cutOverTimedOut, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
         ]
     }
 
