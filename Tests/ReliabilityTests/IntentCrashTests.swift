@@ -114,6 +114,22 @@ import VMRepair
         return (process, daemon, config)
     }
 
+    /// Starts `vmdb-bench` with `arguments`, its JSON report going to `output` (or nowhere).
+    static func startDeployer(_ arguments: [String], output: String? = nil) throws -> Process {
+        let deployer = Process()
+        deployer.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
+        deployer.arguments = arguments
+        if let output {
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            deployer.standardOutput = FileHandle(forWritingAtPath: output)
+        } else {
+            deployer.standardOutput = FileHandle.nullDevice
+        }
+        deployer.standardError = FileHandle.nullDevice
+        try deployer.run()
+        return deployer
+    }
+
     static func deployerArguments(_ path: String, endpoint: String, owner: String, seconds: Double) -> [String] {
         ["deployer", "--db", path, "--daemon", endpoint, "--network", "main", "--rate", "100", "--seconds", "\(seconds)",
          "--busy-timeout", "0.2", "--lease-seconds", "1", "--owner", owner, "--refuse-every", "7"]
@@ -133,12 +149,7 @@ import VMRepair
                 var arguments = Self.deployerArguments(path, endpoint: daemonProcess.endpoint, owner: "r\(index)", seconds: 20)
                 if case .afterBegin(let n) = round.kill { arguments += ["--kill-at", "after-begin:\(n)"] }
                 if case .afterDeploy(let n) = round.kill { arguments += ["--kill-at", "after-deploy:\(n)"] }
-                let deployer = Process()
-                deployer.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
-                deployer.arguments = arguments
-                deployer.standardOutput = FileHandle.nullDevice
-                deployer.standardError = FileHandle.nullDevice
-                try deployer.run()
+                let deployer = try Self.startDeployer(arguments)
                 if round.holdsLock {
                     Thread.sleep(forTimeInterval: 0.05)
                     let holder = try ConcurrencyTests.holdWriteLock(path, seconds: 0.6, in: directory)
@@ -191,14 +202,10 @@ import VMRepair
             for (round, fault) in ["full disk", "held lock", "full disk", "held lock"].enumerated() {
                 let label = "round \(round + 1) (\(fault))"
                 let output = directory.file("deployer-\(round).json"), held = directory.file("held-\(round)")
-                _ = FileManager.default.createFile(atPath: output, contents: nil)
-                let deployer = Process()
-                deployer.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
-                deployer.arguments = Self.deployerArguments(path, endpoint: daemonProcess.endpoint, owner: "fault\(round)", seconds: 2)
-                    + ["--hold-after-deploy", "\([5, 6, 8, 9][round]):\(held)"]   // not a 7th: the daemon refuses those (--refuse-every 7)
-                deployer.standardOutput = FileHandle(forWritingAtPath: output)
-                deployer.standardError = FileHandle.nullDevice
-                try deployer.run()
+                let deployer = try Self.startDeployer(
+                    Self.deployerArguments(path, endpoint: daemonProcess.endpoint, owner: "fault\(round)", seconds: 2)
+                        + ["--hold-after-deploy", "\([5, 6, 8, 9][round]):\(held)"],   // not a 7th: the daemon refuses those (--refuse-every 7)
+                    output: output)
                 while !FileManager.default.fileExists(atPath: held) && deployer.isRunning { usleep(2_000) }
                 var holder: Process?
                 if fault == "full disk" {
@@ -237,15 +244,10 @@ import VMRepair
             let (daemonProcess, daemon, _) = try Self.startDaemon(in: directory, dropAnswerEvery: 0)
             defer { daemonProcess.stop() }
             let output = directory.file("deployer.json"), stop = directory.file("stop")
-            _ = FileManager.default.createFile(atPath: output, contents: nil)
-            let deployer = Process()
-            deployer.executableURL = URL(fileURLWithPath: VMDBProcess.builtExecutable("vmdb-bench"))
-            deployer.arguments = ["deployer", "--db", path, "--daemon", daemonProcess.endpoint, "--network", "main", "--create-path", "auto",
-                                  "--rate", "50", "--seconds", "120", "--busy-timeout", "1", "--lease-seconds", "30", "--owner", "upgrade",
-                                  "--stop-file", stop]
-            deployer.standardOutput = FileHandle(forWritingAtPath: output)
-            deployer.standardError = FileHandle.nullDevice
-            try deployer.run()
+            let deployer = try Self.startDeployer(
+                ["deployer", "--db", path, "--daemon", daemonProcess.endpoint, "--network", "main", "--create-path", "auto",
+                 "--rate", "50", "--seconds", "120", "--busy-timeout", "1", "--lease-seconds", "30", "--owner", "upgrade", "--stop-file", stop],
+                output: output)
             Thread.sleep(forTimeInterval: 1.5)
             let migrate = try VMDBProcess.run(["migrate", "--db", path, "--online", "--no-backup"])
             #expect(migrate.exitCode == 0, "\(migrate.standardError)")
