@@ -67,8 +67,13 @@ import VMDBTestSupport
         }
     }
 
-    @Test(arguments: [["status"], ["plan"], ["verify"], ["migrate"], ["migrate", "--dry-run"], ["backup", "--to", "/tmp/vmdb-never.backup"],
-                      ["restore", "--from", "GOOD"], ["vm", "list"], ["repair", "--inventory", "/dev/null", "--network", "main"]])
+    /// Every command that takes --db, with what else it needs to get as far as opening it (GOOD: a v2 backup).
+    static let everyCommandOpeningTheDatabase: [[String]] = [
+        ["status"], ["plan"], ["verify"], ["migrate"], ["migrate", "--dry-run"], ["backup", "--to", "/tmp/vmdb-never.backup"],
+        ["restore", "--from", "GOOD"], ["vm", "list"], ["repair", "--inventory", "/dev/null", "--network", "main"],
+    ]
+
+    @Test(arguments: everyCommandOpeningTheDatabase)
     func aMissingPathIsExit65AndNothingIsCreated(_ command: [String]) throws {
         let directory = try TemporaryDirectory("missing")
         let other = try TemporaryDirectory("missing-good")
@@ -78,6 +83,24 @@ import VMDBTestSupport
         #expect(result.exitCode == 65, "\(command): \(result.standardError)")
         #expect(result.standardError.contains("typo.db"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "\(command) created a file")
+    }
+
+    /// `--db /tmp`: a wrong path, not a damaged file, so the advice is to give the file, not to restore one.
+    @Test(arguments: everyCommandOpeningTheDatabase)
+    func aFolderIsExit65AndToldToGiveTheFile(_ command: [String]) throws {
+        let directory = try TemporaryDirectory("folder")
+        let other = try TemporaryDirectory("folder-good")
+        let good = try Fixtures.database(version: 2, in: other)
+        let folder = directory.file("deployer.d")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let result = try Reliability.vmdb(command.map { $0 == "GOOD" ? good : $0 } + ["--db", folder])
+        #expect(result.exitCode == 65, "\(command): \(result.standardError)")
+        #expect(result.standardError.contains("\(folder) is a folder") || result.standardError.contains("a folder, not a database file"),
+                "\(command): \(result.standardError)")
+        #expect(result.standardError.contains("path of the SQLite file"), "\(command): \(result.standardError)")
+        #expect(!result.standardError.contains("from a backup"), "\(command) advises a restore for a folder: \(result.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["deployer.d"], "\(command) created a file beside the folder")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "\(command) created a file in the folder")
     }
 
     @Test(arguments: ["\u{1b}[2J", "qa\tmain", "qa\nmain", "qa\u{7f}", " ", String(repeating: "n", count: 65), "\u{85}qa"])

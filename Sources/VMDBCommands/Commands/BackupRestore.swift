@@ -9,7 +9,7 @@ extension VMDB {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(name: .customLong("to"), help: ArgumentHelp("The new backup file; never overwritten.", valueName: "file"))
+        @Option(name: .customLong("to"), help: ArgumentHelp("The new backup file; never overwritten.", valueName: "file"), completion: .file())
         var destination: String
 
         func run() throws {
@@ -25,10 +25,10 @@ extension VMDB {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(name: .customLong("from"), help: ArgumentHelp("The backup to restore.", valueName: "file"))
+        @Option(name: .customLong("from"), help: ArgumentHelp("The backup to restore.", valueName: "file"), completion: .file())
         var source: String
 
-        @Option(help: ArgumentHelp("Where the safety backup of the current content goes (default: beside the database).", valueName: "dir"))
+        @Option(help: ArgumentHelp("Where the safety backup of the current content goes (default: beside the database).", valueName: "dir"), completion: .directory)
         var backupDir: String?
 
         @Flag(help: "Do not back up the current content first.")

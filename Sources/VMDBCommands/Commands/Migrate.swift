@@ -15,6 +15,10 @@ extension VMDB {
                 transactions while capture triggers follow the deployer's writes, verifies every \
                 row on a snapshot, and swaps in one cut-over transaction of at most --max-lock-ms, \
                 retried; an interrupted run resumes with --online or is undone by a plain migrate.
+
+                One migrator at a time: migrate and restore lock the file <db>.vmdb-lock beside the \
+                database (an advisory lock the kernel drops when the process ends, even killed). \
+                It stays behind, empty, between runs; deleting it is safe while no vmdb runs.
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -26,7 +30,7 @@ extension VMDB {
         @Option(help: ArgumentHelp("The network existing VMs belong to, for rows that have none (v1 databases, or v2 rows left NULL). Never guessed.", valueName: "name"))
         var defaultNetwork: String?
 
-        @Option(help: ArgumentHelp("Where the backup goes (default: beside the database).", valueName: "dir"))
+        @Option(help: ArgumentHelp("Where the backup goes (default: beside the database).", valueName: "dir"), completion: .directory)
         var backupDir: String?
 
         @Flag(help: "Do not take a backup first (you should have one).")
@@ -35,7 +39,7 @@ extension VMDB {
         @Flag(help: "Run on an online copy and report; the live database is not touched.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("With --dry-run: keep the migrated copy at this new path.", valueName: "path"))
+        @Option(help: ArgumentHelp("With --dry-run: keep the migrated copy at this new path.", valueName: "path"), completion: .file())
         var keepCopy: String?
 
         @Option(help: "What to check before commit: full (counts, content hashes, integrity) or counts.")
@@ -56,17 +60,21 @@ extension VMDB {
         @Option(help: ArgumentHelp("With --online: after each write transaction, leave the lock free this many times its length (pace the copy).", valueName: "ratio"))
         var pace: Double = 1
 
-        @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"))
+        @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"), completion: .file())
         var postponeCutOverFile: String?
+
+        @Option(help: ArgumentHelp("With --online: after the copy, how long the deployer's changes may outrun the migration (the pending count reaching no new low) before it stops with exit 75, resumable.", valueName: "seconds"))
+        var maxLagSeconds: Double = 120
 
         func validate() throws {
             if backupDir != nil && noBackup { throw ValidationError("--backup-dir and --no-backup exclude each other") }
             if keepCopy != nil && !dryRun { throw ValidationError("--keep-copy goes with --dry-run") }
             if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
             if let version, version < 1 { throw ValidationError("--to takes a version from 1") }
-            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil) {
-                throw ValidationError("--max-lock-ms, --chunk-ms, --pace and --postpone-cut-over-file go with --online")
+            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil || maxLagSeconds != 120) {
+                throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds and --postpone-cut-over-file go with --online")
             }
+            guard maxLagSeconds > 0 else { throw ValidationError("--max-lag-seconds takes seconds above 0") }
             guard maxLockMs >= 1, chunkMs >= 1, chunkMs <= maxLockMs * 10, pace >= 0, pace <= 100 else {
                 throw ValidationError("--max-lock-ms and --chunk-ms take milliseconds from 1, --pace a ratio from 0 to 100")
             }
@@ -88,6 +96,7 @@ extension VMDB {
                 settings.chunkMilliseconds = chunkMs
                 settings.pause = pace
                 settings.postponeCutOverFile = postponeCutOverFile
+                settings.maxLagSeconds = maxLagSeconds
                 options.online = settings
             }
             if dryRun {

@@ -38,10 +38,10 @@ extension VMDB {
         @OptionGroup var output: OutputOptions
 
         @Option(name: .customLong("inventory"), parsing: .upToNextOption,
-                help: ArgumentHelp("Saved list_vms answers (one per network) to compare with the store.", valueName: "file"))
+                help: ArgumentHelp("Saved list_vms answers (one per network) to compare with the store.", valueName: "file"), completion: .file())
         var inventories: [String] = []
 
-        @Option(help: ArgumentHelp("A JSON file naming each network's daemon, asked live (see above).", valueName: "config"))
+        @Option(help: ArgumentHelp("A JSON file naming each network's daemon, asked live (see above).", valueName: "config"), completion: .file())
         var daemons: String?
 
         @Option(help: ArgumentHelp("The network of inventory files that do not state one (never guessed).", valueName: "name"))
@@ -53,7 +53,7 @@ extension VMDB {
         @Flag(help: "Record the orphans (after a backup), each with an audit row, in one transaction.")
         var apply = false
 
-        @Option(help: ArgumentHelp("With --apply: where the backup goes (default: beside the database).", valueName: "dir"))
+        @Option(help: ArgumentHelp("With --apply: where the backup goes (default: beside the database).", valueName: "dir"), completion: .directory)
         var backupDir: String?
 
         @Flag(help: "With --apply: do not take a backup first (you should have one).")

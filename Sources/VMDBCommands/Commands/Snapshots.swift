@@ -30,7 +30,7 @@ extension VMDB.Snapshots {
                 folder cannot be read.
                 """)
 
-        @Argument(help: ArgumentHelp("The folder holding the snapshots (default: snapshots/ in the current directory).", valueName: "dir"))
+        @Argument(help: ArgumentHelp("The folder holding the snapshots (default: snapshots/ in the current directory).", valueName: "dir"), completion: .directory)
         var directory: String = "snapshots"
 
         @OptionGroup var output: OutputOptions
@@ -88,7 +88,7 @@ extension VMDB.Snapshots {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: ArgumentHelp("The new snapshot's folder, or its dump file (…/NAME.sql).", valueName: "path"))
+        @Option(help: ArgumentHelp("The new snapshot's folder, or its dump file (…/NAME.sql).", valueName: "path"), completion: .file())
         var out: String
 
         @Flag(help: "Replace names, addresses, keys and free text with stable fakes.")

@@ -3,7 +3,7 @@ import Foundation
 
 /// `--db PATH`, falling back to `VMDB_DB`.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: ArgumentHelp("The deployer's SQLite database (default: $VMDB_DB).", valueName: "path"))
+    @Option(name: .customLong("db"), help: ArgumentHelp("The deployer's SQLite database (default: $VMDB_DB).", valueName: "path"), completion: .file())
     var path: String?
 
     func validate() throws {

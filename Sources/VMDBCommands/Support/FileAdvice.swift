@@ -1,3 +1,4 @@
+import Foundation
 import SQLiteFiles
 
 /// What an operator does next about a database file that could not be used,
@@ -9,7 +10,8 @@ enum FileAdvice {
         case .noSuchDatabase:
             " (vmdb never creates a database on its own; `vmdb init --db \(path)` makes a new one)"
         case .notADatabase:
-            ". If it is the right file, restore it from a backup (vmdb restore)"
+            // A folder is a wrong path, not a damaged file: the message already asks for the file.
+            isFolder(path) ? nil : ". If it is the right file, restore it from a backup (vmdb restore)"
         case .readOnlyFile:
             ". Make it writable (chmod u+w), or work on a copy (vmdb migrate --dry-run)"
         case .readOnlyFolder:
@@ -25,5 +27,10 @@ enum FileAdvice {
         case .fileExists, .cannotCreate:
             nil
         }
+    }
+
+    private static func isFolder(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
