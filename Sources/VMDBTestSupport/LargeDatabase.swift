@@ -10,9 +10,11 @@ import GRDB
 /// columns (NULLs, JSON, quotes), 1.8 events per VM, plus what real files carry:
 /// an `updated_at` trigger, a view, an operator's index and `sqlite_stat1`.
 public enum LargeDatabase {
-    /// Creates a managed v2 database at `path` (WAL mode, checkpointed, no `-wal` left) with `vms` VMs.
-    public static func makeV2(at path: String, vms: Int) throws {
+    /// Creates a v2 database at `path` (WAL mode, checkpointed, no `-wal` left) with `vms` VMs;
+    /// `managed: false` leaves no history table, as a deployer's file that never saw vmdb.
+    public static func makeV2(at path: String, vms: Int, managed: Bool = true) throws {
         try make(at: path, version: 2, vms: vms)
+        if !managed { try DatabaseQueue(path: path).write { try $0.execute(sql: "DROP TABLE vmdb_migrations") } }
     }
 
     /// Creates a managed v3 database at `path`, the same rows keyed on (network, vm_id).

@@ -3,7 +3,8 @@ import GRDB
 import Testing
 import VMDBTestSupport
 
-/// The three-step upgrade (issue 15): a deployer built on VMStore runs on v2, `vmdb
+/// The three-step upgrade (issue 15): a deployer built on VMStore runs on v2 (a file
+/// that has never seen vmdb, in the first test, as in production), `vmdb
 /// migrate --online` runs beside it, and the deployer goes on on v3 with no restart
 /// and no failed write. The deployer is `vmdb-bench deployer`: the real store, in its
 /// own process, one durable transaction per write, busy timeout 1 s.
@@ -108,7 +109,9 @@ import VMDBTestSupport
         try await offThePool {
             let directory = try TemporaryDirectory("zero-downtime")
             let path = directory.file("deployer.db")
-            try LargeDatabase.makeV2(at: path, vms: 3_000)
+            // As every production deployer's file: it has never seen vmdb (issue 22). The store opens
+            // it by its tables' shape (step 1), and migrate records the baseline as it migrates.
+            try LargeDatabase.makeV2(at: path, vms: 3_000, managed: false)
             let load = try Load(path: path, in: directory)
             Thread.sleep(forTimeInterval: 1.5)   // collisions refused on v2 first
             let migrate = try VMDBProcess.run(["migrate", "--db", path, "--online", "--no-backup", "--default-network", "main", "--chunk-ms", "2"])

@@ -12,12 +12,22 @@ import VMDBTestSupport
 extension OperatorSchemaTests {
     // MARK: Class 7: unique indexes that contradict the new identity
 
-    /// drizzle's `uniqueIndex("vms_vm_id_unique").on(vms.vmId)` and Prisma's `@unique` (`vms_vm_id_key`).
-    @Test(arguments: ["CREATE UNIQUE INDEX vms_vm_id_unique ON vms (vm_id)", "CREATE UNIQUE INDEX \"vms_vm_id_key\" ON \"vms\"(\"vm_id\")"])
+    /// A unique index on vm_id alone as each tool writes it: drizzle's `uniqueIndex(…).on(vms.vmId)`
+    /// and Knex's and Laravel's `unique()` (`vms_vm_id_unique`), Prisma's `@unique` (`vms_vm_id_key`),
+    /// Rails' `add_index … unique: true`, Ecto's `unique_index`, TypeORM's `@Index({ unique: true })`.
+    static let uniqueIndexesOnVMID: [(name: String, sql: String)] = [
+        ("vms_vm_id_unique", "CREATE UNIQUE INDEX vms_vm_id_unique ON vms (vm_id)"),
+        ("vms_vm_id_key", "CREATE UNIQUE INDEX \"vms_vm_id_key\" ON \"vms\"(\"vm_id\")"),
+        ("index_vms_on_vm_id", "CREATE UNIQUE INDEX \"index_vms_on_vm_id\" ON \"vms\" (\"vm_id\")"),
+        ("vms_vm_id_index", "CREATE UNIQUE INDEX \"vms_vm_id_index\" ON \"vms\" (\"vm_id\")"),
+        ("IDX_3f1c2b5e8a7d", "CREATE UNIQUE INDEX \"IDX_3f1c2b5e8a7d\" ON \"vms\" (\"vm_id\") "),
+    ]
+
+    @Test(arguments: uniqueIndexesOnVMID.map { $0.sql })
     func aUniqueIndexOnVMIDAloneIsRefusedBeforeAnythingRuns(_ index: String) async throws {
         let directory = try TemporaryDirectory()
         let path = try v2(directory, index)
-        let name = index.contains("vms_vm_id_key") ? "vms_vm_id_key" : "vms_vm_id_unique"
+        let name = try #require(Self.uniqueIndexesOnVMID.first { $0.sql == index }?.name)
         try await expectRefused(path, saying: ["index \(name)", "DROP INDEX"])
         let error = try #require(throws: MigrationError.self) { try Fixtures.migrator.plan(path: path) }
         #expect(error.code == .schemaConflict && error.object == name && error.version == 3)
@@ -157,7 +167,7 @@ extension OperatorSchemaTests {
         let result = await run(["verify", "--db", path])
         #expect(result.code == 3, "\(result.out)")
         #expect(result.out.contains("BROKEN") && result.out.contains(name), "\(result.out)")
-        #expect(try Fixtures.fileHash(path) == before)
+        try expectNothingCommitted(path, hash: before)
     }
 
     @Test func verifyLeavesTheFileAsItWasWhenEveryObjectWorks() async throws {
@@ -167,8 +177,17 @@ extension OperatorSchemaTests {
         let before = try Fixtures.fileHash(path)
         let result = await run(["verify", "--db", path])
         #expect(result.code == 0, "\(result.out)")
-        #expect(try Fixtures.fileHash(path) == before)
+        try expectNothingCommitted(path, hash: before)
         #expect(try count(path, "SELECT count(*) FROM vm_audit") == 0)
+    }
+
+    /// No transaction was committed (a WAL with no frame, or none) and the file is as it was,
+    /// also once a connection has checkpointed whatever the WAL held.
+    func expectNothingCommitted(_ path: String, hash: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(wal <= 32, "the WAL holds \(wal) bytes: something was committed", sourceLocation: sourceLocation)
+        try DatabaseQueue(path: path).close()   // the last connection checkpoints
+        #expect(try Fixtures.fileHash(path) == hash, sourceLocation: sourceLocation)
     }
 
     /// Plan, dry run and migrate succeed; verify then exits `verifyCode`, saying `words`.

@@ -77,7 +77,9 @@ import VMStore
     func theVersionIsCheckedAndARefusedDatabaseIsLeftAsItWas(kind: Kind) throws {
         let directory = try TemporaryDirectory("deployer-connections")
         let old = try Fixtures.database(version: 1, in: directory, name: "v1.db")
+        // No history, and VM tables of no version's shape (an unmanaged v2 or v3 opens).
         let unmanaged = try Fixtures.unmanagedDatabase(version: 3, in: directory, name: "unmanaged.db")
+        try DatabaseQueue(path: unmanaged).write { try $0.execute(sql: "ALTER TABLE vms DROP COLUMN origin") }
         let newer = try Fixtures.database(version: 3, in: directory, name: "v4.db")
         try DatabaseQueue(path: newer).write { db in
             try db.execute(sql: """

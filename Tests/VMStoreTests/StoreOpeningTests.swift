@@ -88,14 +88,40 @@ import VMStore
         }
     }
 
-    @Test func aDatabaseWithoutHistoryIsNotManaged() throws {
+    /// Every production deployer's file has never seen vmdb (issue 22): a v2 or v3 one opens by
+    /// the shape of its VM tables, reads and writes as that version, and gets no history from
+    /// the store (recording the baseline is migrate's).
+    @Test(arguments: [2, 3])
+    func aDeployerDatabaseThatNeverSawVMDBOpensAtItsVersion(version: Int) throws {
         let directory = try TemporaryDirectory("store")
-        let path = try Fixtures.unmanagedDatabase(version: 3, in: directory)
-        #expect {
-            try VMStore(path: path)
-        } throws: { error in
-            (error as? StoreError)?.code == .notManaged && "\(error)".contains("vmdb migrate")
+        let path = try Fixtures.unmanagedDatabase(version: version, in: directory)
+        try DatabaseQueue(path: path).write { db in   // an operator's additions change nothing
+            try db.execute(sql: "ALTER TABLE vms ADD COLUMN region TEXT; CREATE INDEX vms_region ON vms(region)")
         }
+        let store = try VMStore(path: path)
+        try store.provision(NewVM(identity: try VMIdentity(network: "main", vmID: "005o"), name: "a", status: .running))
+        let collision = NewVM(identity: try VMIdentity(network: "qa", vmID: "005o"), name: "b", status: .running)
+        if version == 2 {
+            #expect(throws: StoreError.self) { try store.provision(collision) }
+        } else {
+            try store.provision(collision)
+        }
+        #expect(try store.count() == (version == 2 ? 1 : 2))
+        try store.close()
+        #expect(try DatabaseQueue(path: path).read { try $0.tableExists("vmdb_migrations") } == false)
+    }
+
+    @Test func anUnmanagedV1IsTooOldAndATableOfNoVersionIsNotManaged() throws {
+        let directory = try TemporaryDirectory("store")
+        let v1 = try Fixtures.unmanagedDatabase(version: 1, in: directory, name: "v1.db")
+        let error = try #require(throws: StoreError.self) { try VMStore(path: v1) }
+        #expect(error.code == .schemaTooOld && error.versions?.found == 1, "\(error)")
+        let other = try Fixtures.unmanagedDatabase(version: 3, in: directory, name: "other.db")
+        try DatabaseQueue(path: other).write { try $0.execute(sql: "DROP INDEX vms_identity") }
+        let before = try Fixtures.fileHash(other)
+        let refusal = try #require(throws: StoreError.self) { try VMStore(path: other) }
+        #expect(refusal.code == .notManaged && "\(refusal)".contains("vmdb migrate"), "\(refusal)")
+        #expect(try Fixtures.fileHash(other) == before)
     }
 
     @Test func aDatabaseMigratedFromV1IsOpenedWithItsRecords() throws {

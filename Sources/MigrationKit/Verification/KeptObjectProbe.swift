@@ -1,7 +1,7 @@
 import CSQLiteSettings
 import GRDB
 
-/// Fires triggers and reads views, each inside a savepoint that is rolled back, to find
+/// Fires triggers and reads views, each inside a transaction (or savepoint) rolled back, to find
 /// the ones that no longer work: a trigger whose INSERT misses a column the new schema
 /// requires (`NOT NULL constraint failed`), a view or trigger naming a column that is
 /// gone. SQLite recreates such objects without a word; only running them tells.
@@ -42,14 +42,22 @@ struct KeptObjectProbe {
 
     /// The reason `object` does not work, or nil.
     private static func probe(_ db: Database, _ object: SchemaObject, log: ((String) -> Void)?) throws -> String? {
+        // Outside a transaction, a transaction of its own, rolled back: a savepoint released
+        // there would commit it, and SQLite writes the pages it touched (restored, but
+        // written: a WAL frame, the header's counters) even when nothing changed.
         let savepoint = "migrationkit_object_probe"
-        log?("SAVEPOINT \(savepoint) -- \(object.type) \(object.name), rolled back")
-        try db.execute(sql: "SAVEPOINT \(savepoint)")
+        let nested = db.isInsideTransaction
+        log?("\(nested ? "SAVEPOINT \(savepoint)" : "BEGIN") -- \(object.type) \(object.name), rolled back")
+        try db.execute(sql: nested ? "SAVEPOINT \(savepoint)" : "BEGIN")
         defer {
             // A RAISE(ROLLBACK) ends the whole transaction, and the savepoint with it.
             if db.isInsideTransaction {
-                try? db.execute(sql: "ROLLBACK TO \(savepoint)")
-                try? db.execute(sql: "RELEASE \(savepoint)")
+                if nested {
+                    try? db.execute(sql: "ROLLBACK TO \(savepoint)")
+                    try? db.execute(sql: "RELEASE \(savepoint)")
+                } else {
+                    try? db.execute(sql: "ROLLBACK")
+                }
             }
         }
         do {

@@ -26,7 +26,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The database is at a newer schema version than this build, and a migration
         /// since does not declare that it keeps this store working (it names which).
         public static let databaseNewer = Code("databaseNewer")
-        /// The database has no migration history: `vmdb migrate` records it.
+        /// The database has no migration history, and its VM tables have no version's shape (a file
+        /// that never saw vmdb but is a v2 or v3 deployer database opens as it is).
         public static let notManaged = Code("notManaged")
         /// No database at the path, or not a readable SQLite database.
         public static let unusableDatabase = Code("unusableDatabase")
@@ -183,7 +184,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .databaseNewer(let path, let found, let expected, let refusal):
             return "\(path) is at schema version \(found), newer than this build of the store (\(expected)), and \(refusal): use a vmdb or deployer built for version \(found) or later; nothing was changed"
         case .notManaged(let path):
-            return "\(path) has no vmdb migration history, so its schema version is unknown: run `vmdb status --db \(path)`, then `vmdb migrate --db \(path)` (it records the version it finds and migrates)"
+            return "\(path) has no vmdb migration history, and its VM tables have the shape of no version this store knows: run `vmdb status --db \(path)`, then `vmdb migrate --db \(path)` (it records the version it finds and migrates)"
         case .unusableDatabase(let path, let reason):
             return "\(path): \(reason)"
         case .hotJournal(let path):

@@ -126,7 +126,7 @@ extension VMStore {
         let clock = self.clock
         do {
             let (watch, path) = (schemaWatch, self.path)
-            return try await writer.write { db in try body(Writer(database: db, statements: watch.schema(db).statements, path: path, clock: clock)) }
+            return try await writer.write { db in try Writer.run(db, statements: watch.schema(db).statements, path: path, clock: clock, body) }
         } catch {
             throw Self.translate(error, path: path)
         }

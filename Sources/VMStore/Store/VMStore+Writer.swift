@@ -18,12 +18,33 @@ extension VMStore {
         let statements: VMQueries.Statements
         let path: String
         let clock: @Sendable () -> Date
+        /// Tables written through the C API in this transaction (provision and delete step their
+        /// statements directly, for speed), which GRDB's observers cannot see by themselves.
+        private let unobserved = UnobservedTables()
 
         init(database: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date) {
             self.database = database
             self.statements = statements
             self.path = path
             self.clock = clock
+        }
+
+        /// Runs `body` with a writer on `db`, then tells GRDB's observers (ValueObservation,
+        /// TransactionObserver on the deployer's own pool) of the tables it wrote through the
+        /// C API: once per transaction, before it commits, so a batch pays for one notice.
+        static func run<T>(_ db: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date,
+                           _ body: (Writer) throws -> T) throws -> T {
+            let writer = Writer(database: db, statements: statements, path: path, clock: clock)
+            let result = try body(writer)
+            for table in writer.unobserved.tables.sorted() {
+                try db.notifyChanges(in: Table(table))
+            }
+            return result
+        }
+
+        /// The tables of ``Writer/unobserved``: a class, so that the writer's copies share it.
+        private final class UnobservedTables {
+            var tables: Set<String> = []
         }
 
         private var now: String { Timestamp.string(from: clock()) }
@@ -93,6 +114,7 @@ extension VMStore {
                 throw error
             }
             try expectOneChange(database.changesCount, identity, "provision")
+            unobserved.tables.insert("vms")
             return VMRecord(
                 rowID: database.lastInsertedRowID, identity: identity, name: vm.name, nodeID: vm.nodeID,
                 contractID: vm.contractID, twinID: vm.twinID, status: vm.status, ipv4: vm.ipv4, ipv6: vm.ipv6,
@@ -138,6 +160,7 @@ extension VMStore {
             let statement = try database.cachedStatement(sql: statements.delete)
             let deleted = try VMQueries.VMRows.fetchAll(statement, identity, inTransaction: true)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
+            unobserved.tables.formUnion(["vms", "vm_events"])   // its events go by cascade
             return deleted[0]
         }
 
@@ -243,7 +266,7 @@ extension VMStore {
     ///   the busy timeout; SQLite errors translated).
     public func write<T>(_ body: (Writer) throws -> T) throws -> T {
         do {
-            return try writer.write { db in try body(Writer(database: db, statements: schemaWatch.schema(db).statements, path: path, clock: clock)) }
+            return try writer.write { db in try Writer.run(db, statements: schemaWatch.schema(db).statements, path: path, clock: clock, body) }
         } catch {
             throw Self.translate(error, path: path)
         }

@@ -88,7 +88,7 @@ public final class VMStore: Sendable {
     ///
     /// - Throws: ``StoreError``: `unusableDatabase` (no such file, not SQLite, a
     ///   hot journal this process cannot roll back), `unsupportedJournalMode`,
-    ///   `notManaged` (no history table), `schemaTooOld` / `databaseNewer`
+    ///   `notManaged` (no history table, and tables of no known version's shape), `schemaTooOld` / `databaseNewer`
     ///   (another version than ``schemaVersion`` that no migration declares
     ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
@@ -281,10 +281,12 @@ public final class VMStore: Sendable {
     }
 
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit
-    /// writes in the same transaction as each migration.
+    /// writes in the same transaction as each migration; for a file that has never
+    /// seen vmdb, the version its VM tables' shape says (``UnmanagedSchema``).
     private static func schemaVersion(_ db: Database, path: String) throws -> Int {
         guard try db.tableExists("vmdb_migrations") else {
-            throw StoreError(.notManaged(path: path))
+            guard let version = try UnmanagedSchema.version(db) else { throw StoreError(.notManaged(path: path)) }
+            return version
         }
         guard let version = try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") else {
             throw StoreError(.notManaged(path: path))
