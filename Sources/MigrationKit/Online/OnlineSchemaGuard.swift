@@ -9,7 +9,8 @@ import GRDB
 /// it moved are those objects compared with what the prepare left. A change
 /// elsewhere in the schema lets the run go on (the cut-over re-reads the rest); a
 /// change to them stops it with ``MigrationError/Code/schemaChangedDuringOnline``,
-/// and the run is undone, leaving the operator's change as they made it.
+/// and the run is undone (the message saying so is composed once the undo ran),
+/// leaving the operator's change as they made it.
 final class OnlineSchemaGuard {
     private let names: OnlineNames
     private let tables: [String]
@@ -62,7 +63,7 @@ final class OnlineSchemaGuard {
         }
         let first = Set(current.keys).union(expected.keys).sorted().first { current[$0] != expected[$0] }
         throw MigrationError(.schemaChangedDuringOnline,
-                             "the schema of the tables migration \(version) migrates changed during the online migration (\(changes.joined(separator: "; "))); the online migration was undone and that change was kept. Migrate again: the new run starts from the schema as it is now",
+                             "the schema of the tables migration \(version) migrates changed during the online migration (\(changes.joined(separator: "; ")))",
                              version: version, object: first)
     }
 }
