@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import ShippedMigrations
 import Testing
 import VMDBTestSupport
 
@@ -83,18 +84,21 @@ import VMDBTestSupport
     @Test func anIndexTakingTheMigrationsIndexNameUndoesTheRunAndKeepsIt() throws {
         let directory = try TemporaryDirectory("online-name-taken")
         let (live, _) = try Harness.databases(vms: 8, in: directory)
-        let deployer = try Harness.Deployer(path: live, plan: [0: [Harness.Write([("CREATE TABLE other (x)", []), ("CREATE INDEX VMS_Identity ON other(x)", [])])]])
+        let deployer = try Harness.Deployer(path: live, plan: [0: [Harness.Write([("CREATE TABLE other (x)", []), ("CREATE INDEX VMS_Identity ON other(x)", [])]), .replace("vm9", network: nil)]])
         let error = #expect(throws: MigrationError.self) {
             _ = try Fixtures.migrator.migrate(path: live, options: Harness.options(online: Harness.settings(chunkRows: 2, batch: 100, deployer: deployer)))
         }
         try deployer.close()
-        #expect(deployer.acknowledged.count == 1, "\(deployer.failures)")
+        #expect(deployer.acknowledged.count == 2, "\(deployer.failures)")
         #expect(error?.code == .schemaChangedDuringOnline && error?.object == "VMS_Identity", "\(error.map { "\($0)" } ?? "")")
         #expect(error?.message.contains("VMS_Identity on other") == true && error?.message.contains("was undone") == true, "\(error?.message ?? "")")
         #expect(try Harness.rows(live)["leftovers"] == [])
         #expect(try Self.scalar(live, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_identity' COLLATE NOCASE") == 1)
         #expect(try Self.scalar(live, "SELECT count(*) FROM sqlite_master WHERE name = 'VMS_Identity' AND tbl_name = 'other'") == 1)
         #expect(try Self.scalar(live, "SELECT max(version) FROM vmdb_migrations") == 2)
+        // The row step ran on the deployer's row without a network and stays applied, as the message says.
+        #expect(try Self.scalar(live, "SELECT count(*) FROM vms WHERE vm_id = 'vm9' AND network = 'main'") == 1)
+        #expect(error?.message.contains("stay applied") == true, "\(error?.message ?? "")")
         let queue = try DatabaseQueue(path: live)
         defer { try? queue.close() }
         #expect(try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
@@ -103,6 +107,25 @@ import VMDBTestSupport
             _ = try Fixtures.migrator.migrate(path: live, options: Harness.options(online: OnlineSettings()))
         }
         #expect(again?.code == .onlineNotPossible && again?.message.contains("VMS_Identity") == true, "\(again.map { "\($0)" } ?? "")")
+    }
+
+    /// A migration whose new table has a unique index on an expression: the copy cannot
+    /// find the holders of a moved key through it, so the online run is refused before
+    /// anything changes, naming the index.
+    @Test func aUniqueIndexOnAnExpressionInTheNewTableIsRefusedUpFront() throws {
+        let directory = try TemporaryDirectory("online-expression-key")
+        let (live, _) = try Harness.databases(vms: 4, in: directory)
+        var files = Fixtures.migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
+        let v3 = try #require(files.firstIndex { $0.text.contains("CREATE UNIQUE INDEX vms_identity") })
+        files[v3].text = files[v3].text.replacingOccurrences(of: "CREATE UNIQUE INDEX vms_identity ON vms(network, vm_id);",
+                                                             with: "CREATE UNIQUE INDEX vms_identity ON vms(network, vm_id);\nCREATE UNIQUE INDEX vms_name_key ON vms(lower(name));")
+        let migrator = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
+        let before = try Fixtures.fileHash(live)
+        let error = #expect(throws: MigrationError.self) {
+            _ = try migrator.migrate(path: live, options: Harness.options(online: OnlineSettings()))
+        }
+        #expect(error?.code == .onlineNotPossible && error?.message.contains("vms_name_key") == true, "\(error.map { "\($0)" } ?? "")")
+        #expect(try Fixtures.fileHash(live) == before)
     }
 
     static func schema(_ path: String) throws -> [[DatabaseValue]] {
