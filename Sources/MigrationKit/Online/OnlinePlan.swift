@@ -223,11 +223,6 @@ struct OnlinePlan {
                 where try !resuming && (try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [name]) ?? false) {
                     throw refuse("an object named \(name) is in the way of the online copy; rename or drop it first")
                 }
-                // The final name: free, or the old table's own index's (it gives the name up at the cut-over).
-                if let taken = try Row.fetchOne(db, sql: "SELECT type, name FROM sqlite_master WHERE name = ? COLLATE NOCASE AND NOT (type = 'index' AND tbl_name = ? COLLATE NOCASE)",
-                                                arguments: [index.name, recreation.table]) {
-                    throw refuse("\(taken["type"] as String) \(taken["name"] as String) takes the name of the migration's index on \(recreation.table); rename or drop it first")
-                }
                 table.newIndexes.append(index.sql(name: temporary, table: newName))
                 table.finalIndexSQL.append((temporary, index.name, final))
             }
