@@ -226,8 +226,10 @@ struct OnlinePlan {
                 table.newIndexes.append(index.sql(name: temporary, table: newName))
                 table.finalIndexSQL.append((temporary, index.name, final))
             }
-            if let index = try uniqueIndexOnAnExpression(create: create, indexes: table.newIndexes, names: zip(table.finalIndexSQL.map(\.temporary), table.finalIndexSQL.map(\.name))) {
-                throw refuse("the new table \(recreation.table) would have the unique index \(index) on an expression; the online copy cannot find the rows that hold a key through it when keys move between rows. Migrate without --online")
+            // The migration's own (the old table's are refused below, with the capture triggers' keys).
+            let own = (indexesByTable[lower] ?? []).map { ($0.sql(name: names.newIndex($0.name), table: newName), $0.name) }
+            if let index = try uniqueIndexOnAnExpression(create: create, indexes: own.map(\.0), names: own.map { (names.newIndex($0.1), $0.1) }) {
+                throw refuse("migration \(version) gives the new table \(recreation.table) the unique index \(index) on an expression; the online copy cannot find the rows that hold a key through it when keys move between rows")
             }
             if try db.tableExists("sqlite_stat1") {
                 table.hadStatistics = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ? COLLATE NOCASE", arguments: [recreation.table]) ?? false
