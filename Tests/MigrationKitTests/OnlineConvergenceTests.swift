@@ -215,6 +215,11 @@ import VMDBTestSupport
         let outcome = try Self.run(vms: 18, chunkRows: 6, batch: 1, plan: [
             0: [.move("vm4", to: "spare"), .move("vm2", to: "vm4"), .move("vm0", to: "vm2"), .move("spare", to: "vm0")],
         ])
+        // Where the writes landed: after the chunk that copied rows 1, 3 and 5, and the
+        // chain's changes split over batches with a chunk between them.
+        let seen = Self.boundaries(outcome.deployer)
+        #expect(seen.count > 3 && seen[0] == "copying vms" && seen[1].hasPrefix("applying") && seen[2] == "copying vms" && seen[3].hasPrefix("applying"), "\(seen)")
+        #expect(outcome.deployer.activities.filter { $0.hasPrefix("applying") }.count >= 4, "\(outcome.deployer.activities)")
         Self.expectConverged(outcome, writes: 4)
     }
 

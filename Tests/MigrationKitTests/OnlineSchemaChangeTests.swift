@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MigrationKit
+import ShippedMigrations
 import Testing
 import VMDBTestSupport
 
@@ -54,7 +55,11 @@ import VMDBTestSupport
         #expect(try Harness.rows(live)["leftovers"] == [])
         #expect(try Self.scalar(live, "SELECT max(version) FROM vmdb_migrations") == 2)
         #expect(try Self.scalar(live, change.kept) == 1)
-        #expect(try Self.scalar(live, "SELECT count(*) FROM sqlite_temp_master") == 0)
+        #expect(error?.message.contains("was undone") == true, "\(error?.message ?? "")")
+        // No capture trigger left: a deployer's write after the undo needs no change log.
+        let writer = try DatabaseQueue(path: live)
+        try writer.write { try $0.execute(sql: "UPDATE vms SET name = name WHERE rowid = 1") }
+        try writer.close()
 
         // Run again: it starts from the schema as it is now and gives what offline gives.
         _ = try Fixtures.migrator.migrate(path: live, options: Harness.options(online: OnlineSettings()))
@@ -71,6 +76,57 @@ import VMDBTestSupport
         let ddl = ["CREATE TABLE operator_notes (id INTEGER PRIMARY KEY, note TEXT)", "CREATE INDEX operator_notes_note ON operator_notes(note)"]
         let outcome = try Harness.run(vms: 8, chunkRows: 2, batch: 100, plan: [0: [Harness.Write([(ddl[0], [])])], 2: [Harness.Write([(ddl[1], [])])]])
         Harness.expectConverged(outcome, writes: 2)
+    }
+
+    /// The operator names an index of their own as the migration names its index on the
+    /// new table (v3's `vms_identity`), on another table, during the copy: free then, so
+    /// the guard lets it through; the cut-over must not write a second object of that name.
+    @Test func anIndexTakingTheMigrationsIndexNameUndoesTheRunAndKeepsIt() throws {
+        let directory = try TemporaryDirectory("online-name-taken")
+        let (live, _) = try Harness.databases(vms: 8, in: directory)
+        let deployer = try Harness.Deployer(path: live, plan: [0: [Harness.Write([("CREATE TABLE other (x)", []), ("CREATE INDEX VMS_Identity ON other(x)", [])]), .replace("vm9", network: nil)]])
+        let error = #expect(throws: MigrationError.self) {
+            _ = try Fixtures.migrator.migrate(path: live, options: Harness.options(online: Harness.settings(chunkRows: 2, batch: 100, deployer: deployer)))
+        }
+        try deployer.close()
+        #expect(deployer.acknowledged.count == 2, "\(deployer.failures)")
+        #expect(error?.code == .schemaChangedDuringOnline && error?.object == "VMS_Identity", "\(error.map { "\($0)" } ?? "")")
+        #expect(error?.message.contains("VMS_Identity on other") == true && error?.message.contains("was undone") == true, "\(error?.message ?? "")")
+        #expect(try Harness.rows(live)["leftovers"] == [])
+        #expect(try Self.scalar(live, "SELECT count(*) FROM sqlite_master WHERE name = 'vms_identity' COLLATE NOCASE") == 1)
+        #expect(try Self.scalar(live, "SELECT count(*) FROM sqlite_master WHERE name = 'VMS_Identity' AND tbl_name = 'other'") == 1)
+        #expect(try Self.scalar(live, "SELECT max(version) FROM vmdb_migrations") == 2)
+        // The row step ran on the deployer's row without a network and stays applied, as the message says.
+        #expect(try Self.scalar(live, "SELECT count(*) FROM vms WHERE vm_id = 'vm9' AND network = 'main'") == 1)
+        #expect(error?.message.contains("stay applied") == true, "\(error?.message ?? "")")
+        let queue = try DatabaseQueue(path: live)
+        defer { try? queue.close() }
+        #expect(try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
+        // The next run refuses it up front (the preflight's check of the migration's names), changing nothing.
+        let again = #expect(throws: MigrationError.self) {
+            _ = try Fixtures.migrator.migrate(path: live, options: Harness.options(online: OnlineSettings()))
+        }
+        #expect(again?.kind == .unusableInput && again?.message.contains("(on other)") == true && again?.message.contains("Nothing was changed") == true,
+                "\(again.map { "\($0)" } ?? "")")
+    }
+
+    /// A migration whose new table has a unique index on an expression: the copy cannot
+    /// find the holders of a moved key through it, so the online run is refused before
+    /// anything changes, naming the index.
+    @Test func aUniqueIndexOnAnExpressionInTheNewTableIsRefusedUpFront() throws {
+        let directory = try TemporaryDirectory("online-expression-key")
+        let (live, _) = try Harness.databases(vms: 4, in: directory)
+        var files = Fixtures.migrator.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
+        let v3 = try #require(files.firstIndex { $0.text.contains("CREATE UNIQUE INDEX vms_identity") })
+        files[v3].text = files[v3].text.replacingOccurrences(of: "CREATE UNIQUE INDEX vms_identity ON vms(network, vm_id);",
+                                                             with: "CREATE UNIQUE INDEX vms_identity ON vms(network, vm_id);\nCREATE UNIQUE INDEX vms_name_key ON vms(lower(name));")
+        let migrator = Migrator(catalog: try MigrationCatalog(files: files), toolVersion: "test", configuration: ShippedMigrations.configuration)
+        let before = try Fixtures.fileHash(live)
+        let error = #expect(throws: MigrationError.self) {
+            _ = try migrator.migrate(path: live, options: Harness.options(online: OnlineSettings()))
+        }
+        #expect(error?.code == .onlineNotPossible && error?.message.contains("vms_name_key") == true, "\(error.map { "\($0)" } ?? "")")
+        #expect(try Fixtures.fileHash(live) == before)
     }
 
     static func schema(_ path: String) throws -> [[DatabaseValue]] {

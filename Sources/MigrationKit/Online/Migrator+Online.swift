@@ -52,16 +52,37 @@ extension Migrator {
         }
     }
 
-    /// Undoes a failed online run; if the undo itself fails, says so rather than the
-    /// failure's own "undone": the next run finishes the undo.
-    private func undo(_ cleanup: OnlineCleanup, _ db: Database, after failure: MigrationError, path: String) throws {
+    /// Undoes a failed online run and returns `failure` saying so; if the undo itself
+    /// fails, says that instead: busy (75, like any failure to undo, which is never a
+    /// bug of the operator's making), and the next run finishes the undo.
+    private func undo(_ cleanup: OnlineCleanup, _ db: Database, after failure: MigrationError, path: String, script: MigrationScript) throws -> MigrationError {
         do {
             try cleanup.finishLeftovers(db)
         } catch {
             let wrapped = MigrationError.wrapping(error, path: path, doing: "undoing the online migration")
-            throw MigrationError(wrapped.code, "\(failure.message). Undoing it then stopped (\(wrapped.message)): the capture triggers or new tables may still be in the file, and the next migration run undoes them first",
-                                 path: path, version: failure.version, underlying: wrapped.underlying)
+            let code: MigrationError.Code = wrapped.code == .outOfSpace || wrapped.code == .ioError ? wrapped.code : .locked
+            return MigrationError(code, "\(failure.message). Undoing the online migration then stopped (\(wrapped.message)): its capture triggers or new tables may still be in the file, the deployer's writes are all in its own tables, and the next migration run finishes the undo first",
+                                  path: path, version: failure.version, object: failure.object, underlying: wrapped.underlying)
         }
+        // Said now that it is true; the operator's next step last.
+        let changed = failure.code == .schemaChangedDuringOnline
+        let saysNext = failure.message.hasSuffix("migrate again")
+        let message = "\(failure.message). The online migration was undone (its capture triggers, new tables and bookkeeping are gone; the deployer is unaffected)"
+            + (changed ? ", and that change was kept as made" : "") + Self.rowStepsKept(script) + (changed && !saysNext ? ". Migrate again: the new run starts from the schema as it is now" : "")
+        return MigrationError(failure.code, message, path: failure.path, parameter: failure.parameter, version: failure.version,
+                              object: failure.object, underlying: failure.underlying, verification: failure.verification)
+    }
+
+    /// What an undo leaves of the migration: its row steps before the rebuild ran on the
+    /// old tables (per chunk and on each changed row), and stay applied, as a data fix does.
+    static func rowStepsKept(_ script: MigrationScript) -> String {
+        let steps = script.definition.steps.compactMap { step -> String? in
+            if case .sql(let block, afterRecreations: false) = step { return block.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return nil
+        }.filter { !$0.isEmpty }
+        guard !steps.isEmpty else { return "" }
+        let first = steps[0].split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: " ")
+        return "; the migration's steps before its rebuild (\(first.prefix(120))\(first.count > 120 ? "…" : "")) ran on rows of the old tables and stay applied to them, as a data fix would"
     }
 
     /// Refuses an online run the database or the migration cannot take, before the
@@ -141,15 +162,21 @@ extension Migrator {
             } catch let error as MigrationError where [.failedVerification, .onlineNotPossible, .schemaChangedDuringOnline].contains(error.code) {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.
-                try undo(cleanup, db, after: error, path: path)
-                throw error
+                throw try undo(cleanup, db, after: error, path: path, script: script)
             } catch let error as MigrationError where error.underlying?.resultCode == .SQLITE_CONSTRAINT {
-                // A row the deployer wrote during the copy that the new tables refuse (a NULL
-                // network with no default given, say): undone, and said in the operator's terms.
-                try? cleanup.finishLeftovers(db)
+                // Rows the new tables refuse: there before the run or written during it, the
+                // same clash offline meets, undone and said as offline says it.
+                let undone = try undo(cleanup, db, after: error, path: path, script: script)
+                guard undone.code == error.code else { throw undone }
                 try checkParameters(db, script: script, parameters: options.parameters)
                 let detail = (error.underlying?.message ?? "\(error)").replacingOccurrences(of: onlineNames.new(""), with: "")
-                throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)): the deployer wrote a row during the online copy that the migrated tables refuse (\(detail)). The online migration was undone and the deployer is unaffected; correct that row, then migrate again", path: path, version: script.version)
+                let clash = DatabaseError(resultCode: error.underlying?.extendedResultCode ?? .SQLITE_CONSTRAINT, message: detail)
+                if let refusal = DataConflict.refusal(db, clash, script: script) {
+                    let undoneMessage = "The online migration was undone (the deployer is unaffected)\(Self.rowStepsKept(script))."
+                    throw MigrationError(refusal.code, refusal.message.replacingOccurrences(of: "The database is as it was.", with: undoneMessage),
+                                         path: path, version: script.version, object: refusal.object, underlying: refusal.underlying)
+                }
+                throw MigrationError(.dataConflict, "migration \(script.version) (\(script.name)): the rows break a rule of the migrated tables (\(detail)); the online migration was undone. Change the rows that clash, then run the migration again", path: path, version: script.version)
             } catch {
                 // Out of space after the prepare: the step under way was rolled back, but the
                 // online run stays in the file, resumable; "the file is as it was" would be untrue.

@@ -8,7 +8,8 @@ import SQLiteFiles
 ///   small batches and dropped;
 /// - before it (``OnlineState/Phase/copy`` given up, or ``OnlineState/Phase/abort``),
 ///   the capture triggers go at once, then the new tables are emptied and dropped
-///   and the old indexes get their names back: the database is as it was.
+///   and the old indexes get their names back. The migration's row steps stay
+///   applied to the old rows they ran on (see OnlineStateMachine.md, "Resume").
 struct OnlineCleanup {
     let names: OnlineNames
     let history: MigrationHistory

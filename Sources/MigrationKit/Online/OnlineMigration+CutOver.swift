@@ -18,16 +18,24 @@ extension OnlineMigration {
     func cutOver(_ db: Database, reader: DatabaseQueue, plan: OnlinePlan, state: inout OnlineState, schemaBefore: SchemaSnapshot,
                  backupSHA256: String?, started: Stopwatch, _ transactions: WriteTransactions) throws -> VerificationRecord {
         var tries = 0
+        // One clock for the whole cut-over: a new low of the catch-up or a cut-over
+        // attempt restarts it; a snapshot taken again because too much changed during
+        // the last verification does not.
+        let lag = LagClock()
+        var snapshots = 0
         while true {
             // Catch up before taking the snapshot, so little is set aside.
-            try catchUp(db, plan: plan, state: &state, transactions)
+            try catchUp(db, plan: plan, state: &state, transactions, lag: lag)
             let outcome: VerificationRecord? = try reader.inDatabase { snapshot in
                 try snapshot.execute(sql: "BEGIN DEFERRED")
                 defer { try? snapshot.execute(sql: "ROLLBACK") }
                 try transactions.schemaGuard?.check(snapshot)
                 let verifyWatch = Stopwatch()
                 var census = try verify(snapshot, plan: plan)
-                transactions.update { $0.verifySeconds += verifyWatch.elapsedSeconds }
+                snapshots += 1
+                let verifySeconds = verifyWatch.elapsedSeconds
+                transactions.update { $0.verifySeconds += verifySeconds }
+                settings.afterTransaction?("verified on a snapshot")
                 if !census.record.failures.isEmpty {
                     throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification on the online copy: " + census.record.failures.joined(separator: "; "), version: script.version, verification: census.record)
                 }
@@ -39,14 +47,24 @@ extension OnlineMigration {
                 // once an attempt has run over the limit, a new snapshot is taken when the
                 // changes have grown past 1.5 times that count, and not before, where it would
                 // cost a verification for no smaller recheck.
-                var recheckLimit = 20_000
+                var recheckLimit = settings.recheckLimit
                 var firstPending: Int?
                 while true {
-                    try waitWhilePostponed(db, plan: plan, state: &state, transactions)
-                    try catchUp(db, plan: plan, state: &state, transactions)
+                    try waitWhilePostponed(db, plan: plan, state: &state, transactions, lag: lag)
+                    try catchUp(db, plan: plan, state: &state, transactions, lag: lag)
                     let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange]) ?? 0
                     if firstPending == nil { firstPending = pending }
-                    if pending > recheckLimit { return nil }   // a new snapshot costs less than checking these under the lock
+                    if pending > recheckLimit {
+                        // A new snapshot costs less than checking these under the lock, unless
+                        // no cut-over could be tried for longer than the lag allowance.
+                        guard lag.seconds <= settings.maxLagSeconds else {
+                            throw MigrationError(.onlineLagging, "the deployer changes rows faster than the online migration to version \(script.version) can verify them: \(pending) rows changed during the last verification (\(Int(verifySeconds.rounded(.up))) s), more than a cut-over checks under its \(Int(settings.maxLockMilliseconds)) ms lock, and no cut-over could be tried for \(Int(settings.maxLagSeconds)) s (\(snapshots) verifications). The copy is complete and the capture triggers keep the new tables in sync, so the deployer is unaffected; running the migration again resumes here. Run it when the deployer writes less, with a longer lag allowance (--max-lag-seconds) or a higher --max-lock-ms",
+                                                 path: path, version: script.version)
+                        }
+                        progress?(.finished(phase: "online: \(pending) rows changed during the verification (\(snapshots) so far): verifying again on a new snapshot", seconds: verifySeconds))
+                        return nil
+                    }
+                    lag.restart()
                     let phase = "online: cut-over"
                     progress?(.started(phase: phase, total: nil))
                     let watch = Stopwatch()
@@ -87,12 +105,10 @@ extension OnlineMigration {
     /// The lag is measured and shown as it goes. While more is pending than a cut-over
     /// could take, the pending count must reach a new low every `maxLagSeconds`; when the
     /// deployer's changes outrun their application that long, the run stops, resumable.
-    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
+    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions, lag: LagClock) throws {
         let phase = "online: catch up with the deployer's changes"
         let watch = Stopwatch()
         var shown = false
-        var lowest = Int.max
-        var sinceLowest = Stopwatch()
         defer {
             transactions.update { $0.catchUpSeconds += watch.elapsedSeconds }
             if shown { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
@@ -105,10 +121,10 @@ extension OnlineMigration {
                 $0.peakPendingChanges = max($0.peakPendingChanges, pending)
             }
             if pending < cutOverFits(transactions.figures) { return }
-            if pending < lowest {
-                lowest = pending
-                sinceLowest = Stopwatch()
-            } else if sinceLowest.elapsedSeconds > settings.maxLagSeconds {
+            if pending < lag.lowest {
+                lag.restart(lowest: pending)
+            } else if lag.seconds > settings.maxLagSeconds {
+                let lowest = lag.lowest
                 let rate = Int(transactions.figures.changesPerLockSecond)
                 throw MigrationError(.onlineLagging, "the deployer changes rows faster than the online migration to version \(script.version) applies them: \(pending) changes pending, not fewer than \(lowest) for \(Int(settings.maxLagSeconds)) s (batches apply about \(rate) a second of lock held, and leave the lock free as long again). The copy is complete and the capture triggers keep the new tables in sync, so the deployer is unaffected; running the migration again resumes here. Run it when the deployer writes less, with a lower pace, or with a longer lag allowance; the change log grows until then",
                                      path: path, version: script.version)
@@ -119,7 +135,20 @@ extension OnlineMigration {
             }
             try applyChanges(db, plan: plan, state: &state, transactions, limit: settings.changeBatchLimit)
             try transactions.checkpoint(db)
-            progress?(.advanced(phase: phase + " (\(pending) pending, applying \(Int(transactions.figures.changesPerLockSecond))/s under the lock)", done: max(0, lowest - pending), total: pending))
+            progress?(.advanced(phase: phase + " (\(pending) pending, applying \(Int(transactions.figures.changesPerLockSecond))/s under the lock)", done: max(0, lag.lowest - pending), total: pending))
+        }
+    }
+
+    /// Since when the cut-over has made no progress: the lowest pending count the
+    /// catch-up reached, and the time since it did or since a cut-over was last tried.
+    final class LagClock {
+        private(set) var lowest = Int.max
+        private var since = Stopwatch()
+        var seconds: Double { since.elapsedSeconds }
+
+        func restart(lowest: Int? = nil) {
+            if let lowest { self.lowest = lowest }
+            since = Stopwatch()
         }
     }
 
@@ -129,13 +158,14 @@ extension OnlineMigration {
         max(200, Int(figures.changesPerLockSecond * settings.maxLockMilliseconds / 2_000))
     }
 
-    private func waitWhilePostponed(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
+    private func waitWhilePostponed(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions, lag: LagClock) throws {
         guard let file = settings.postponeCutOverFile, FileManager.default.fileExists(atPath: file) else { return }
         let phase = "online: cut-over postponed while \(file) exists (the new tables stay in sync)"
         progress?(.started(phase: phase, total: nil))
         let watch = Stopwatch()
         while FileManager.default.fileExists(atPath: file) {
-            try catchUp(db, plan: plan, state: &state, transactions)
+            try catchUp(db, plan: plan, state: &state, transactions, lag: lag)
+            lag.restart()   // postponed by the operator: not a lag
             Thread.sleep(forTimeInterval: 0.2)
         }
         progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
@@ -325,8 +355,14 @@ extension OnlineMigration {
                     try SchemaEditor.renameIndex(db, name, to: renamed, sql: IndexStatement(sql)?.sql(name: renamed) ?? sql, log: log)
                 }
             }
+            // The final names were free at the prepare, and the guard watches only the
+            // migrated tables: an object the operator named so meanwhile, anywhere, would
+            // make a second object of that name (a malformed schema).
             for table in plan.tables {
-                for index in table.finalIndexSQL { try SchemaEditor.renameIndex(db, index.temporary, to: index.name, sql: index.sql, log: log) }
+                for index in table.finalIndexSQL {
+                    try checkNameFree(db, index.name, for: "index on \(table.name)")
+                    try SchemaEditor.renameIndex(db, index.temporary, to: index.name, sql: index.sql, log: log)
+                }
             }
         }
         // AUTOINCREMENT counters: never below the old table's.
@@ -384,6 +420,17 @@ extension OnlineMigration {
         state.figures = transactions.figures
         try state.write(db, names: names)
         return record
+    }
+
+    /// Throws ``MigrationError/Code/schemaChangedDuringOnline`` when an object named
+    /// `name` (in any case, of any type) is in the schema.
+    private func checkNameFree(_ db: Database, _ name: String, for purpose: String) throws {
+        guard let taken = try Row.fetchOne(db, sql: "SELECT type, name, tbl_name FROM sqlite_master WHERE name = ? COLLATE NOCASE", arguments: [name]) else { return }
+        let type: String = taken["type"], takenName: String = taken["name"], table: String = taken["tbl_name"]
+        let on = type == "table" || type == "view" ? "" : " on \(table)"
+        throw MigrationError(.schemaChangedDuringOnline,
+                             "\(type) \(takenName)\(on) was created during the online migration to version \(script.version), and migration \(script.version) gives that name to its \(purpose). Rename or drop that \(type), then migrate again",
+                             version: script.version, object: takenName)
     }
 
     private func executeStep(_ db: Database, _ sql: String) throws {

@@ -225,9 +225,12 @@ struct OnlineMigration {
         if inTransaction {
             outcome = try apply(limit)
         } else {
-            var size = limit ?? settings.changeBatchLimit
+            // The size a batch last shrank to, grown back (×2) while batches take under a quarter of the limit.
+            let most = limit ?? settings.changeBatchLimit
+            var size = min(most, transactions.changeBatchSize ?? most)
             let batch = try transactions.runShrinking(db, doing: "applying the deployer's changes to the new tables", size: &size,
-                                                      minimum: 50, settings: settings) { try apply($0) }
+                                                      minimum: min(50, most), settings: settings) { try apply($0) }
+            transactions.changeBatchSize = batch.milliseconds < settings.maxLockMilliseconds / 4 ? min(most, size * 2) : size
             outcome = batch.result
             let entries = outcome.state.appliedChange - before.appliedChange
             if entries > 0 { transactions.update { $0.changesPerLockSecond = Double(entries) / max(batch.milliseconds, 0.001) * 1000 } }

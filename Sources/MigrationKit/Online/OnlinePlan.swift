@@ -226,6 +226,11 @@ struct OnlinePlan {
                 table.newIndexes.append(index.sql(name: temporary, table: newName))
                 table.finalIndexSQL.append((temporary, index.name, final))
             }
+            // The migration's own (the old table's are refused below, with the capture triggers' keys).
+            let own = (indexesByTable[lower] ?? []).map { ($0.sql(name: names.newIndex($0.name), table: newName), $0.name) }
+            if let index = try uniqueIndexOnAnExpression(create: create, indexes: own.map(\.0), names: own.map { (names.newIndex($0.1), $0.1) }) {
+                throw refuse("migration \(version) gives the new table \(recreation.table) the unique index \(index) on an expression; the online copy cannot find the rows that hold a key through it when keys move between rows")
+            }
             if try db.tableExists("sqlite_stat1") {
                 table.hadStatistics = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ? COLLATE NOCASE", arguments: [recreation.table]) ?? false
             }
@@ -289,7 +294,7 @@ struct OnlinePlan {
 
     /// SQLite's rule: the only primary key column, declared INTEGER; and no index
     /// carries that key (`INTEGER PRIMARY KEY DESC` gets one, and is no alias).
-    private static func rowidAlias(ofTable table: String, _ db: Database) throws -> String? {
+    static func rowidAlias(ofTable table: String, _ db: Database) throws -> String? {
         let keys = try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?) WHERE pk > 0", arguments: [table])
         guard keys.count == 1, (keys[0]["type"] as String).uppercased() == "INTEGER" else { return nil }
         let keyIndexes = try Int.fetchOne(db, sql: "SELECT count(*) FROM pragma_index_list(?) WHERE origin = 'pk'", arguments: [table]) ?? 0
@@ -327,6 +332,29 @@ struct OnlinePlan {
             throw MigrationError(.malformedMigration, "a `copy` block must be a SELECT … FROM …: \(select.prefix(80))")
         }
         return "SELECT " + expression + ", " + select.utf8Text(first.range.upperBound..<select.utf8.count).trimmingWhitespace
+    }
+
+    /// The final name of a unique index on an expression among `indexes` of the new
+    /// table, asked of SQLite: the table and its indexes made in an empty in-memory
+    /// database. Nil when there is none (or SQLite cannot make them there: the
+    /// prepare then says why).
+    private static func uniqueIndexOnAnExpression(create: String, indexes: [String], names: some Sequence<(String, String)>) throws -> String? {
+        let scratch = try DatabaseQueue()
+        return try scratch.writeWithoutTransaction { db in
+            do {
+                try db.execute(sql: create)
+                for index in indexes { try db.execute(sql: index) }
+            } catch is DatabaseError {
+                return nil
+            }
+            let finalNames = Dictionary(names.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
+            guard let table = try String.fetchOne(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") else { return nil }
+            for index in try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin = 'c'", arguments: [table]) {
+                let onExpression = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM pragma_index_xinfo(?) WHERE key = 1 AND cid = -2", arguments: [index]) ?? false
+                if onExpression { return finalNames[index.lowercased()] ?? index }
+            }
+            return nil
+        }
     }
 
     private static func uniqueKeys(_ db: Database, _ table: String, version: Int) throws -> [[(column: String, collation: String)]] {

@@ -9,7 +9,8 @@ import GRDB
 /// it moved are those objects compared with what the prepare left. A change
 /// elsewhere in the schema lets the run go on (the cut-over re-reads the rest); a
 /// change to them stops it with ``MigrationError/Code/schemaChangedDuringOnline``,
-/// and the run is undone, leaving the operator's change as they made it.
+/// and the run is undone (the message saying so is composed once the undo ran),
+/// leaving the operator's change as they made it.
 final class OnlineSchemaGuard {
     private let names: OnlineNames
     private let tables: [String]
@@ -18,6 +19,10 @@ final class OnlineSchemaGuard {
     let expected: [String: SchemaObjectText]
     /// The schema version last seen with those objects unchanged.
     private var seenVersion: Int?
+    /// Migrated tables whose old or new rows have no INTEGER PRIMARY KEY: the copy follows
+    /// them by a rowid a VACUUM may renumber, and a VACUUM leaves `sqlite_master` as it
+    /// was (it only moves the schema version), so any move of it stops the run.
+    private let renumberable: [String]
 
     struct SchemaObjectText: Codable, Equatable, Sendable {
         let type: String
@@ -31,6 +36,11 @@ final class OnlineSchemaGuard {
         version = plan.version
         tables = plan.triggerTables.map(\.name) + plan.tables.map(\.newName) + [plan.names.changes, plan.names.state]
         self.expected = try expected ?? Self.objects(db, tables: tables)
+        var renumberable: [String] = []
+        for table in plan.tables where try OnlinePlan.rowidAlias(ofTable: table.name, db) == nil || OnlinePlan.rowidAlias(ofTable: table.newName, db) == nil {
+            renumberable.append(table.name)
+        }
+        self.renumberable = renumberable
     }
 
     static func objects(_ db: Database, tables: [String]) throws -> [String: SchemaObjectText] {
@@ -48,6 +58,11 @@ final class OnlineSchemaGuard {
         if now == seenVersion { return }
         let current = try Self.objects(db, tables: tables)
         guard current != expected else {
+            if let seen = seenVersion, let table = renumberable.first {
+                throw MigrationError(.schemaChangedDuringOnline,
+                                     "the schema version moved during the online migration (\(seen) to \(now): a change elsewhere, or a VACUUM) and table \(table) has no INTEGER PRIMARY KEY, so a VACUUM may have renumbered the rowids the online copy follows its rows by",
+                                     version: version, object: table)
+            }
             seenVersion = now   // a change elsewhere, or none
             return
         }
@@ -62,7 +77,7 @@ final class OnlineSchemaGuard {
         }
         let first = Set(current.keys).union(expected.keys).sorted().first { current[$0] != expected[$0] }
         throw MigrationError(.schemaChangedDuringOnline,
-                             "the schema of the tables migration \(version) migrates changed during the online migration (\(changes.joined(separator: "; "))); the online migration was undone and that change was kept. Migrate again: the new run starts from the schema as it is now",
+                             "the schema of the tables migration \(version) migrates changed during the online migration (\(changes.joined(separator: "; ")))",
                              version: version, object: first)
     }
 }

@@ -19,9 +19,13 @@ public struct OnlineSettings: Sendable {
 
     /// Test seams: a fixed copy chunk size (rows; nil: sized by time), the change-log
     /// entries one batch applies, and a call after each of the migrator's committed
-    /// write transactions (its activity), where a test writes as the deployer would.
+    /// write transactions and verifications on a snapshot (its activity), where a test
+    /// writes as the deployer would.
     package var chunkRows: Int?
     package var changeBatchLimit = 2_000
+    /// Rows changed since the verification's snapshot beyond which the cut-over verifies
+    /// again on a new snapshot rather than checking them under its lock.
+    package var recheckLimit = 20_000
     package var afterTransaction: (@Sendable (String) -> Void)?
 
     public init() {}

@@ -63,16 +63,28 @@ final class WriteTransactions {
         }
     }
 
+    /// Tries at the minimum size, all over the lock limit, before ``runShrinking`` gives up.
+    static let triesAtMinimum = 8
+
     /// Runs `body(size)` under the lock limit; one that runs past it (a busy machine)
     /// is rolled back and run again a quarter as large, never under `minimum`, after
     /// leaving the lock free for the limit × pace. `size` keeps the size that committed.
+    /// After ``triesAtMinimum`` tries at the minimum, all over the limit, it stops with
+    /// ``MigrationError/Code/onlineLagging`` (75): every transaction was rolled back,
+    /// so the run is as its last commit left it, and running it again goes on from there.
     func runShrinking<T>(_ db: Database, doing activity: String, size: inout Int, minimum: Int, settings: OnlineSettings,
                          _ body: (Int) throws -> T) throws -> (result: T, milliseconds: Double) {
+        var atMinimum = 0
         while true {
             let attempt = size
             do {
                 return try run(db, doing: activity, limitMilliseconds: settings.maxLockMilliseconds) { try body(attempt) }
             } catch is LimitExceeded {
+                if attempt <= minimum { atMinimum += 1 }
+                guard atMinimum < Self.triesAtMinimum else {
+                    throw MigrationError(.onlineLagging, "the online migration could not fit one batch (\(activity), \(attempt) rows) in its lock limit of \(Int(settings.maxLockMilliseconds.rounded(.up))) ms in \(atMinimum) tries at that size: this machine or this database is too slow for that limit right now. Every such try was rolled back, so the deployer is unaffected and running the migration again goes on from here; raise --max-lock-ms, or run it at a quieter time",
+                                         path: path)
+                }
                 size = max(minimum, attempt / 4)
                 Thread.sleep(forTimeInterval: max(settings.maxLockMilliseconds * settings.pause, 1) / 1000)
             }
@@ -90,6 +102,9 @@ final class WriteTransactions {
     }
 
     func update(_ change: (inout OnlineFigures) -> Void) { change(&figures) }
+
+    /// The change batches' size, as ``runShrinking`` last left it (nil: not shrunk yet).
+    var changeBatchSize: Int?
 
     /// A time limit SQLite checks every thousand virtual-machine steps.
     private final class Deadline {
