@@ -15,10 +15,14 @@ import Foundation
 ///   inserts, updates (of their VM too) and deletes of events; v2 statements only.
 /// - ``Mode/bothSchemas``: only writes that mean the same on v2 and on v3, so the
 ///   deployer can keep writing across the cut-over.
+/// - ``Mode/reprovision``: a deployer that re-provisions by `INSERT OR REPLACE`, as many
+///   SQLite applications write: a VM again under its vm_id (a new rowid, its old row and
+///   events deleted), or into another VM's rowid; beside inserts, status updates and events.
 public final class MixedDeployer: Sendable {
     public enum Mode: String, Sendable {
         case everyWrite = "every"
         case bothSchemas = "both"
+        case reprovision = "reprovision"
     }
 
     private let process: Process
@@ -57,6 +61,8 @@ def write(n):
     at = f"2027-02-{n % 28 + 1:02d}T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}.{n:06d}Z"
     new_id = f"m{seed}-{n}"
     kinds = ["insert", "status", "network", "delete", "event-detail", "event-delete", "rows"]
+    if mode == "reprovision":
+        kinds = ["insert", "status", "replace", "replace", "replace", "replace-other", "event-insert"]
     if mode == "every":
         kinds += ["insert-null", "vm_id", "replace", "replace-rowid", "upsert", "event-insert", "event-move"]
     kind = rng.choice(kinds)
@@ -76,6 +82,9 @@ def write(n):
         return [("DELETE FROM vms WHERE id = ?", [row[0]])]
     if kind == "replace":
         return [("INSERT OR REPLACE INTO vms (vm_id, network, name, status, created_at, updated_at) VALUES (?, ?, ?, 'replaced', ?, ?)", [row[1], rng.choice(nets), "replaced " + row[1], at, at])]
+    if kind == "replace-other":
+        other = vm()
+        return [("INSERT OR REPLACE INTO vms (id, vm_id, network, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'replaced', ?, ?)", [row[0], other[1], rng.choice(nets), "replaced " + other[1], at, at])]
     if kind == "replace-rowid":
         return [("INSERT OR REPLACE INTO vms (id, vm_id, network, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'replaced', ?, ?)", [row[0], new_id, rng.choice(nets), "replaced " + new_id, at, at])]
     if kind == "upsert":

@@ -58,9 +58,13 @@ import VMDBTestSupport
         private(set) var acknowledged: [Write] = []
         private(set) var failures: [String] = []
 
-        init(path: String, plan: [Int: [Write]]) throws {
+        /// Made after every change batch, as long as the run lasts (sustained load).
+        private let everyBatch: Write?
+
+        init(path: String, plan: [Int: [Write]], everyBatch: Write? = nil) throws {
             queue = try DatabaseQueue(path: path, configuration: Self.configuration)
             self.plan = plan
+            self.everyBatch = everyBatch
         }
 
         /// The seam's call: only between copy chunks and change batches, where the old schema serves.
@@ -69,7 +73,8 @@ import VMDBTestSupport
                 activities.append(activity)
                 guard activity.hasPrefix("copying") || activity.hasPrefix("applying") else { return }
                 defer { boundaries += 1 }
-                for write in plan.removeValue(forKey: boundaries) ?? [] {
+                let load = activity.hasPrefix("applying") ? everyBatch.map { [$0] } ?? [] : []
+                for write in (plan.removeValue(forKey: boundaries) ?? []) + load {
                     do {
                         try queue.inTransaction { try write.run($0); return .commit }
                         acknowledged.append(write)
@@ -211,6 +216,19 @@ import VMDBTestSupport
             0: [.move("vm4", to: "spare"), .move("vm2", to: "vm4"), .move("vm0", to: "vm2"), .move("spare", to: "vm0")],
         ])
         Self.expectConverged(outcome, writes: 4)
+    }
+
+    /// vm2 re-provisioned with no network (the migration's step gives it the default) and
+    /// a new event for it, while the events are being copied, one change per batch: the
+    /// chunk copying the event joins the new VM row before that row's change is applied,
+    /// so the step must run on the joined row first (found by the property test below).
+    @Test func anEventJoiningAVMWhoseStepIsNotAppliedYetConverges() throws {
+        let outcome = try Self.run(vms: 8, chunkRows: 3, batch: 1, plan: [
+            3: [.replace("vm2", network: nil), .event("vm2")],
+        ])
+        let seen = Self.boundaries(outcome.deployer)
+        #expect(seen.count > 3 && seen[3] == "copying vm_events", "\(seen)")
+        Self.expectConverged(outcome, writes: 2)
     }
 
     // MARK: The property

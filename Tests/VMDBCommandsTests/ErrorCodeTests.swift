@@ -14,7 +14,7 @@ import Testing
         "unreadableSchema": 65, "schemaConflict": 65, "rowsNotCarried": 65, "unknownSchema": 65, "unusableFile": 65,
         "emptySchema": 65, "newerDatabase": 4, "inconsistentHistory": 5, "locked": 75, "migratorRunning": 75,
         "concurrentMigration": 75, "outOfSpace": 74, "ioError": 74, "noTemporaryFolder": 74, "failedVerification": 2,
-        "dataConflict": 2, "onlineNotPossible": 65, "onlineNeedsWAL": 65, "cutOverTimedOut": 75, "schemaChangedDuringOnline": 65,
+        "dataConflict": 2, "onlineNotPossible": 65, "onlineNeedsWAL": 65, "cutOverTimedOut": 75, "onlineLagging": 75, "schemaChangedDuringOnline": 65,
         "unexpectedSQLiteError": 1, "unexpectedFailure": 1,
     ]
 

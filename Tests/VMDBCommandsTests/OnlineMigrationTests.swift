@@ -82,6 +82,37 @@ import VMDBTestSupport
         }
     }
 
+    /// A deployer that re-provisions every VM it touches by INSERT OR REPLACE (keys move
+    /// to new rowids, or into other VMs' rowids) while the copy runs: exit 0, every write
+    /// acknowledged, and the result is what offline migration gives the same writes.
+    @Test func aDeployerReprovisioningByInsertOrReplaceConvergesToTheOfflineResult() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("online-reprovision")
+            let live = directory.file("live.db"), original = directory.file("original.db")
+            try LargeDatabase.makeV2(at: live, vms: Self.reprovisionVMs)
+            try Self.copy(live, to: original)
+            let hold = directory.file("hold-cut-over")
+            _ = FileManager.default.createFile(atPath: hold, contents: nil)
+            let deployer = try MixedDeployer(path: live, mode: .reprovision, seed: 21, in: directory)
+            deployer.waitForAcknowledged(20)
+            let run = try WatchedProcess(["migrate", "--db", live, "--online", "--no-backup", "--progress", "--default-network", "main",
+                                          "--postpone-cut-over-file", hold], in: directory, label: "online")
+            #expect(run.waitFor("cut-over postponed", timeout: 300), "\(run.standardError.suffix(2_000))")
+            let seen = deployer.acknowledged
+            deployer.waitForAcknowledged(seen + 50)
+            deployer.stop()
+            try FileManager.default.removeItem(atPath: hold)
+            let outcome = run.finish()
+            print("online migrate of \(Self.reprovisionVMs) VMs beside an INSERT OR REPLACE deployer: \(String(format: "%.1f", outcome.seconds)) s, \(deployer.acknowledged) writes")
+            #expect(outcome.exitCode == 0, "\(outcome.standardError.suffix(2_000))")
+            #expect(deployer.failures.isEmpty, "the deployer's writes failed: \(deployer.failures.prefix(5))")
+            #expect(deployer.acknowledged > 100, "the deployer wrote only \(deployer.acknowledged) times")
+            try Self.expectOracleHolds(live: live, original: original, deployer: deployer, directory: directory)
+        }
+    }
+
+    static let reprovisionVMs = 100_000
+
     @Test func aDeployerWritingAcrossTheCutOverNeverFails() async throws {
         try await offThePool {
             let directory = try TemporaryDirectory("online-across")

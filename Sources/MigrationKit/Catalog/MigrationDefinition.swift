@@ -72,6 +72,23 @@ public struct MigrationDefinition: Sendable, Hashable {
     /// SQL blocks run after the recreated tables are renamed into place.
     public var stepsAfter: [String] = []
 
+    /// One step of the migration, in file order. Every executor (offline
+    /// `MigrationRunner`, online `OnlinePlan`) switches over it exhaustively, so a new kind
+    /// of step does not compile until each has said what it does with it (as GRDB's
+    /// `TableAlterationKind` does for its table alterations).
+    public enum Step: Sendable, Hashable {
+        /// SQL run as written: before the recreations, or once the recreated tables are in place.
+        case sql(String, afterRecreations: Bool)
+        /// A table rebuilt by SQLite's 12-step procedure.
+        case recreate(Recreation)
+    }
+
+    /// The steps in the order they run.
+    public var steps: [Step] {
+        stepsBefore.map { .sql($0, afterRecreations: false) } + recreations.map(Step.recreate)
+            + stepsAfter.map { .sql($0, afterRecreations: true) }
+    }
+
     func isDropped(_ type: String, _ name: String) -> Bool {
         drops.contains { $0.type == type && $0.name.lowercased() == name.lowercased() }
     }

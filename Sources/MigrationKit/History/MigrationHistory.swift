@@ -126,9 +126,10 @@ struct MigrationHistory {
 extension MigrationHistory {
     /// Replaces the verification record of an applied migration: the online path adds
     /// the figures of the old tables' emptying, which happens after its history row.
-    func updateVerification(_ db: Database, version: Int, _ verification: VerificationRecord) throws {
+    /// - Parameter lockMilliseconds: the longest write lock, when it is known only now (an online run's cut-over).
+    func updateVerification(_ db: Database, version: Int, _ verification: VerificationRecord, lockMilliseconds: Int? = nil) throws {
         let json = String(decoding: try JSONEncoder.sorted.encode(verification), as: UTF8.self)
-        try db.execute(sql: "UPDATE \(tableName) SET verification = ? WHERE version = ?", arguments: [json, version])
+        try db.execute(sql: "UPDATE \(tableName) SET verification = ?, lock_ms = coalesce(?, lock_ms) WHERE version = ?", arguments: [json, lockMilliseconds, version])
     }
 }
 

@@ -21,6 +21,8 @@ struct CopyQuery: Sendable {
     private let insert: String
     /// `SELECT … FROM … JOIN …`, without the WHERE clause.
     private let selectHead: String
+    /// `FROM … JOIN …`, without the WHERE clause.
+    private let from: String
     /// The copy's own WHERE condition, if any.
     private let condition: String?
 
@@ -91,12 +93,20 @@ struct CopyQuery: Sendable {
         let headEnd = whereIndex.map { tokens[$0].range.lowerBound } ?? select.utf8.count
         self.insert = insert
         selectHead = select.utf8Text(0..<headEnd).trimmingWhitespace
+        from = select.utf8Text(tokens[fromIndex].range.lowerBound..<headEnd).trimmingWhitespace
         condition = whereIndex.map { select.utf8Text(tokens[$0].range.upperBound..<select.utf8.count).trimmingWhitespace }
     }
 
     /// The copy restricted by `filter`, an expression over the driving alias.
     func sql(filter: String) -> String {
         insert + "\n" + select(filter: filter)
+    }
+
+    /// The rowids of `join`'s table that the rows `filter` selects join, as the copy joins them.
+    func joinedRows(_ join: Join, filter: String) -> String {
+        let rows = "SELECT \(join.alias.quotedIdentifier).rowid \(from)"
+        if let condition { return rows + " WHERE (\(condition)) AND " + filter }
+        return rows + " WHERE " + filter
     }
 
     /// The copy's SELECT alone, restricted by `filter`: the new rows it would insert.

@@ -41,8 +41,9 @@ extension Migrator {
     func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws {
         try queue.writeWithoutTransaction { db in
             guard let state = try OnlineState.read(db, names: onlineNames) else { return }
-            if state.phase == .copy, state.formatNumber == OnlineState.currentFormat, options.online != nil,
-               let next, next.version == state.version, next.checksum == state.checksum { return }
+            let resumable = state.formatNumber == OnlineState.currentFormat && options.online != nil
+                && next?.version == state.version && next?.checksum == state.checksum
+            if state.phase.restart(resumable: resumable) == .resume { return }
             let settings = options.online ?? OnlineSettings()
             try withOnlineConnection(db) {
                 try OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
@@ -155,7 +156,7 @@ extension Migrator {
                 let wrapped = MigrationError.wrapping(error, path: path, doing: "migrating to version \(script.version) online")
                 guard wrapped.code == .outOfSpace, let left = try? OnlineState.read(db, names: onlineNames) else { throw error }
                 let detail = wrapped.underlying?.message ?? "\(error)"
-                let next = left.phase == .copy
+                let next = left.phase.restart(resumable: true) == .resume
                     ? "the deployer's writes are all in its tables and the capture triggers keep the new tables in sync; with space free, running the migration online again resumes it (offline, it is undone first)"
                     : "the migration is applied, and emptying the old tables stopped; with space free, running the migration again finishes that"
                 throw MigrationError(.outOfSpace, "the disk filled up on \(path) during the online migration to version \(script.version) (\(detail)); the step under way was rolled back and the run stopped in its \(left.phase.rawValue) phase: " + next,

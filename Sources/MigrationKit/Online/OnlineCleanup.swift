@@ -21,14 +21,14 @@ struct OnlineCleanup {
     func finishLeftovers(_ db: Database) throws {
         guard let state = try OnlineState.read(db, names: names) else { return }
         let transactions = WriteTransactions(figures: state.figures, path: path, log: log)
-        switch state.phase {
-        case .drain:
+        switch state.phase.restart(resumable: false) {
+        case .finishDrain:
             try drain(db, state: state, transactions) { figures in
                 guard var record = try history.read(db).first(where: { $0.version == state.version })?.verification else { return nil }
                 record.online = figures
                 return record
             }
-        case .copy, .abort:
+        case .undo, .resume:
             try abort(db, state: state, transactions)
         }
     }
@@ -47,8 +47,10 @@ struct OnlineCleanup {
             try run(db, "DROP TABLE IF EXISTS \(names.state.quotedIdentifier)")
             var figures = transactions.figures
             figures.transactions += 1
+            // The history's lock figure now counts every transaction before this one, the cut-over's included.
             if let verification = try record(figures) {
-                try history.updateVerification(db, version: state.version, verification)
+                try history.updateVerification(db, version: state.version, verification,
+                                               lockMilliseconds: Int(figures.longestTransactionMilliseconds.rounded()))
             }
         }
         try? db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
@@ -61,7 +63,7 @@ struct OnlineCleanup {
                 try run(db, "DROP TRIGGER \(trigger.quotedIdentifier)")
             }
             var aborting = state
-            aborting.phase = .abort
+            if aborting.phase != .abort { try aborting.move(to: .abort) }
             try aborting.write(db, names: names)
         }
         for table in state.tables {

@@ -27,13 +27,20 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
     /// Transactions that ran past the lock limit and were rolled back (then redone
     /// smaller, or the cut-over tried again).
     public var overLimitRollbacks = 0
+    /// The catch-up after the copy: change-log entries not yet applied when last measured,
+    /// the most there were, how fast a batch applies them (entries per second of lock
+    /// held), and how long catching up took in all.
+    public var pendingChanges = 0
+    public var peakPendingChanges = 0
+    public var changesPerLockSecond = 0.0
+    public var catchUpSeconds = 0.0
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case transactions, longestTransactionMilliseconds, longestTransaction, totalTransactionMilliseconds, cutOverRetries,
              cutOverMilliseconds, rowsCopied, changesApplied, copySeconds, verifySeconds, drainSeconds, fileGrowthBytes,
-             peakWALBytes, resumes, overLimitRollbacks
+             peakWALBytes, resumes, overLimitRollbacks, pendingChanges, peakPendingChanges, changesPerLockSecond, catchUpSeconds
     }
 
     /// Reads what earlier builds wrote too: a figure they did not have is 0.
@@ -55,6 +62,10 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
         peakWALBytes = try value(.peakWALBytes)
         resumes = try value(.resumes)
         overLimitRollbacks = try value(.overLimitRollbacks)
+        pendingChanges = try value(.pendingChanges)
+        peakPendingChanges = try value(.peakPendingChanges)
+        changesPerLockSecond = try value(.changesPerLockSecond)
+        catchUpSeconds = try value(.catchUpSeconds)
     }
 
     mutating func record(milliseconds: Double, doing activity: String) {

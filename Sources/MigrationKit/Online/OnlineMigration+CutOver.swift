@@ -20,7 +20,7 @@ extension OnlineMigration {
         var tries = 0
         while true {
             // Catch up before taking the snapshot, so little is set aside.
-            try catchUp(db, plan: plan, state: &state, transactions, below: 200)
+            try catchUp(db, plan: plan, state: &state, transactions)
             let outcome: VerificationRecord? = try reader.inDatabase { snapshot in
                 try snapshot.execute(sql: "BEGIN DEFERRED")
                 defer { try? snapshot.execute(sql: "ROLLBACK") }
@@ -43,7 +43,7 @@ extension OnlineMigration {
                 var firstPending: Int?
                 while true {
                     try waitWhilePostponed(db, plan: plan, state: &state, transactions)
-                    try catchUp(db, plan: plan, state: &state, transactions, below: 200)
+                    try catchUp(db, plan: plan, state: &state, transactions)
                     let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange]) ?? 0
                     if firstPending == nil { firstPending = pending }
                     if pending > recheckLimit { return nil }   // a new snapshot costs less than checking these under the lock
@@ -81,14 +81,52 @@ extension OnlineMigration {
         }
     }
 
-    /// Applies change batches until fewer than `below` entries are left.
-    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions, below: Int) throws {
+    /// Applies change batches until fewer entries are left than a cut-over can apply
+    /// under the lock limit (at the rate batches apply them).
+    ///
+    /// The lag is measured and shown as it goes. While more is pending than a cut-over
+    /// could take, the pending count must reach a new low every `maxLagSeconds`; when the
+    /// deployer's changes outrun their application that long, the run stops, resumable.
+    private func catchUp(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
+        let phase = "online: catch up with the deployer's changes"
+        let watch = Stopwatch()
+        var shown = false
+        var lowest = Int.max
+        var sinceLowest = Stopwatch()
+        defer {
+            transactions.update { $0.catchUpSeconds += watch.elapsedSeconds }
+            if shown { progress?(.finished(phase: phase, seconds: watch.elapsedSeconds)) }
+        }
         while true {
-            let max = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
-            if max - state.appliedChange < Int64(below) { return }
+            let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(names.changes.quotedIdentifier)") ?? 0
+            let pending = Int(last - state.appliedChange)
+            transactions.update {
+                $0.pendingChanges = pending
+                $0.peakPendingChanges = max($0.peakPendingChanges, pending)
+            }
+            if pending < cutOverFits(transactions.figures) { return }
+            if pending < lowest {
+                lowest = pending
+                sinceLowest = Stopwatch()
+            } else if sinceLowest.elapsedSeconds > settings.maxLagSeconds {
+                let rate = Int(transactions.figures.changesPerLockSecond)
+                throw MigrationError(.onlineLagging, "the deployer changes rows faster than the online migration to version \(script.version) applies them: \(pending) changes pending, not fewer than \(lowest) for \(Int(settings.maxLagSeconds)) s (batches apply about \(rate) a second of lock held, and leave the lock free as long again). The copy is complete and the capture triggers keep the new tables in sync, so the deployer is unaffected; running the migration again resumes here. Run it when the deployer writes less, with a lower pace, or with a longer lag allowance; the change log grows until then",
+                                     path: path, version: script.version)
+            }
+            if !shown {
+                progress?(.started(phase: phase, total: pending))
+                shown = true
+            }
             try applyChanges(db, plan: plan, state: &state, transactions, limit: settings.changeBatchLimit)
             try transactions.checkpoint(db)
+            progress?(.advanced(phase: phase + " (\(pending) pending, applying \(Int(transactions.figures.changesPerLockSecond))/s under the lock)", done: max(0, lowest - pending), total: pending))
         }
+    }
+
+    /// Change-log entries a cut-over can apply in half its lock limit, at the rate the
+    /// batches so far applied them (200 before any was measured).
+    private func cutOverFits(_ figures: OnlineFigures) -> Int {
+        max(200, Int(figures.changesPerLockSecond * settings.maxLockMilliseconds / 2_000))
     }
 
     private func waitWhilePostponed(_ db: Database, plan: OnlinePlan, state: inout OnlineState, _ transactions: WriteTransactions) throws {
@@ -97,7 +135,7 @@ extension OnlineMigration {
         progress?(.started(phase: phase, total: nil))
         let watch = Stopwatch()
         while FileManager.default.fileExists(atPath: file) {
-            try catchUp(db, plan: plan, state: &state, transactions, below: 1)
+            try catchUp(db, plan: plan, state: &state, transactions)
             Thread.sleep(forTimeInterval: 0.2)
         }
         progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
@@ -250,6 +288,14 @@ extension OnlineMigration {
         for object in captured.reversed() {
             try run("DROP \(object.type.uppercased()) IF EXISTS \(object.name.quotedIdentifier)")
         }
+        // AUTOINCREMENT counters as they are now, under the lock: a rowid handed out and
+        // deleted during the copy must never be handed out again.
+        var sequences: [String: Int64] = [:]
+        if try db.tableExists("sqlite_sequence") {
+            for table in plan.tables {
+                sequences[table.name] = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table.name])
+            }
+        }
         // Old tables out of the way without touching any reference to them (legacy
         // mode, foreign keys off): other tables' keys keep naming the final names.
         try run("PRAGMA legacy_alter_table = ON")
@@ -285,7 +331,7 @@ extension OnlineMigration {
         }
         // AUTOINCREMENT counters: never below the old table's.
         for table in plan.tables {
-            guard let sequence = table.sequence else { continue }
+            guard let sequence = sequences[table.name] else { continue }
             try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", arguments: [table.name, table.name])
             try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [sequence, table.name])
         }
@@ -334,7 +380,7 @@ extension OnlineMigration {
             toolVersion: migrator.toolVersion, kind: .applied, verification: record, backupSHA256: backupSHA256,
             keepsStoreCompatibleFrom: script.definition.keepsStoreCompatibleFrom), log: log)
         try run("DROP TABLE \(names.changes.quotedIdentifier)")
-        state.phase = .drain
+        try state.move(to: .drain)
         state.figures = transactions.figures
         try state.write(db, names: names)
         return record

@@ -16,6 +16,7 @@ extension OnlineMigration {
     func place(_ db: Database, _ table: OnlinePlan.Table, filter: (String) -> String,
                _ values: [String: any DatabaseValueConvertible]) throws -> Int {
         let alias = table.copy.alias.quotedIdentifier
+        try runJoinedSteps(db, table, filter: filter("\(alias).rowid"), values)
         // Nearly every chunk and batch needs no key twice: the plain copy first.
         try db.execute(sql: "SAVEPOINT migrationkit_place")
         do {
@@ -60,11 +61,23 @@ extension OnlineMigration {
             let rows: [String: any DatabaseValueConvertible] = ["migrationkit_holders": Self.json(stale)]
             try execute(db, "DELETE FROM \(new) WHERE \(set)", rows)
             for step in table.steps { try execute(db, step.sql(filter: set), rows) }
+            try runJoinedSteps(db, table, filter: "\(alias).\(set)", rows)
             try execute(db, staging + table.copy.select(filter: "\(alias).\(set)"), rows)
         }
         try run(db, "INSERT INTO \(new) (\(columns)) SELECT \(columns) FROM \(stage)")
         try run(db, "DELETE FROM \(stage)")
         return count
+    }
+
+    /// Runs the row steps of the tables the copy joins on the rows it is about to join:
+    /// a joined row the deployer changed may not have had them yet (v3: an event takes its
+    /// VM's network, which the step fills in where it is NULL).
+    private func runJoinedSteps(_ db: Database, _ table: OnlinePlan.Table, filter: String,
+                                _ values: [String: any DatabaseValueConvertible]) throws {
+        for (join, steps) in table.joinedSteps {
+            let joined = "rowid IN (\(table.copy.joinedRows(join, filter: filter)))"
+            for step in steps { try execute(db, step.sql(filter: joined), values) }
+        }
     }
 
     private func run(_ db: Database, _ sql: String) throws {

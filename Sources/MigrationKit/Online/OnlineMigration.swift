@@ -63,11 +63,17 @@ struct OnlineMigration {
         let copyWatch = Stopwatch()
         try copy(db, plan: plan, state: &current, transactions)
         transactions.update { $0.copySeconds += copyWatch.elapsedSeconds }
+        if current.phase == .copy {
+            var verifying = current
+            try verifying.move(to: .verify)
+            verifying.figures = transactions.figures
+            _ = try transactions.run(db, doing: "recording that the online copy is complete") { try verifying.write(db, names: names) }
+            current = verifying
+        }
 
         var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
                                  backupSHA256: backupSHA256, started: watch, transactions)
         transactions.schemaGuard = nil   // the cut-over changed it, and the run is done with it
-        let lockSeconds = transactions.figures.longestTransactionMilliseconds / 1000
         let cleanup = OnlineCleanup(names: names, history: migrator.history, path: path, settings: settings, log: log, progress: progress)
         let drainWatch = Stopwatch()
         try cleanup.drain(db, state: current, transactions) { figures in
@@ -79,7 +85,7 @@ struct OnlineMigration {
             return record
         }
         return MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
-                               lockSeconds: lockSeconds, verification: record)
+                               lockSeconds: transactions.figures.longestTransactionMilliseconds / 1000, verification: record)
     }
 
     // MARK: Prepare
@@ -223,6 +229,8 @@ struct OnlineMigration {
             let batch = try transactions.runShrinking(db, doing: "applying the deployer's changes to the new tables", size: &size,
                                                       minimum: 50, settings: settings) { try apply($0) }
             outcome = batch.result
+            let entries = outcome.state.appliedChange - before.appliedChange
+            if entries > 0 { transactions.update { $0.changesPerLockSecond = Double(entries) / max(batch.milliseconds, 0.001) * 1000 } }
             pause(after: batch.milliseconds)
         }
         transactions.update { $0.changesApplied += outcome.applied }

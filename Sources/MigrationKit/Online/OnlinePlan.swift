@@ -28,6 +28,9 @@ struct OnlinePlan {
         var rowidColumn: String?
         /// The migration's row steps on this table, in order.
         var steps: [RowStep] = []
+        /// The row steps of recreated tables the copy joins, per join: offline they run
+        /// on every row before any copy, so online they run on the joined rows first.
+        var joinedSteps: [(join: CopyQuery.Join, steps: [RowStep])] = []
         /// Indexes built on the new table while it is empty, under temporary names (the old
         /// table keeps its own until the cut-over): the migration's and the old table's.
         var newIndexes: [String] = []
@@ -36,7 +39,6 @@ struct OnlinePlan {
         var restoredIndexes: [String] = []
         /// Whether `sqlite_stat1` had statistics for it, to refresh at the cut-over.
         var hadStatistics = false
-        var sequence: Int64?
         /// Columns an operator added (`table.column`), carried into the new table.
         var carriedColumns: [String] = []
 
@@ -94,9 +96,17 @@ struct OnlinePlan {
             throw refuse("a table named \(name) is in the way of the online copy; it is not one this tool left behind (`status` would say so). Rename or drop it first")
         }
 
+        var blocksBefore: [String] = [], blocksAfter: [String] = []
+        for step in definition.steps {
+            switch step {
+            case .sql(let block, afterRecreations: false): blocksBefore.append(block)
+            case .sql(let block, afterRecreations: true): blocksAfter.append(block)
+            case .recreate: break   // the tables, below
+            }
+        }
         // Steps before the rebuild: row steps on recreated tables.
         var steps: [RowStep] = []
-        for block in definition.stepsBefore {
+        for block in blocksBefore {
             for sql in try statements(db, block) {
                 let step = try RowStep(sql, migration: version)
                 guard recreated.contains(step.table.lowercased()) else {
@@ -110,7 +120,7 @@ struct OnlinePlan {
         var indexesByTable: [String: [IndexStatement]] = [:]
         var cutOverSteps: [String] = []
         var createdTables: Set<String> = []
-        for block in definition.stepsAfter {
+        for block in blocksAfter {
             for sql in try statementTexts(block) {
                 if let index = IndexStatement(sql), recreated.contains(index.table.lowercased()) {
                     indexesByTable[index.table.lowercased(), default: []].append(index)
@@ -146,10 +156,8 @@ struct OnlinePlan {
             where ["rowid", "oid", "_rowid_"].contains(column.lowercased()) {
                 throw refuse("table \(recreation.table) has a column named \(column), which hides the rowid the online copy follows rows by")
             }
-            let extras = oldTable.columns.filter {
-                newTable.column(named: $0.name) == nil && !definition.isDropped("column", "\(recreation.table).\($0.name)")
-            }
-            let copiedExtras = extras.filter { !$0.isGenerated }
+            let carry = try TableRecreation.carryOver(recreation, definition: definition, old: oldTable, new: newTable)
+            let extras = carry.extras
             let newName = names.new(recreation.table)
             var create = newTable.sql(renamedTo: newName, addingColumns: extras.map(\.definition))
             create = ForeignKeyTargets.rewrite(create, renaming: newNames)
@@ -157,32 +165,22 @@ struct OnlinePlan {
             // The new row must keep the old row's rowid: that is how a change is followed.
             let rowidColumn = try rowidAlias(ofCreate: create)
             let oldRowidColumn = try rowidAlias(ofTable: recreation.table, db)
-            var targets = newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name)
-            let alias = recreation.copyAlias ?? recreation.table
-            var select: String
-            if let copySQL = recreation.copySQL {
-                select = try TableRecreation.select(copySQL, adding: copiedExtras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
-                if let rowidColumn {
-                    guard let position = targets.firstIndex(where: { $0.equalsIgnoringASCIICase(rowidColumn) }),
-                          try selectItem(select, at: position, isRowidOf: alias, oldRowidColumn: oldRowidColumn) else {
-                        throw refuse("the copy of \(recreation.table) must fill \(rowidColumn) with the old row's \(oldRowidColumn ?? "rowid"), so each new row can be matched to the row it came from")
-                    }
-                } else {
-                    targets.insert("rowid", at: 0)
-                    select = try selectAddingFirst(select, "\(alias.quotedIdentifier).rowid")
+            var targets = carry.targets
+            let alias = carry.alias
+            var select = carry.select
+            if let rowidColumn {
+                let kept = recreation.copySQL == nil
+                    ? oldRowidColumn?.equalsIgnoringASCIICase(rowidColumn) == true
+                    : try targets.firstIndex(where: { $0.equalsIgnoringASCIICase(rowidColumn) })
+                        .map { try selectItem(select, at: $0, isRowidOf: alias, oldRowidColumn: oldRowidColumn) } ?? false
+                guard kept else {
+                    throw refuse(recreation.copySQL == nil
+                        ? "table \(recreation.table)'s new \(rowidColumn) would not be the old row's rowid, so the online copy could not match new rows to old ones"
+                        : "the copy of \(recreation.table) must fill \(rowidColumn) with the old row's \(oldRowidColumn ?? "rowid"), so each new row can be matched to the row it came from")
                 }
             } else {
-                targets = targets.filter { oldTable.column(named: $0) != nil }
-                var list = targets.map(\.quotedIdentifier)
-                if let rowidColumn {
-                    guard let oldRowidColumn, oldRowidColumn.equalsIgnoringASCIICase(rowidColumn) else {
-                        throw refuse("table \(recreation.table)'s new \(rowidColumn) would not be the old row's rowid, so the online copy could not match new rows to old ones")
-                    }
-                } else {
-                    targets.insert("rowid", at: 0)
-                    list.insert("rowid", at: 0)
-                }
-                select = "SELECT \(list.joined(separator: ", ")) FROM \(recreation.table.quotedIdentifier)"
+                targets.insert("rowid", at: 0)
+                select = try selectAddingFirst(select, "\(alias.quotedIdentifier).rowid")
             }
             let insert = "INSERT INTO \(newName.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))"
             let copy = try CopyQuery(insert: insert, select: select, table: recreation.table)
@@ -202,6 +200,10 @@ struct OnlinePlan {
             table.rowidColumn = rowidColumn
             table.carriedColumns = extras.map { "\(recreation.table).\($0.name)" }
             table.steps = steps.filter { $0.table.equalsIgnoringASCIICase(recreation.table) }
+            table.joinedSteps = copy.joins.compactMap { join in
+                let joined = steps.filter { $0.table.equalsIgnoringASCIICase(join.table) }
+                return joined.isEmpty ? nil : (join, joined)
+            }
             // The migration's own indexes on this table, then the old table's that it does not replace.
             var indexes = (indexesByTable[lower] ?? []).map { (index: $0, final: $0.sql) }
             for object in schema.objects where object.type == "index" && object.table.equalsIgnoringASCIICase(recreation.table) {
@@ -226,9 +228,6 @@ struct OnlinePlan {
             }
             if try db.tableExists("sqlite_stat1") {
                 table.hadStatistics = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ? COLLATE NOCASE", arguments: [recreation.table]) ?? false
-            }
-            if try db.tableExists("sqlite_sequence") {
-                table.sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [recreation.table])
             }
             try table.useStoredText()
             tables.append(table)

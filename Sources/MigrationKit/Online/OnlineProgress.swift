@@ -13,6 +13,7 @@ public struct OnlineProgress: Sendable, Codable, Hashable {
 
     public let version: Int
     /// `copy` (new tables being filled and kept in sync; the deployer uses the old ones),
+    /// `verify` (every row copied: catching up, verifying, cutting over),
     /// `drain` (cut over: the migration is applied; old tables being emptied), or
     /// `abort` (given up: the new tables being removed).
     public let phase: String
@@ -27,9 +28,9 @@ public struct OnlineProgress: Sendable, Codable, Hashable {
         for (number, table) in state.tables.enumerated() {
             let source = state.phase == .drain ? names.old(table) : table
             var left = 0
-            if let below = state.copiedBelow[number], state.phase == .copy, try db.tableExists(source) {
+            if let below = state.copiedBelow[number], state.phase == .copy || state.phase == .verify, try db.tableExists(source) {
                 left = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(source.quotedIdentifier) WHERE rowid >= ?", arguments: [below]) ?? 0
-            } else if state.phase != .copy, try db.tableExists(state.phase == .drain ? names.old(table) : names.new(table)) {
+            } else if state.phase == .drain || state.phase == .abort, try db.tableExists(state.phase == .drain ? names.old(table) : names.new(table)) {
                 left = try Int.fetchOne(db, sql: "SELECT count(*) FROM \((state.phase == .drain ? names.old(table) : names.new(table)).quotedIdentifier)") ?? 0
             }
             tables.append(Table(table: table, copied: state.copiedBelow[number] == nil, rowsLeft: left))

@@ -12,6 +12,10 @@ public struct OnlineSettings: Sendable {
     public var postponeCutOverFile: String?
     /// Cut-over attempts before giving up with ``MigrationError/Code/cutOverTimedOut``.
     public var cutOverTries = 40
+    /// After the copy, while the change log holds more than a cut-over can apply under
+    /// the lock limit: how long it may go without shrinking to a new low before the run
+    /// stops with ``MigrationError/Code/onlineLagging`` (resumable).
+    public var maxLagSeconds = 120.0
 
     /// Test seams: a fixed copy chunk size (rows; nil: sized by time), the change-log
     /// entries one batch applies, and a call after each of the migrator's committed

@@ -5,13 +5,56 @@ import GRDB
 /// and updated in the same transactions as the work it describes, so a crash at
 /// any moment leaves a state that says exactly what is done.
 struct OnlineState: Sendable, Codable {
+    /// The phases of an online run; MigrationKit.docc/OnlineStateMachine.md draws them.
     enum Phase: String, Sendable, Codable {
         /// The new tables are being filled, chunk by chunk, and kept up to date.
         case copy
+        /// Every row copied: catching up, verifying on a snapshot, cutting over (retried).
+        case verify
         /// Cut over: the migration is applied; the old tables are being emptied.
         case drain
         /// Given up: the new tables are being emptied and everything else removed.
         case abort
+
+        /// The phases this one may move to: the machine's only edges. (No state at all
+        /// is the start and the end: the prepare writes `copy`, the last drain or abort
+        /// transaction drops the state table.)
+        var successors: Set<Phase> {
+            switch self {
+            case .copy: [.verify, .abort]
+            case .verify: [.drain, .abort]
+            case .drain: []
+            case .abort: []
+            }
+        }
+
+        /// What a run that finds this phase left does.
+        enum Restart: Equatable {
+            /// Resume it (an online run of the same migration file, in the current format).
+            case resume
+            /// Undo it: the capture triggers first, then the new tables.
+            case undo
+            /// Finish emptying the old tables: the migration is applied.
+            case finishDrain
+        }
+
+        /// - Parameter resumable: the run finding it is online, runs the same migration file,
+        ///   and reads the record's format as its own.
+        func restart(resumable: Bool) -> Restart {
+            switch self {
+            case .copy, .verify: resumable ? .resume : .undo
+            case .abort: .undo
+            case .drain: .finishDrain
+            }
+        }
+    }
+
+    /// Moves to `next`, or refuses a move the machine does not have (a bug).
+    mutating func move(to next: Phase) throws {
+        guard phase.successors.contains(next) else {
+            throw MigrationError(.unexpectedFailure, "the online migration cannot go from its \(phase.rawValue) phase to \(next.rawValue)")
+        }
+        phase = next
     }
 
     /// The record's layout: absent in the first (vmdb 0.x before it was added: format 1,

@@ -39,8 +39,13 @@ struct MigrationRunner {
             }
         }
 
-        for step in definition.stepsBefore {
-            try db.executeStatements(step, parameters: parameters, log: log)
+        var stepsAfter: [String] = []
+        for step in definition.steps {
+            switch step {
+            case .sql(let block, afterRecreations: false): try db.executeStatements(block, parameters: parameters, log: log)
+            case .sql(let block, afterRecreations: true): stepsAfter.append(block)
+            case .recreate: break   // all together, below: TableRecreation runs the 12 steps for every table at once
+            }
         }
         if !definition.recreations.isEmpty {
             let recreation = TableRecreation(definition: definition, parameters: parameters, log: log, progress: progress,
@@ -49,8 +54,8 @@ struct MigrationRunner {
             progress?(.started(phase: "recreate \(definition.recreations.map(\.table).joined(separator: ", "))", total: nil))
             let captured = try recreation.replaceTables(db)
             try timed("migration steps after the rebuild") {
-                for step in definition.stepsAfter {
-                    try db.executeStatements(step, parameters: parameters, log: log)
+                for block in stepsAfter {
+                    try db.executeStatements(block, parameters: parameters, log: log)
                 }
             }
             let restored = try recreation.restore(db, captured)

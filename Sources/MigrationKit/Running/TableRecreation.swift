@@ -64,30 +64,13 @@ struct TableRecreation {
             // Read as SQLite reads it, and checked against SQLite's own description.
             let oldTable = try CreateTableStatement.read(db, table: recreation.table)
             let newTable = try CreateTableStatement(sql: recreation.createSQL)
-            let extras = oldTable.columns.filter {
-                newTable.column(named: $0.name) == nil
-                    && !definition.isDropped("column", "\(recreation.table).\($0.name)")
-            }
-            captured.carriedColumns += extras.map { "\(recreation.table).\($0.name)" }
+            let carry = try Self.carryOver(recreation, definition: definition, old: oldTable, new: newTable)
+            captured.carriedColumns += carry.extras.map { "\(recreation.table).\($0.name)" }
             let temporary = Self.temporaryName(recreation.table, bookkeepingPrefix: bookkeepingPrefix)
             // A CHECK naming its own table names the temporary one until the rename.
-            try run(db, newTable.sql(renamedTo: temporary, addingColumns: extras.map(\.definition)))
-
-            // Generated columns are computed by SQLite, never inserted (nor selected for it).
-            let copiedExtras = extras.filter { !$0.isGenerated }
-            let copy: String
-            let alias = recreation.copyAlias ?? recreation.table
-            if let copySQL = recreation.copySQL {
-                let targets = newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name)
-                let select = try Self.select(copySQL, adding: copiedExtras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
-                copy = "INSERT INTO \(temporary.quotedIdentifier) (\(targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(select)"
-            } else {
-                let columns = (newTable.insertableColumns.map(\.name) + copiedExtras.map(\.name))
-                    .filter { oldTable.column(named: $0) != nil }   // a generated one reads as any other
-                let list = columns.map(\.quotedIdentifier).joined(separator: ", ")
-                copy = "INSERT INTO \(temporary.quotedIdentifier) (\(list))\nSELECT \(list) FROM \(recreation.table.quotedIdentifier)"
-            }
-            try copyInChunks(db, copy, table: recreation.table, alias: alias, hasRowid: !oldTable.isWithoutRowid)
+            try run(db, newTable.sql(renamedTo: temporary, addingColumns: carry.extras.map(\.definition)))
+            let copy = "INSERT INTO \(temporary.quotedIdentifier) (\(carry.targets.map(\.quotedIdentifier).joined(separator: ", ")))\n\(carry.select)"
+            try copyInChunks(db, copy, table: recreation.table, alias: carry.alias, hasRowid: !oldTable.isWithoutRowid)
         }
 
         // Since SQLite 3.26, RENAME re-checks every view and trigger: drop them
@@ -188,6 +171,39 @@ struct TableRecreation {
     static func temporaryName(_ table: String, bookkeepingPrefix: String) -> String { "\(table)__\(bookkeepingPrefix)new" }
 
     /// `select` with `expressions` appended to its result columns (before its first top-level FROM).
+    /// What a recreation carries from the old table to the new, the one rule the offline
+    /// and the online path share: the columns an operator added (not declared dropped)
+    /// come along, and the copy fills the new table's insertable columns and the carried
+    /// ones (generated columns are computed by SQLite, never inserted nor selected).
+    struct CarryOver {
+        /// The old table's columns the new definition lacks, kept.
+        let extras: [CreateTableStatement.Column]
+        let targets: [String]
+        /// The SELECT giving `targets`, in order: the migration's `copy` block with the carried
+        /// columns added, or the same-named columns.
+        let select: String
+        /// How the SELECT names the old table.
+        let alias: String
+    }
+
+    static func carryOver(_ recreation: MigrationDefinition.Recreation, definition: MigrationDefinition,
+                          old: CreateTableStatement, new: CreateTableStatement) throws -> CarryOver {
+        let extras = old.columns.filter {
+            new.column(named: $0.name) == nil && !definition.isDropped("column", "\(recreation.table).\($0.name)")
+        }
+        let copiedExtras = extras.filter { !$0.isGenerated }
+        let alias = recreation.copyAlias ?? recreation.table
+        var targets = new.insertableColumns.map(\.name) + copiedExtras.map(\.name)
+        let select: String
+        if let copySQL = recreation.copySQL {
+            select = try Self.select(copySQL, adding: copiedExtras.map { "\(alias.quotedIdentifier).\($0.name.quotedIdentifier)" })
+        } else {
+            targets = targets.filter { old.column(named: $0) != nil }   // a generated one reads as any other
+            select = "SELECT \(targets.map(\.quotedIdentifier).joined(separator: ", ")) FROM \(recreation.table.quotedIdentifier)"
+        }
+        return CarryOver(extras: extras, targets: targets, select: select, alias: alias)
+    }
+
     static func select(_ select: String, adding expressions: [String]) throws -> String {
         guard !expressions.isEmpty else { return select }
         var depth = 0

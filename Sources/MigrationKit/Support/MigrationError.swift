@@ -104,6 +104,9 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         public static let onlineNeedsWAL = Code("onlineNeedsWAL", .unusableInput)
         /// The online cut-over did not fit its time limit in the tries it had; the new tables stay in sync.
         public static let cutOverTimedOut = Code("cutOverTimedOut", .busy)
+        /// After the online copy, the deployer's changes outran their application for longer than
+        /// allowed; the new tables stay in sync and a later run resumes.
+        public static let onlineLagging = Code("onlineLagging", .busy)
         /// During an online run, someone changed the schema of a table it migrates (a column,
         /// an index, a trigger); the run was undone, the change kept. ``MigrationError/object`` names it.
         public static let schemaChangedDuringOnline = Code("schemaChangedDuringOnline", .unusableInput)
@@ -119,7 +122,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             malformedMigration, noSuchVersion, versionBehind, unreadableSchema, schemaConflict, rowsNotCarried,
             unknownSchema, unusableFile, emptySchema, newerDatabase, inconsistentHistory, locked, migratorRunning,
             concurrentMigration, outOfSpace, ioError, noTemporaryFolder, failedVerification, dataConflict, onlineNotPossible,
-            onlineNeedsWAL, cutOverTimedOut, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
+            onlineNeedsWAL, cutOverTimedOut, onlineLagging, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
         ]
     }
 

@@ -63,14 +63,18 @@ extension VMDB {
         @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"), completion: .file())
         var postponeCutOverFile: String?
 
+        @Option(help: ArgumentHelp("With --online: after the copy, how long the deployer's changes may outrun the migration (the pending count reaching no new low) before it stops with exit 75, resumable.", valueName: "seconds"))
+        var maxLagSeconds: Double = 120
+
         func validate() throws {
             if backupDir != nil && noBackup { throw ValidationError("--backup-dir and --no-backup exclude each other") }
             if keepCopy != nil && !dryRun { throw ValidationError("--keep-copy goes with --dry-run") }
             if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
             if let version, version < 1 { throw ValidationError("--to takes a version from 1") }
-            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil) {
-                throw ValidationError("--max-lock-ms, --chunk-ms, --pace and --postpone-cut-over-file go with --online")
+            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil || maxLagSeconds != 120) {
+                throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds and --postpone-cut-over-file go with --online")
             }
+            guard maxLagSeconds > 0 else { throw ValidationError("--max-lag-seconds takes seconds above 0") }
             guard maxLockMs >= 1, chunkMs >= 1, chunkMs <= maxLockMs * 10, pace >= 0, pace <= 100 else {
                 throw ValidationError("--max-lock-ms and --chunk-ms take milliseconds from 1, --pace a ratio from 0 to 100")
             }
@@ -94,6 +98,7 @@ extension VMDB {
                 settings.chunkMilliseconds = chunkMs
                 settings.pause = pace
                 settings.postponeCutOverFile = postponeCutOverFile
+                settings.maxLagSeconds = maxLagSeconds
                 options.online = settings
             }
             if dryRun {

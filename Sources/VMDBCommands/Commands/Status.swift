@@ -57,7 +57,7 @@ extension VMDB {
             }
             if let online = status.online {
                 switch online.phase {
-                case "copy":
+                case "copy", "verify":
                     lines.append("online migration to \(online.version) in progress or interrupted (started \(online.startedAt)): the deployer uses the old tables; capture triggers keep the new ones in sync")
                 case "drain":
                     lines.append("online migration to \(online.version) applied; its old tables are still being emptied (`vmdb migrate` finishes that)")
@@ -65,9 +65,9 @@ extension VMDB {
                     lines.append("online migration to \(online.version) given up; its new tables are being removed (`vmdb migrate` finishes that)")
                 }
                 for table in online.tables {
-                    lines.append("  \(table.table): " + (online.phase == "copy" ? (table.copied ? "copied" : "\(table.rowsLeft) rows left to copy") : "\(table.rowsLeft) rows left to empty"))
+                    lines.append("  \(table.table): " + (["copy", "verify"].contains(online.phase) ? (table.copied ? "copied" : "\(table.rowsLeft) rows left to copy") : "\(table.rowsLeft) rows left to empty"))
                 }
-                if online.phase == "copy" {
+                if ["copy", "verify"].contains(online.phase) {
                     lines.append("  \(online.pendingChanges) change(s) of the deployer not yet in the new tables; `vmdb migrate --online` resumes, `vmdb migrate` removes it and migrates offline")
                 }
             }
