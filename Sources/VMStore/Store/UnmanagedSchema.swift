@@ -32,8 +32,7 @@ enum UnmanagedSchema {
         let cascades = try cascadingKeys(db, from: "vm_events", to: "vms")
         if globalID, !events.contains("network") { return cascades.contains(["vm_id"]) ? 2 : nil }
         if !globalID, keys.contains(["network", "vm_id"]), vms.contains("origin"), events.contains("network"),
-           cascades.contains(["network", "vm_id"]), try db.tableExists("vm_repairs"),
-           try columns(db, "vm_repairs").isSuperset(of: repairColumns) {
+           cascades.contains(["network", "vm_id"]), try columns(db, "vm_repairs").isSuperset(of: repairColumns) {
             return 3
         }
         return nil
