@@ -3,30 +3,40 @@ import MigrationKit
 import ShippedMigrations
 import GRDB
 
-/// A version 4 that is not shipped: the shipped catalog plus one test migration,
-/// for the store's forward compatibility. Never embedded in the tool.
+/// The version after the last shipped one, not shipped: the shipped catalog plus one
+/// test migration, for the store's forward compatibility. Never embedded in the tool.
 public enum FutureMigrations {
-    /// An expand step: a new nullable column and a new table. It keeps a v3 store
-    /// working, and says so when `declaresCompatibility`.
-    public static func additiveV4(declaresCompatibility: Bool = true, from version: Int = 3) -> String {
+    /// The last shipped version (the store's own).
+    public static let latestShipped = ShippedMigrations.catalog.scripts.last?.version ?? 0
+    /// The first version no build ships yet.
+    public static var next: Int { latestShipped + 1 }
+
+    /// `NNNN_name.sql` for a test migration at `version` (by default ``next``).
+    public static func fileName(_ name: String, version: Int = next) -> String {
+        String(format: "%04d_%@.sql", version, name)
+    }
+
+    /// An expand step: a new nullable column and a new table. It keeps a store of the
+    /// latest shipped version (or `version`) working, and says so when `declaresCompatibility`.
+    public static func additiveNext(declaresCompatibility: Bool = true, from version: Int = latestShipped) -> String {
         (declaresCompatibility ? "--! keeps-store-compatible-from: \(version)\n" : "") + """
-            -- v4 (test only): where a VM runs, and the regions known.
+            -- next version (test only): where a VM runs, and the regions known.
             --! step
             ALTER TABLE vms ADD COLUMN region TEXT;
             CREATE TABLE vm_regions (name TEXT PRIMARY KEY NOT NULL, label TEXT);
             """
     }
 
-    /// A contract step a v3 store cannot survive: a column it reads is dropped.
-    public static let breakingV4 = """
-        -- v4 (test only): metadata moves out of vms.
+    /// A contract step no store survives: a column it reads is dropped.
+    public static let breakingNext = """
+        -- next version (test only): metadata moves out of vms.
         --! drops column vms.metadata
         --! step
         ALTER TABLE vms DROP COLUMN metadata;
         """
 
-    /// A v5 after an additive v4, declaring compatibility from `version`.
-    public static func additiveV5(from version: Int?) -> String {
+    /// The version after an additive ``next``, declaring compatibility from `version`.
+    public static func additiveAfterNext(from version: Int?) -> String {
         (version.map { "--! keeps-store-compatible-from: \($0)\n" } ?? "") + """
             --! step
             CREATE INDEX vms_region ON vms (region);
@@ -40,7 +50,8 @@ public enum FutureMigrations {
                         configuration: ShippedMigrations.configuration)
     }
 
-    /// A v3 database with a VM on each of two networks (main/005o, qa/005o), migrated to the last of `later`.
+    /// A v3 database with a VM on each of two networks (main/005o, qa/005o), migrated through
+    /// the shipped migrations to the last of `later`.
     @discardableResult
     public static func database(migratedTo later: [(name: String, text: String)], in directory: TemporaryDirectory,
                                 name: String = "deployer.db") throws -> String {

@@ -25,6 +25,14 @@ public final class TestDaemon: @unchecked Sendable {
         case rpcError(code: Int, message: String)
         /// HTTP 502 with an HTML page, as a proxy answers for a dead backend.
         case html
+        /// A daemon that creates VMs: `deploy_vm` (params `name`, `request_id`, `node_id`,
+        /// `cpu`, `memory_mb`, `disk_gb`) creates one with an id it picks, keeps the name and
+        /// request id, and answers `{"vm_id": …, …}`; `list_vms` lists every VM it created,
+        /// with `request_id`. The same request id again returns the same VM (AWS's
+        /// `ClientToken`). A `cpu` above 64 is refused (a JSON-RPC error, nothing created).
+        /// Every `dropAnswerEvery`-th deploy (0: none) creates the VM and then drops the
+        /// connection without answering (the headers are sent, the body never is).
+        case compute(network: String?, dropAnswerEvery: Int = 0)
     }
 
     /// Where the daemon listens.

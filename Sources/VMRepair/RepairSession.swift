@@ -25,7 +25,12 @@ public struct RepairOptions: Sendable {
     public var listLimit: Int? = 1000
     /// How long a write waits for the deployer's write lock, in seconds.
     public var busyTimeout: Double = 5
-    /// The clock behind the audit rows' `recorded_at`.
+    /// A pending provision intent younger than this (seconds) is left alone, lease or not.
+    public var intentMinimumAge: Double = 60
+    /// A pending intent whose request id no inventory lists is abandoned only when an
+    /// earlier scan, at least this long ago (seconds), missed it too: inventories can lag.
+    public var intentAbandonInterval: Double = 300
+    /// The clock behind the audit rows' `recorded_at`, and the intents' ages and leases.
     public var clock: @Sendable () -> Date = { Date() }
     public var progress: ProgressHandler?
 
@@ -106,10 +111,18 @@ public struct RepairSession: Sendable {
         options.progress?(.finished(phase: "read inventories", seconds: report.inventorySeconds))
         report.networksChecked = Array(Set(report.sources.map(\.network))).sorted()
 
+        let hasIntents = try analysis.inDatabase { db in try IntentReconciler.hasIntents(db) }
         try analysis.inDatabase { db in
+            if hasIntents { try table.indexRequestIDs() }
             // One read transaction: every finding comes from the same snapshot of the store.
             try db.inTransaction(.deferred) {
-                try Reconciler(listLimit: options.listLimit).reconcile(db, into: &report)
+                var reconciler = Reconciler(listLimit: options.listLimit)
+                reconciler.hasIntents = hasIntents
+                try reconciler.reconcile(db, into: &report)
+                if hasIntents {
+                    report.intents = try IntentReconciler(minimumAge: options.intentMinimumAge, abandonInterval: options.intentAbandonInterval,
+                                                          clock: options.clock).reconcile(db)
+                }
                 return .commit
             }
         }
@@ -133,16 +146,20 @@ public struct RepairSession: Sendable {
         }
     }
 
-    /// Repair works on the schemas the store opens (its own version, or a later one
-    /// that keeps it working), and never migrates.
+    /// The oldest version repair works on: where a VM is identified by (network, vm_id).
+    /// Provision intents are resolved from v4 on; a v3 file is repaired as before.
+    static let oldestVersion = 3
+
+    /// Repair works on the schemas the store opens from v3 on (or a later one that
+    /// keeps the store working), and never migrates.
     static func requireCurrentSchema(_ db: Database, path: String) throws {
         let version = try db.tableExists("vmdb_migrations")
             ? try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") : nil
         guard let version else {
-            throw RepairError(.databaseNotCurrent, "\(path) has no vmdb migration history, so its schema version is unknown: repair needs version \(VMStore.schemaVersion). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
+            throw RepairError(.databaseNotCurrent, "\(path) has no vmdb migration history, so its schema version is unknown: repair needs version \(oldestVersion) or later. Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
         }
-        if version < VMStore.schemaVersion {
-            throw RepairError(.databaseNotCurrent, "\(path) is at schema version \(version); repair needs version \(VMStore.schemaVersion), where a VM is identified by (network, vm_id). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
+        if version < oldestVersion {
+            throw RepairError(.databaseNotCurrent, "\(path) is at schema version \(version); repair needs version \(oldestVersion) or later, where a VM is identified by (network, vm_id). Migrate first: `vmdb migrate --db \(path)` (it takes a backup), then run repair again. Nothing was changed")
         }
         if version > VMStore.schemaVersion {
             // A later version that promised to keep this store working is repaired as the store
@@ -188,12 +205,14 @@ public struct RepairSession: Sendable {
         return .standard
     }
 
-    /// Backup, then every orphan and its audit row in one store transaction.
+    /// Backup, then every orphan and its audit row in one store transaction, then the
+    /// provision intents' resolutions in another.
     private func record(_ report: RepairReport, analysis: DatabaseQueue) throws -> RepairReport.Applied {
-        guard report.counts.orphans > 0 else { return RepairReport.Applied() }
+        guard report.counts.orphans > 0 || report.intents?.needsWrite == true else { return RepairReport.Applied() }
         var backup: BackupRecord?
         if options.takesBackup {
-            let destination = BackupService.backupPath(for: databasePath, in: options.backupDirectory, version: VMStore.schemaVersion)
+            let version = try analysis.inDatabase { db in try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") } ?? VMStore.schemaVersion
+            let destination = BackupService.backupPath(for: databasePath, in: options.backupDirectory, version: version)
             backup = try BackupService.backup(analysis, sourcePath: databasePath, to: destination, progress: options.progress)
         }
         options.progress?(.started(phase: "record orphans", total: report.counts.orphans))
@@ -203,7 +222,14 @@ public struct RepairSession: Sendable {
             let store = try VMStore(path: databasePath, options: VMStore.Options(busyTimeout: options.busyTimeout, clock: options.clock))
             defer { try? store.close() }
             applied = try analysis.inDatabase { db in
-                try OrphanRecorder(store: store, clock: options.clock).record(from: db)
+                var recorder = OrphanRecorder(store: store, clock: options.clock)
+                recorder.hasIntents = report.intents != nil
+                return try recorder.record(from: db)
+            }
+            if let intents = report.intents {
+                try analysis.inDatabase { db in
+                    try IntentRecorder(store: store, clock: options.clock).record(intents, from: db, into: &applied)
+                }
             }
         } catch let error as StoreError {
             throw Self.translate(error, path: databasePath)

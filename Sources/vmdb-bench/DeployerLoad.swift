@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VMRepair
 import VMStore
 
 /// A deployer's load on the real VMStore, for the zero-downtime upgrade (issue 15):
@@ -38,6 +39,33 @@ struct DeployerLoad: ParsableCommand {
     @Option(help: "Output format (json only).")
     var format = "json"
 
+    @Option(help: "Provision through this compute daemon (unix:///… or http://…/rpc) instead of the store-only mix: every tick deploys one VM.")
+    var daemon: String?
+
+    @Option(help: "With --daemon: the daemon's network.")
+    var network = "main"
+
+    @Option(help: "With --daemon: the create path, intents (begin, deploy_vm, complete), plain (deploy_vm, then provision), or auto (intents once the store has seen v4).")
+    var createPath = "intents"
+
+    @Option(help: "With --daemon: the intents' lease, in seconds.")
+    var leaseSeconds = 2.0
+
+    @Option(help: "With --daemon: who holds the leases (also the request ids' prefix; unique per run).")
+    var owner = "load"
+
+    @Option(help: "With --daemon: SIGKILL this process after-begin:N or after-deploy:N (the N-th provision).")
+    var killAt: String?
+
+    @Option(help: "With --daemon: one request in this many asks for more cores than any node has (the daemon refuses it); 0: none.")
+    var refuseEvery = 0
+
+    @Option(help: "With --daemon: the daemon call's timeout, in seconds.")
+    var daemonTimeout = 5.0
+
+    @Option(help: "With --daemon: N:FILE: after the N-th daemon answer, create FILE and wait until it is deleted before completing.")
+    var holdAfterDeploy: String?
+
     /// One write the store acknowledged.
     struct Acknowledged: Codable {
         var op: String
@@ -71,11 +99,34 @@ struct DeployerLoad: ParsableCommand {
     func validate() throws {
         guard rate > 0, seconds > 0, busyTimeout >= 0 else { throw ValidationError("--rate and --seconds must be positive, --busy-timeout not negative") }
         guard format == "json" else { throw ValidationError("--format: json is the only format") }
+        guard IntentProvisioner.Path(rawValue: createPath) != nil else { throw ValidationError("--create-path: intents, plain or auto") }
+        if let killAt, IntentProvisioner.KillPoint(killAt) == nil { throw ValidationError("--kill-at: after-begin:N or after-deploy:N") }
+        if let holdAfterDeploy, Self.hold(holdAfterDeploy) == nil { throw ValidationError("--hold-after-deploy: N:FILE") }
+    }
+
+    private static func hold(_ text: String) -> (provision: Int, file: String)? {
+        guard let colon = text.firstIndex(of: ":"), let provision = Int(text[..<colon]), provision > 0 else { return nil }
+        let file = String(text[text.index(after: colon)...])
+        return file.isEmpty ? nil : (provision, file)
     }
 
     func run() throws {
         let store = try VMStore(path: db, options: .init(busyTimeout: busyTimeout))
         defer { try? store.close() }
+        if let daemon {
+            let endpoint = try DaemonEndpoint(parsing: daemon)
+            var provisioner = IntentProvisioner(
+                store: store, daemon: .init(network: network, endpoint: endpoint, timeout: daemonTimeout),
+                path: IntentProvisioner.Path(rawValue: createPath) ?? .intents, owner: owner, lease: leaseSeconds,
+                killAt: killAt.flatMap(IntentProvisioner.KillPoint.init), refuseEvery: refuseEvery)
+            provisioner.holdAfterDeploy = holdAfterDeploy.flatMap(Self.hold)
+            let report = provisioner.run(rate: rate, seconds: seconds, stopFile: stopFile)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(report))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+            return
+        }
         var random = SplitMix64(seed: seed)
         let networks = ["main", "test", "qa", "dev"]
         var live: [VMIdentity] = []

@@ -7,6 +7,8 @@ import VMDBTestSupport
 struct RPCResponder: HTTPHandler {
     let behavior: TestDaemon.Behavior
     let logPath: String
+    /// The VMs a `.compute` daemon created.
+    let compute = ComputeState()
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard request.method == .POST, request.path == "/rpc" else {
@@ -19,6 +21,10 @@ struct RPCResponder: HTTPHandler {
         let id = Self.idText(call?["id"])
         guard let call, call["jsonrpc"] as? String == "2.0" else {
             return Self.json(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#)
+        }
+        if case .compute(let network, let dropAnswerEvery) = behavior {
+            return await compute.answer(method: method, params: call["params"] as? [String: Any] ?? [:], id: id,
+                                        network: network, dropAnswerEvery: dropAnswerEvery)
         }
         guard method == "list_vms" else {
             return Self.json(#"{"jsonrpc":"2.0","id":\#(id),"error":{"code":-32601,"message":"Method not found"}}"#)
@@ -38,6 +44,8 @@ struct RPCResponder: HTTPHandler {
         case .html:
             return HTTPResponse(statusCode: HTTPStatusCode(502, phrase: "Bad Gateway"), headers: [.contentType: "text/html"],
                                 body: Data("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n".utf8))
+        case .compute:
+            return Self.json("")   // answered above
         }
     }
 
@@ -51,7 +59,7 @@ struct RPCResponder: HTTPHandler {
         _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 
-    private static func result(_ vms: [String], network: String?, id: String) -> String {
+    static func result(_ vms: [String], network: String?, id: String) -> String {
         let list = "[" + vms.joined(separator: ",") + "]"
         guard let network else { return #"{"jsonrpc":"2.0","id":\#(id),"result":\#(list)}"# }
         return #"{"jsonrpc":"2.0","id":\#(id),"result":{"network":"\#(network)","vms":\#(list)}}"#
@@ -65,7 +73,7 @@ struct RPCResponder: HTTPHandler {
         }
     }
 
-    private static func json(_ text: String) -> HTTPResponse {
+    static func json(_ text: String) -> HTTPResponse {
         HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(text.utf8))
     }
 }

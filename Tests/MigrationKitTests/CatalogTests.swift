@@ -8,10 +8,10 @@ import VMDBTestSupport
 @Suite struct CatalogTests {
     let folder = (Fixtures.repositoryRoot as NSString).appendingPathComponent("migrations")
 
-    @Test func shipsVersionsOneToThreeInOrder() {
+    @Test func shipsVersionsOneToFourInOrder() {
         let catalog = ShippedMigrations.catalog
-        #expect(catalog.scripts.map(\.version) == [1, 2, 3])
-        #expect(catalog.scripts.map(\.name) == ["initial", "network_column", "network_identity"])
+        #expect(catalog.scripts.map(\.version) == [1, 2, 3, 4])
+        #expect(catalog.scripts.map(\.name) == ["initial", "network_column", "network_identity", "provision_intents"])
     }
 
     @Test func embeddedCopyEqualsTheMigrationsFolder() throws {

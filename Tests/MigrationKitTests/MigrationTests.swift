@@ -23,7 +23,9 @@ import VMDBTestSupport
         let path = try Fixtures.database(version: 1, in: directory)
         try Fixtures.insertV1(Fixtures.eightVMIds, into: path)
 
-        let report = try migrator.migrate(path: path, options: options(network: "main"))
+        var toV3 = options(network: "main")
+        toV3.targetVersion = 3   // the identity change is what this is about
+        let report = try migrator.migrate(path: path, options: toV3)
 
         #expect(report.fromVersion == 1 && report.toVersion == 3)
         #expect(report.migrations.map(\.version) == [2, 3])
@@ -94,7 +96,7 @@ import VMDBTestSupport
         let directory = try TemporaryDirectory()
         let path = try Fixtures.database(version: 1, in: directory)
         let report = try migrator.migrate(path: path, options: options())
-        #expect(report.toVersion == 3)
+        #expect(report.toVersion == FutureMigrations.latestShipped)
     }
 
     @Test func operatorAdditionsSurviveTheRecreation() throws {
@@ -116,7 +118,8 @@ import VMDBTestSupport
                 """)
         }
         let report = try migrator.migrate(path: path, options: options())
-        let verification = try #require(report.migrations.last?.verification)
+        // v3 is the migration that rebuilds vms.
+        let verification = try #require(report.migrations.first { $0.version == 3 }?.verification)
         #expect(verification.carriedColumns == ["vms.notes"])
         #expect(verification.lostObjects.isEmpty)
 
@@ -141,7 +144,7 @@ import VMDBTestSupport
         let upgraded = try Fixtures.database(version: 1, in: directory, name: "old.db")
         try Fixtures.insertV1(["0001", "0002"], into: upgraded)
         _ = try migrator.migrate(path: upgraded, options: options(network: "dev"))
-        let fresh = try Fixtures.database(version: 3, in: directory, name: "new.db")
+        let fresh = try Fixtures.database(version: FutureMigrations.latestShipped, in: directory, name: "new.db")
         let a = try DatabaseQueue(path: upgraded).read { try SchemaSnapshot.read($0, excludingPrefix: "vmdb_") }
         let b = try DatabaseQueue(path: fresh).read { try SchemaSnapshot.read($0, excludingPrefix: "vmdb_") }
         #expect(a.objects.map(\.normalizedSQL) == b.objects.map(\.normalizedSQL))
@@ -152,13 +155,13 @@ import VMDBTestSupport
         let path = try Fixtures.unmanagedDatabase(version: 2, in: directory)
         try Fixtures.insertV2([("qa", "005o")], into: path)
         let status = try migrator.status(path: path)
-        #expect(!status.isManaged && status.currentVersion == 2 && status.pending.map(\.version) == [3])
+        #expect(!status.isManaged && status.currentVersion == 2 && status.pending.map(\.version) == [3, 4])
 
         let report = try migrator.migrate(path: path, options: options())
         #expect(report.baselinedVersion == 2)
         let history = try migrator.status(path: path).applied
-        #expect(history.map(\.version) == [1, 2, 3])
-        #expect(history.map(\.kind) == [.baseline, .baseline, .applied])
+        #expect(history.map(\.version) == [1, 2, 3, 4])
+        #expect(history.map(\.kind) == [.baseline, .baseline, .applied, .applied])
     }
 
     @Test func aSchemaNoVersionMatchesIsRefusedWithTheDifferences() throws {
@@ -176,13 +179,14 @@ import VMDBTestSupport
 
     @Test func aDatabaseNewerThanTheToolIsRefused() throws {
         let directory = try TemporaryDirectory()
-        let path = try Fixtures.database(version: 3, in: directory)
+        let path = try Fixtures.database(version: FutureMigrations.latestShipped, in: directory)
         try DatabaseQueue(path: path).write { db in
-            try db.execute(sql: "INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind) VALUES (4, 'future', 'x', 'now', 0, 0, '9.9', 'applied')")
+            try db.execute(sql: "INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind) VALUES (?, 'future', 'x', 'now', 0, 0, '9.9', 'applied')",
+                           arguments: [FutureMigrations.next])
         }
         let before = try Fixtures.fileHash(path)
         let error = try #require(throws: MigrationError.self) { try migrator.migrate(path: path, options: options()) }
-        #expect(error.kind == .databaseNewer && error.message.contains("4"))
+        #expect(error.kind == .databaseNewer && error.message.contains("\(FutureMigrations.next)"))
         #expect(try Fixtures.fileHash(path) == before)
     }
 
@@ -275,7 +279,7 @@ import VMDBTestSupport
         let restored = try migrator.restore(path: path, from: backup.path, safetyBackupDirectory: backups.path, takesSafetyBackup: true)
         #expect(restored.restoredVersion == 2)
         #expect(try migrator.status(path: path).currentVersion == 2)
-        #expect(try migrator.status(path: try #require(restored.safetyBackup).path).currentVersion == 3)
+        #expect(try migrator.status(path: try #require(restored.safetyBackup).path).currentVersion == FutureMigrations.latestShipped)
     }
 
     @Test func aCorruptBackupIsNotRestored() throws {

@@ -10,12 +10,13 @@ import VMDBTestSupport
 /// but probes, and recorded in the history, where an older store reads it.
 @Suite struct StoreCompatibilityTests {
     @Test func theDirectiveIsParsedAndAbsentMeansNoPromise() throws {
-        let declared = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4())
-        #expect(declared.definition.keepsStoreCompatibleFrom == 3)
+        let declared = try MigrationScript(fileName: "0005_region.sql", text: FutureMigrations.additiveNext())
+        #expect(declared.definition.keepsStoreCompatibleFrom == 4)
         #expect(declared.definition.stepsBefore.count == 1)
-        let silent = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))
+        let silent = try MigrationScript(fileName: "0005_region.sql", text: FutureMigrations.additiveNext(declaresCompatibility: false))
         #expect(silent.definition.keepsStoreCompatibleFrom == nil)
-        #expect(ShippedMigrations.catalog.scripts.allSatisfy { $0.definition.keepsStoreCompatibleFrom == nil })
+        // Of the shipped ones, only v4 (provision intents, a table added) promises anything.
+        #expect(ShippedMigrations.catalog.scripts.map(\.definition.keepsStoreCompatibleFrom) == [nil, nil, nil, 3])
     }
 
     @Test(arguments: [
@@ -33,17 +34,17 @@ import VMDBTestSupport
     /// Probes change nothing and are left out; a compatibility promise is what older
     /// stores act on, so it counts: a shipped migration cannot gain one unseen.
     @Test func theChecksumCoversThePromiseAndStillLeavesProbesOut() throws {
-        let declared = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4())
-        let silent = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))
+        let declared = try MigrationScript(fileName: "0005_region.sql", text: FutureMigrations.additiveNext())
+        let silent = try MigrationScript(fileName: "0005_region.sql", text: FutureMigrations.additiveNext(declaresCompatibility: false))
         #expect(declared.checksum != silent.checksum)
-        #expect(MigrationScript.checksumText(declared.text).contains("--! keeps-store-compatible-from: 3"))
-        let probed = try MigrationScript(fileName: "0004_region.sql", text: FutureMigrations.additiveV4()
+        #expect(MigrationScript.checksumText(declared.text).contains("--! keeps-store-compatible-from: 4"))
+        let probed = try MigrationScript(fileName: "0005_region.sql", text: FutureMigrations.additiveNext()
             + "\n--! probe accepts a region is stored: UPDATE vms SET region = 'eu'")
         #expect(probed.checksum == declared.checksum)
     }
 
     /// scripts/embed-migrations and MigrationScript compute the same sums, on the
-    /// shipped files and on a v4 that declares the promise (run on a copy of the
+    /// shipped files and on a next version that declares the promise (run on a copy of the
     /// repository's layout, so the real sum file is untouched).
     @Test func theEmbeddingScriptAndTheCatalogAgreeOnEverySum() throws {
         let root = try TemporaryDirectory("embed")
@@ -55,7 +56,7 @@ import VMDBTestSupport
             try manager.copyItem(atPath: (Fixtures.repositoryRoot as NSString).appendingPathComponent(file), toPath: root.file(file))
         }
         let files = ShippedMigrations.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
-            + [(name: "0004_region.sql", text: FutureMigrations.additiveV4())]
+            + [(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())]
         for file in files { try file.text.write(toFile: root.file("migrations/\(file.name)"), atomically: true, encoding: .utf8) }
         #expect(SystemTool.run("/usr/bin/env", ["python3", root.file("scripts/embed-migrations")]) == 0)
         let sums = try String(contentsOfFile: root.file("migrations/SHA256SUMS"), encoding: .utf8)
@@ -76,21 +77,24 @@ import VMDBTestSupport
         // No migration promised anything: the history table is as every earlier version wrote it.
         #expect(try !columns(v3).contains("store_compatible_from"))
 
-        let path = try FutureMigrations.database(migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4())], in: directory)
+        let path = try FutureMigrations.database(migratedTo: [(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())], in: directory)
         #expect(try columns(path).contains("store_compatible_from"))
         let promises = try DatabaseQueue(path: path).read {
             try Row.fetchAll($0, sql: "SELECT version, store_compatible_from FROM vmdb_migrations ORDER BY version").map { row -> [Int?] in [row[0], row[1]] }
         }
-        #expect(promises == [[1, nil], [2, nil], [3, nil], [4, 3]])
-        let status = try FutureMigrations.migrator([(name: "0004_region.sql", text: FutureMigrations.additiveV4())]).status(path: path)
-        #expect(status.applied.map(\.keepsStoreCompatibleFrom) == [nil, nil, nil, 3])
-        #expect(status.currentVersion == 4)
+        #expect(promises == [[1, nil], [2, nil], [3, nil], [4, 3], [5, 4]])
+        let status = try FutureMigrations.migrator([(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())]).status(path: path)
+        #expect(status.applied.map(\.keepsStoreCompatibleFrom) == [nil, nil, nil, 3, 4])
+        #expect(status.currentVersion == 5)
     }
 
-    @Test func aDatabaseMadeAtV4RecordsThePromiseToo() throws {
+    @Test func aDatabaseMadeAtTheNextVersionRecordsThePromiseToo() throws {
         let directory = try TemporaryDirectory("compatibility")
         let path = directory.file("new.db")
-        try FutureMigrations.migrator([(name: "0004_region.sql", text: FutureMigrations.additiveV4())]).createDatabase(path: path)
-        #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT store_compatible_from FROM vmdb_migrations WHERE version = 4") } == 3)
+        try FutureMigrations.migrator([(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())]).createDatabase(path: path)
+        let promises = try DatabaseQueue(path: path).read {
+            try Int.fetchAll($0, sql: "SELECT store_compatible_from FROM vmdb_migrations WHERE version >= 4 ORDER BY version")
+        }
+        #expect(promises == [3, 4])
     }
 }

@@ -100,7 +100,10 @@ import VMDBTestSupport
 
     static func expectNoFailedWrite(_ report: LoadReport, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(report.failed.isEmpty, "failed writes: \(report.failed), first: \(report.failures.prefix(3))", sourceLocation: sourceLocation)
-        #expect(report.versionsSeen == [2, 3], "versions seen: \(report.versionsSeen)", sourceLocation: sourceLocation)
+        // migrate goes on to the latest version (v4, which only adds a table): the deployer may see
+        // v3 between, or go from 2 straight to 4 when both commit between two of its transactions.
+        #expect(report.versionsSeen.first == 2 && report.versionsSeen.last == 4 && report.versionsSeen == report.versionsSeen.sorted(),
+                "versions seen: \(report.versionsSeen)", sourceLocation: sourceLocation)
         #expect(report.collisionsRefused > 0, "no collision was refused on v2", sourceLocation: sourceLocation)
         #expect(report.collisionsRecorded > 0, "no collision was recorded on v3", sourceLocation: sourceLocation)
     }

@@ -76,7 +76,7 @@ import VMDBTestSupport
         #expect(result.err.contains("8 VM(s) have no network yet") && result.err.contains("--default-network"))
         let migrated = await run(["migrate", "--db", path, "--default-network", "qa", "--format", "json"])
         #expect(migrated.code == 0)
-        #expect(try json(migrated.out)["toVersion"] as? Int == 3)
+        #expect(try json(migrated.out)["toVersion"] as? Int == FutureMigrations.latestShipped)
     }
 
     @Test func dryRunReportsInEveryFormat() async throws {
@@ -113,9 +113,10 @@ import VMDBTestSupport
 
     @Test func newerAndTamperedDatabasesGiveFourAndFive() async throws {
         let directory = try TemporaryDirectory()
-        let newer = try Fixtures.database(version: 3, in: directory, name: "newer.db")
+        let newer = try Fixtures.database(version: FutureMigrations.latestShipped, in: directory, name: "newer.db")
         try await DatabaseQueue(path: newer).write { db in
-            try db.execute(sql: "INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind) VALUES (4, 'x', 'x', 'x', 0, 0, 'x', 'applied')")
+            try db.execute(sql: "INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind) VALUES (?, 'x', 'x', 'x', 0, 0, 'x', 'applied')",
+                           arguments: [FutureMigrations.next])
         }
         #expect(await run(["migrate", "--db", newer]).code == 4)
         let tampered = try Fixtures.database(version: 2, in: directory, name: "tampered.db")

@@ -24,10 +24,10 @@ import VMDBTestSupport
     @Test func everyShippedSnapshotVerifies() async throws {
         let result = await run(["snapshots", "verify", Self.snapshots])
         #expect(result.code == 0, "\(result.out)\(result.err)")
-        for name in ["v1-eight-vms", "v1-large", "v2-collision", "v2-wal-operator", "v2-text-stress", "v2-nulls", "v3-current"] {
+        for name in ["v1-eight-vms", "v1-large", "v2-collision", "v2-wal-operator", "v2-text-stress", "v2-nulls", "v3-current", "v3-operator"] {
             #expect(result.out.contains("\(name): ok"), "\(name) in \(result.out)")
         }
-        #expect(result.out.contains("7 of 7 snapshots passed"))
+        #expect(result.out.contains("8 of 8 snapshots passed"))
     }
 
     @Test func jsonIsOneDocument() async throws {
@@ -35,7 +35,7 @@ import VMDBTestSupport
         #expect(result.code == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
         #expect(document["allPassed"] as? Bool == true)
-        #expect((document["snapshots"] as? [Any])?.count == 7)
+        #expect((document["snapshots"] as? [Any])?.count == 8)
     }
 
     @Test func aDifferenceFailsWithExit2AndNamesTheSnapshotTableAndNumbers() async throws {
@@ -123,6 +123,6 @@ import VMDBTestSupport
     @Test func theBuiltBinaryVerifiesFromTheRepositoryRoot() throws {
         let result = try VMDBProcess.run(["snapshots", "verify", Self.snapshots])
         #expect(result.exitCode == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("7 of 7 snapshots passed"))
+        #expect(result.standardOutput.contains("8 of 8 snapshots passed"))
     }
 }

@@ -187,11 +187,11 @@ import VMStore
         #expect(older.code == 65)
         #expect(older.err.contains("vmdb migrate"))
 
-        let newer = try Fixtures.database(version: 3, in: directory, name: "v4.db")
+        let newer = try Fixtures.database(version: 4, in: directory, name: "v5.db")
         try await DatabaseQueue(path: newer).write { db in
             try db.execute(sql: """
                 INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind)
-                VALUES (4, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
+                VALUES (5, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
                 """)
         }
         let run = await vmdb(["vm", "list", "--db", newer, "--format", "json"])

@@ -268,12 +268,12 @@ extension ReconcileTests {
 /// working is repaired (it was refused as newer while `vm` commands worked on
 /// it), and one that does not is refused as newer, naming the migration.
 @Suite struct RepairForwardCompatibilityTests {
-    @Test func aCompatibleV4IsRepairedAndAnIncompatibleOneRefused() throws {
+    @Test func aCompatibleNextVersionIsRepairedAndAnIncompatibleOneRefused() throws {
         let directory = try TemporaryDirectory("repair-forward")
         let inventory = directory.file("main.json")
         try Data(#"{"network": "main", "vms": [{"vm_id": "005o", "name": "web"}, {"vm_id": "0777", "name": "new"}]}"#.utf8)
             .write(to: URL(fileURLWithPath: inventory))
-        let compatible = try FutureMigrations.database(migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4())],
+        let compatible = try FutureMigrations.database(migratedTo: [(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())],
                                                        in: directory, name: "ok.db")
         var options = RepairOptions()
         options.apply = true
@@ -283,14 +283,14 @@ extension ReconcileTests {
         #expect(report.applied?.recorded == 1)
 
         let silent = try FutureMigrations.database(
-            migratedTo: [(name: "0004_region.sql", text: FutureMigrations.additiveV4(declaresCompatibility: false))],
+            migratedTo: [(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext(declaresCompatibility: false))],
             in: directory, name: "silent.db")
         let before = try Fixtures.fileHash(silent)
         let error = #expect(throws: RepairError.self) {
             try RepairSession(databasePath: silent, options: options).run([.file(path: inventory, network: nil)])
         }
         #expect(error?.kind == .databaseNewer)
-        #expect(error?.message.contains("0004") == true || error?.message.contains("region") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("migration 5") == true || error?.message.contains("region") == true, "\(error?.message ?? "")")
         #expect(try Fixtures.fileHash(silent) == before)
     }
 }

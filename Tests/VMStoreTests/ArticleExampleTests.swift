@@ -12,7 +12,7 @@ import VMStore
 @Suite struct ArticleExampleTests {
     static let articlePath = (Fixtures.repositoryRoot as NSString).appendingPathComponent("Sources/VMStore/VMStore.docc/UsingTheStore.md")
     /// The regions, in the order the article shows them.
-    static let order = ["open-by-path", "open-on-pool", "provision-and-look-up", "errors", "opening-errors", "async"]
+    static let order = ["open-by-path", "open-on-pool", "provision-and-look-up", "errors", "opening-errors", "async", "intents"]
 
 
     @Test func openingByPathAndProvisioning() throws {
@@ -103,6 +103,28 @@ import VMStore
         // end article
         #expect(running.map(\.identity) == [gateway])
         try store.close()
+    }
+
+    /// A stand-in for the daemon's `deploy_vm`: it creates the VM and says its id.
+    struct Daemon {
+        func deployVM(name: String, requestID: String, cpu: Int64?) throws -> String { "c1" }
+    }
+
+    @Test func provisioningThroughIntents() throws {
+        let directory = try TemporaryDirectory("article")
+        let path = try Fixtures.database(version: 4, in: directory)
+        let store = try VMStore(path: path)
+        defer { try? store.close() }
+        let daemon = Daemon()
+        // article: intents
+        let request = try ProvisionRequest(network: "main", requestID: "deploy-7f3a", name: "web-2", cpu: 2, memoryMB: 4096)
+        try store.beginProvision(request, owner: "deployer-1", lease: 300)        // 1. committed before the call
+        let vmID = try daemon.deployVM(name: request.name, requestID: request.requestID, cpu: request.cpu)   // 2.
+        let vm = NewVM(identity: try VMIdentity(network: "main", vmID: vmID), name: request.name, cpu: 2, memoryMB: 4096)
+        try store.completeProvision(requestID: request.requestID, vm: vm)        // 3. the VM and the close, together
+        // end article
+        #expect(try store.provisionIntent(network: "main", requestID: "deploy-7f3a")?.state == .recorded)
+        #expect(try store.vm(vm.identity) != nil)
     }
 
     @Test func theArticleShowsExactlyTheCodeTestedHere() throws {

@@ -80,11 +80,11 @@ import VMStore
         // No history, and VM tables of no version's shape (an unmanaged v2 or v3 opens).
         let unmanaged = try Fixtures.unmanagedDatabase(version: 3, in: directory, name: "unmanaged.db")
         try DatabaseQueue(path: unmanaged).write { try $0.execute(sql: "ALTER TABLE vms DROP COLUMN origin") }
-        let newer = try Fixtures.database(version: 3, in: directory, name: "v4.db")
+        let newer = try Fixtures.database(version: 4, in: directory, name: "v5.db")
         try DatabaseQueue(path: newer).write { db in
             try db.execute(sql: """
                 INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind)
-                VALUES (4, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
+                VALUES (5, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
                 """)
         }
         for (path, code) in [(old, StoreError.Code.schemaTooOld), (unmanaged, .notManaged), (newer, .databaseNewer)] {

@@ -65,7 +65,7 @@ import VMStore
             try VMStore(path: path)
         } throws: { error in
             guard let error = error as? StoreError, error.code == .schemaTooOld else { return false }
-            return error.versions?.found == version && error.versions?.expected == 3
+            return error.versions?.found == version && error.versions?.expected == VMStore.schemaVersion
                 && error.description.contains("schema version \(version)") && error.description.contains("vmdb migrate")
         }
         #expect(try Fixtures.fileHash(path) == before)
@@ -73,18 +73,18 @@ import VMStore
 
     @Test func aNewerDatabaseIsRefused() throws {
         let directory = try TemporaryDirectory("store")
-        let path = try Fixtures.database(version: 3, in: directory)
+        let path = try Fixtures.database(version: 4, in: directory)
         try DatabaseQueue(path: path).write { db in
             try db.execute(sql: """
                 INSERT INTO vmdb_migrations (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind)
-                VALUES (4, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
+                VALUES (5, 'future', 'x', '2027-01-01T00:00:00Z', 0, 0, '9.9.9', 'applied')
                 """)
         }
         #expect {
             try VMStore(path: path)
         } throws: { error in
             let error = error as? StoreError
-            return error?.code == .databaseNewer && error?.versions?.found == 4 && error?.versions?.expected == 3
+            return error?.code == .databaseNewer && error?.versions?.found == 5 && error?.versions?.expected == 4
         }
     }
 

@@ -91,7 +91,10 @@ import VMStore
         // The collision v2 refused inserts now, with no restart.
         let qa = try await store.provision(.sample("qa", "005o"), origin: .repair)
         #expect(qa.origin == .repair)
-        #expect(store.databaseSchemaVersion == 3)
+        // migrate went on to v4 (the latest): the provision intents work in this same store, too.
+        #expect(store.databaseSchemaVersion == 4)
+        let request = try ProvisionRequest(network: "main", requestID: "after-upgrade", name: "vm-after")
+        #expect(try await store.beginProvision(request, owner: "deployer").state == .pending)
         #expect(try await store.vms(withID: "005o").map(\.network) == ["main", "qa"])
         #expect(storeErrorCode { _ = try store.vm(.ref("005o")) } == .ambiguous)
         #expect(try await store.vm(.id("qa", "005o"))?.origin == .repair)
@@ -119,7 +122,8 @@ import VMStore
         #expect(try store.vm(.id("main", "005o"))?.origin == .repair)
         try store.provision(.sample("qa", "005o"))
         #expect(try store.vms(withID: "005o").map(\.network) == ["main", "qa"])
-        #expect(store.databaseSchemaVersion == 3)
+        #expect(store.databaseSchemaVersion == 4)
+        #expect(try store.beginProvision(ProvisionRequest(network: "main", requestID: "after-upgrade", name: "vm-after"), owner: "deployer").state == .pending)
         try pool.close()
     }
 

@@ -65,6 +65,12 @@ extension VMDB {
         @Option(help: "Seconds to wait for the deployer's write lock before giving up (exit 75).")
         var busyTimeout: Double = 5
 
+        @Option(help: ArgumentHelp("A pending provision intent younger than this many seconds is left alone, lease or not (v4).", valueName: "seconds"))
+        var intentAge: Double = 60
+
+        @Option(help: ArgumentHelp("Abandon an intent whose VM no daemon lists only when a scan at least this many seconds earlier missed it too (v4).", valueName: "seconds"))
+        var abandonAfter: Double = 300
+
         func validate() throws {
             if inventories.isEmpty == (daemons == nil) {
                 throw ValidationError("give either --inventory FILE… (saved list_vms answers) or --daemons CONFIG (ask the daemons live)")
@@ -75,6 +81,9 @@ extension VMDB {
             if backupDir != nil && noBackup { throw ValidationError("--backup-dir and --no-backup exclude each other") }
             if (backupDir != nil || noBackup) && !apply { throw ValidationError("--backup-dir and --no-backup go with --apply") }
             if limit < 0 { throw ValidationError("--limit takes a number from 0 (0 lists every finding)") }
+            guard intentAge >= 0, intentAge.isFinite, abandonAfter >= 0, abandonAfter.isFinite else {
+                throw ValidationError("--intent-age and --abandon-after take 0 or more seconds")
+            }
         }
 
         func run() async throws {
@@ -92,6 +101,8 @@ extension VMDB {
             options.backupDirectory = backupDir
             options.listLimit = limit == 0 ? nil : limit
             options.busyTimeout = busyTimeout
+            options.intentMinimumAge = intentAge
+            options.intentAbandonInterval = abandonAfter
             options.progress = output.progressHandler
             let session = RepairSession(databasePath: path, options: options)
             let report = try await session.run(sources)

@@ -12,7 +12,7 @@ extension VMDB {
                 `vmdb vm show qa/005o`. An id alone is enough when exactly one network has it; when \
                 several do, the command fails (exit 64) naming them, and never guesses.
                 """,
-            subcommands: [List.self, Show.self, Delete.self])
+            subcommands: [List.self, Show.self, Delete.self, Intents.self])
     }
 }
 
@@ -167,7 +167,7 @@ extension VMDB.VM {
 // MARK: Human output
 
 /// Text rendering for VM records: values as stored, made safe for a terminal.
-private enum Display {
+enum Display {
     /// `text` with control characters shown as `\u{…}`: a stored value must not
     /// move the cursor or recolour an operator's terminal.
     static func safe(_ text: String) -> String {

@@ -36,6 +36,7 @@ extension RepairReport {
             lines.append("  \(Self.identity(drift.network, drift.vmID))  \(differences.joined(separator: "; "))")
         }
         lines += unlisted(counts.drift, drift.count)
+        if let intents { lines += Self.text(intents) }
         lines.append("")
         if let applied {
             if let backup = applied.backup {
@@ -45,12 +46,35 @@ extension RepairReport {
             if applied.alreadyRecorded > 0 {
                 lines.append("\(applied.alreadyRecorded) orphan(s) had been recorded meanwhile and were left as they were")
             }
+            if intents != nil {
+                lines.append("provision intents: \(applied.intentsAdopted) adopted (VM recorded, audit row), \(applied.intentsAbandoned) abandoned, \(applied.intentMissesNoted) first miss(es) noted, \(applied.intentsChangedMeanwhile) closed or leased again meanwhile (left as they were)")
+            }
+            if let intents, intents.unresolved > 0 {
+                lines.append("\(intents.unresolved) intent(s) left: a first miss is abandoned by a run at least --abandon-after later; an ambiguous one needs a person")
+            }
         } else if counts.orphans > 0 {
             lines.append("to record the orphans, run again with --apply (a backup is taken first; ghosts and drift are never changed)")
         }
         if !hasFindings { lines.append("store and daemons agree") }
         lines.append(String(format: "done in %.2f s", seconds))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The provision intents section of the text report.
+    private static func text(_ intents: IntentFindings) -> [String] {
+        let states = ["pending", "recorded", "failed", "adopted", "abandoned"].map { "\($0) \(intents.states[$0] ?? 0)" }
+        var lines = ["provision intents (\(states.joined(separator: ", "))): \(intents.findings.count) interrupted, \(intents.inProgress) in progress (leased or young), \(intents.notChecked) on networks not checked"]
+        for finding in intents.findings {
+            let what: String = switch finding.resolution {
+            case .adopt: "adopt \(finding.vmIDs.first.map(shown) ?? "?")"
+            case .ambiguous: "ambiguous: \(finding.vmIDs.count) VMs carry it (\(finding.vmIDs.map(shown).joined(separator: ", "))); left as it is"
+            case .firstMiss: "not listed: first miss (abandoned by a later run)"
+            case .awaitingSecondScan: "not listed since \(finding.firstMissedAt ?? "?"): too soon to abandon"
+            case .abandon: "not listed since \(finding.firstMissedAt ?? "?"): abandon"
+            }
+            lines.append("  \(identity(finding.network, finding.requestID))  request \(quoted(finding.name).map { "name \($0)" } ?? ""), begun \(finding.createdAt): \(what)")
+        }
+        return lines
     }
 
     /// The report as a Markdown document (for a ticket or a runbook).

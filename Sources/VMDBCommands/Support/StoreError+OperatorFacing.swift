@@ -6,6 +6,7 @@ extension StoreError: OperatorFacingError {
         switch code {
         case .invalidIdentity, .ambiguous: 64          // usage: the operator names the network
         case .notFound, .alreadyRecorded, .unstorableText, .idOnAnotherNetwork: 65  // input unusable
+        case .requestIDReused, .intentNotFound, .intentConflict: 65
         case .schemaTooOld, .notManaged, .unusableDatabase, .unsupportedJournalMode, .invalidRecord: 65
         case .databaseNewer: 4
         case .busy: 75

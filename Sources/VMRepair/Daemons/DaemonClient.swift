@@ -19,6 +19,14 @@ public struct DaemonClient: Sendable {
     /// - Throws: ``RepairError`` (`daemonUnavailable`) when the daemon cannot be
     ///   reached, does not answer within its timeout, or answers with an HTTP error.
     public func listVMs(from daemon: DaemonConfiguration.Daemon) throws(RepairError) -> Data {
+        try call(Self.method, params: "{}", on: daemon)
+    }
+
+    /// One JSON-RPC 2.0 call (`params` is a JSON object's text), and the daemon's whole
+    /// answer, unparsed: how the load generator deploys VMs through a daemon.
+    ///
+    /// - Throws: ``RepairError`` (`daemonUnavailable`), as ``listVMs(from:)``.
+    package func call(_ method: String, params: String, on daemon: DaemonConfiguration.Daemon) throws(RepairError) -> Data {
         let deadline = DispatchTime.now() + daemon.timeout
         let response: HTTPResponse
         do throws(HTTPFailure) {
@@ -26,11 +34,11 @@ public struct DaemonClient: Sendable {
             case .unixSocket(let path): try HTTPConnection(unixSocket: path, deadline: deadline)
             case .http(let host, let port, _): try HTTPConnection.tcp(host: host, port: port, deadline: deadline)
             }
-            try connection.send(request(for: daemon.endpoint))
+            try connection.send(request(method, params: params, for: daemon.endpoint))
             var reader = HTTPResponseReader(receive: connection.receive)
             response = try reader.read()
         } catch .deadlineExceeded {
-            throw RepairError(.daemonUnavailable, Self.describe(daemon) + String(format: ": no complete answer to %@ within %g s (the timeout). Check that the daemon is healthy, or raise timeout_seconds in the daemons config", Self.method, daemon.timeout))
+            throw RepairError(.daemonUnavailable, Self.describe(daemon) + String(format: ": no complete answer to %@ within %g s (the timeout). Check that the daemon is healthy, or raise timeout_seconds in the daemons config", method, daemon.timeout))
         } catch {
             throw RepairError(.daemonUnavailable, Self.describe(daemon) + ": \(Self.reason(for: error)). Check that the daemon runs and that the endpoint is right; nothing was changed")
         }
@@ -45,8 +53,8 @@ public struct DaemonClient: Sendable {
     }
 
     /// The request bytes: `POST` with a JSON body, asking the daemon to close after answering.
-    private func request(for endpoint: DaemonEndpoint) -> [UInt8] {
-        let body = #"{"jsonrpc":"2.0","id":1,"method":"list_vms","params":{}}"#
+    private func request(_ method: String, params: String, for endpoint: DaemonEndpoint) -> [UInt8] {
+        let body = #"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#
         let head = "POST \(endpoint.rpcPath) HTTP/1.1\r\nHost: \(hostHeader(endpoint))\r\nContent-Type: application/json\r\n"
             + "Accept: application/json\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
         return Array((head + body).utf8)

@@ -41,8 +41,9 @@ struct InventoryDocumentReader {
     private let nameKey = Array("name".utf8), statusKey = Array("status".utf8)
     private let nodeIDKey = Array("node_id".utf8), nodeKey = Array("node".utf8)
     private let contractIDKey = Array("contract_id".utf8), contractKey = Array("contract".utf8)
+    private let requestIDKey = Array("request_id".utf8)
 
-    private enum Field { case id(Int), name, status, nodeID, node, contractID, contract, other }
+    private enum Field { case id(Int), name, status, nodeID, node, contractID, contract, requestID, other }
 
     private func classify(_ key: [UInt8]) -> Field {
         if let slot = idKeys.firstIndex(of: key) { return .id(slot) }
@@ -53,6 +54,7 @@ struct InventoryDocumentReader {
         case nodeKey: return .node
         case contractIDKey: return .contractID
         case contractKey: return .contract
+        case requestIDKey: return .requestID
         default: return .other
         }
     }
@@ -160,7 +162,7 @@ struct InventoryDocumentReader {
         let start = reader.offset
         try reader.expect(UInt8(ascii: "{"), "'{'")
         var ids = [String?](repeating: nil, count: idField.candidates.count)
-        var name: String?, status: String?, node: String?, contract: String?
+        var name: String?, status: String?, node: String?, contract: String?, requestID: String?
         var nodeIsPrimary = false, contractIsPrimary = false
         if !(try reader.consume(UInt8(ascii: "}"))) {
             repeat {
@@ -182,6 +184,8 @@ struct InventoryDocumentReader {
                 case .node: if !nodeIsPrimary { node = text }
                 case .contractID: contract = text; contractIsPrimary = true
                 case .contract: if !contractIsPrimary { contract = text }
+                // The deployer's request id, which the daemon keeps: how repair finds an intent's VM.
+                case .requestID: requestID = text
                 case .other: break
                 }
             } while try reader.consume(UInt8(ascii: ","))
@@ -191,6 +195,7 @@ struct InventoryDocumentReader {
         guard let vmID = ids.lazy.compactMap({ $0 }).first else {
             throw ShapeError(reason: "holds VM #\(index + 1) without an id (looked for \(idField.candidates.map { "\"\($0)\"" }.joined(separator: ", then ")); name the field with --id-field)")
         }
-        return InventoryEntry(index: index, vmID: vmID, name: name, status: status, node: node, contract: contract, range: range)
+        return InventoryEntry(index: index, vmID: vmID, name: name, status: status, node: node, contract: contract,
+                              requestID: requestID, range: range)
     }
 }

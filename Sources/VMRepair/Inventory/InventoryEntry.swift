@@ -11,17 +11,20 @@ public struct InventoryEntry: Sendable, Hashable {
     public var node: String?
     /// The contract id as the daemon wrote it.
     public var contract: String?
+    /// The request id the deployer sent with `deploy_vm` (`request_id`), when the daemon lists it.
+    public var requestID: String?
     /// The byte range of the entry's JSON text in its document.
     public var range: Range<Int>
 
     public init(index: Int, vmID: String, name: String? = nil, status: String? = nil, node: String? = nil,
-                contract: String? = nil, range: Range<Int>) {
+                contract: String? = nil, requestID: String? = nil, range: Range<Int>) {
         self.index = index
         self.vmID = vmID
         self.name = name
         self.status = status
         self.node = node
         self.contract = contract
+        self.requestID = requestID
         self.range = range
     }
 }

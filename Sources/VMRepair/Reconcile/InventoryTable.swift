@@ -42,13 +42,14 @@ struct InventoryTable {
                 status       TEXT,
                 node         TEXT,
                 contract     TEXT,
+                request_id   TEXT,
                 entry_offset INTEGER NOT NULL,
                 entry_length INTEGER NOT NULL
             );
             """)
         insert = try db.makeStatement(sql: """
-            INSERT INTO temp.repair_inventory (source, network, vm_id, name, status, node, contract, entry_offset, entry_length)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO temp.repair_inventory (source, network, vm_id, name, status, node, contract, request_id, entry_offset, entry_length)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
     }
 
@@ -60,7 +61,7 @@ struct InventoryTable {
 
     func add(_ entry: InventoryEntry, to source: Source) throws {
         try insert.execute(arguments: [source.id, source.network, entry.vmID, entry.name, entry.status, entry.node,
-                                       entry.contract, entry.range.lowerBound, entry.range.count])
+                                       entry.contract, entry.requestID, entry.range.lowerBound, entry.range.count])
     }
 
     /// Records the source's network (stated late, at the end of its file) and entry count.
@@ -70,6 +71,11 @@ struct InventoryTable {
         if source.network == nil {
             try db.execute(sql: "UPDATE temp.repair_inventory SET network = ? WHERE source = ?", arguments: [network, source.id])
         }
+    }
+
+    /// Indexes the entries by the deployer's request id, for resolving provision intents.
+    func indexRequestIDs() throws {
+        try db.execute(sql: "CREATE INDEX IF NOT EXISTS temp.repair_inventory_request ON repair_inventory(network, request_id) WHERE request_id IS NOT NULL")
     }
 
     /// Builds the identity index; a network whose inventories list an id twice is refused.

@@ -10,6 +10,8 @@ struct OrphanRecorder {
 
     let store: VMStore
     let clock: @Sendable () -> Date
+    /// Whether the database has provision intents (whose VMs are not orphans).
+    var hasIntents = false
 
     /// Streams the orphans from the analysis connection and records each one
     /// through the store's writer: all of them commit together, or none does.
@@ -24,6 +26,7 @@ struct OrphanRecorder {
             SELECT i.network, i.vm_id, s.path, i.entry_offset, i.entry_length, s.label AS source
             FROM temp.repair_inventory AS i JOIN temp.repair_sources AS s ON s.id = i.source
             WHERE NOT EXISTS (SELECT 1 FROM main.vms AS v WHERE v.network = i.network AND v.vm_id = i.vm_id)
+              AND NOT \(hasIntents ? IntentReconciler.matchesPendingIntent("i") : "0")
             ORDER BY i.network, i.vm_id
             """)
         try store.write { writer in

@@ -6,6 +6,9 @@ import GRDB
 /// records finds ghosts (an anti-join on the inventory's index).
 struct Reconciler {
     let listLimit: Int?
+    /// Whether the database has provision intents: a VM carrying a pending intent's
+    /// request id is that intent's (``IntentReconciler``), not an orphan.
+    var hasIntents = false
 
     /// The store's columns compared with the daemon's fields, in report order.
     /// A field the daemon leaves out (or sends as null) is not compared: silence is not disagreement.
@@ -29,7 +32,8 @@ struct Reconciler {
             SELECT i.network, i.vm_id, i.name, i.status, i.node, i.contract, s.label AS source,
                    v.id IS NOT NULL AS known, v.status AS store_status, v.name AS store_name,
                    CAST(v.node_id AS TEXT) AS store_node, CAST(v.contract_id AS TEXT) AS store_contract,
-                   s.path, i.entry_offset, i.entry_length
+                   s.path, i.entry_offset, i.entry_length,
+                   \(hasIntents ? IntentReconciler.matchesPendingIntent("i") : "0") AS pending_intent
             FROM temp.repair_inventory AS i
             JOIN temp.repair_sources AS s ON s.id = i.source
             LEFT JOIN main.vms AS v ON v.network = i.network AND v.vm_id = i.vm_id
@@ -43,6 +47,8 @@ struct Reconciler {
         while let row = try rows.next() {
             let known: Bool = row["known"]
             if !known {
+                let pendingIntent: Bool = row["pending_intent"]
+                if pendingIntent { continue }
                 if listed(report.counts.orphans) {
                     report.orphans.append(RepairReport.Orphan(
                         network: row["network"], vmID: row["vm_id"], name: row["name"], status: row["status"],

@@ -82,6 +82,12 @@ public struct RepairReport: Sendable, Codable {
         public var recorded = 0
         /// Orphans found recorded by the time the transaction ran (the deployer was faster).
         public var alreadyRecorded = 0
+        /// Provision intents adopted (their VM recorded, with an audit row), abandoned, and
+        /// noted missing for the first time; and those the deployer closed or leased meanwhile.
+        public var intentsAdopted = 0
+        public var intentsAbandoned = 0
+        public var intentMissesNoted = 0
+        public var intentsChangedMeanwhile = 0
         public var backup: BackupRecord?
     }
 
@@ -97,6 +103,8 @@ public struct RepairReport: Sendable, Codable {
     public var orphans: [Orphan] = []
     public var ghosts: [Ghost] = []
     public var drift: [Drift] = []
+    /// Provision intents (nil below schema v4, which has none).
+    public var intents: IntentFindings?
     /// The most findings of each kind listed; nil when all are.
     public var listLimit: Int?
     public var applied: Applied?
@@ -105,16 +113,18 @@ public struct RepairReport: Sendable, Codable {
     /// Time for the whole run, in seconds.
     public var seconds = 0.0
 
-    /// Whether store and daemons disagree in any way.
-    public var hasFindings: Bool { counts.orphans + counts.ghosts + counts.drift > 0 }
+    /// Whether store and daemons disagree in any way, interrupted provisions included.
+    public var hasFindings: Bool { counts.orphans + counts.ghosts + counts.drift > 0 || !(intents?.findings.isEmpty ?? true) }
 
-    /// Whether anything is left for an operator after this run (orphans recorded by `--apply` are not).
+    /// Whether anything is left for an operator after this run: orphans recorded and
+    /// intents adopted or abandoned by `--apply` are not; an ambiguous intent is, and so
+    /// is a first miss (run repair again after the interval, the two-scan rule).
     public var needsAction: Bool {
-        applied == nil ? hasFindings : counts.ghosts + counts.drift > 0
+        applied == nil ? hasFindings : counts.ghosts + counts.drift + (intents?.unresolved ?? 0) > 0
     }
 
     enum CodingKeys: String, CodingKey {
         case database, mode, sources, networksChecked = "networks_checked", networksNotChecked = "networks_not_checked"
-        case counts, orphans, ghosts, drift, listLimit = "list_limit", applied, inventorySeconds = "inventory_seconds", seconds
+        case counts, orphans, ghosts, drift, intents, listLimit = "list_limit", applied, inventorySeconds = "inventory_seconds", seconds
     }
 }

@@ -44,6 +44,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unstorableText = Code("unstorableText")
         /// Any other SQLite error.
         public static let databaseFailure = Code("databaseFailure")
+        /// A provision request id already names another request on that network (other
+        /// name, node or size): ``StoreError/fields`` names what differs. Use a new request id.
+        public static let requestIDReused = Code("requestIDReused")
+        /// No provision intent has this request id on this network.
+        public static let intentNotFound = Code("intentNotFound")
+        /// The intent is closed in a way the call contradicts (recorded with another
+        /// vm id, or failed once its VM was recorded): nothing was written.
+        public static let intentConflict = Code("intentConflict")
     }
 
     enum Reason: Sendable, Hashable {
@@ -63,6 +71,11 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case unstorableText(VMIdentity, column: String)
         case databaseFailure(path: String, resultCode: Int32, detail: String)
         case idOnAnotherNetwork(VMIdentity, existing: String, path: String)
+        case needsVersion(path: String, found: Int, needed: Int, feature: String)
+        case requestIDReused(network: String, requestID: String, fields: [String])
+        case intentNotFound(network: String, requestID: String)
+        case intentConflict(network: String, requestID: String, reason: String)
+        case unstorableRequestText(network: String, requestID: String, column: String)
     }
 
     let reason: Reason
@@ -75,7 +88,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notFound: .notFound
         case .ambiguous: .ambiguous
         case .alreadyRecorded: .alreadyRecorded
-        case .schemaTooOld: .schemaTooOld
+        case .schemaTooOld, .needsVersion: .schemaTooOld
         case .databaseNewer: .databaseNewer
         case .notManaged: .notManaged
         case .unusableDatabase, .hotJournal: .unusableDatabase
@@ -83,9 +96,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .busy: .busy
         case .unexpectedChangeCount: .unexpectedChangeCount
         case .invalidRecord: .invalidRecord
-        case .unstorableText: .unstorableText
+        case .unstorableText, .unstorableRequestText: .unstorableText
         case .databaseFailure: .databaseFailure
         case .idOnAnotherNetwork: .idOnAnotherNetwork
+        case .requestIDReused: .requestIDReused
+        case .intentNotFound: .intentNotFound
+        case .intentConflict: .intentConflict
         }
     }
 
@@ -133,7 +149,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For a version refusal: the database's schema version and the one this build opens.
     public var versions: (found: Int, expected: Int)? {
         switch reason {
-        case .schemaTooOld(_, let found, let expected), .databaseNewer(_, let found, let expected, _): (found, expected)
+        case .schemaTooOld(_, let found, let expected), .databaseNewer(_, let found, let expected, _),
+             .needsVersion(_, let found, let expected, _): (found, expected)
         default: nil
         }
     }
@@ -153,7 +170,23 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For a value refused or unreadable: its column.
     public var column: String? {
         switch reason {
-        case .invalidRecord(_, let column, _), .unstorableText(_, let column): column
+        case .invalidRecord(_, let column, _), .unstorableText(_, let column), .unstorableRequestText(_, _, let column): column
+        default: nil
+        }
+    }
+
+    /// For a reused request id: the request's fields that differ from the stored one's.
+    public var fields: [String] {
+        if case .requestIDReused(_, _, let fields) = reason { return fields }
+        return []
+    }
+
+    /// For a provision intent error: the network and the request id.
+    public var request: (network: String, requestID: String)? {
+        switch reason {
+        case .requestIDReused(let network, let requestID, _), .intentNotFound(let network, let requestID),
+             .intentConflict(let network, let requestID, _), .unstorableRequestText(let network, let requestID, _):
+            (network, requestID)
         default: nil
         }
     }
@@ -181,6 +214,16 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "VM \(identity) cannot be recorded yet: \(path) is at schema version 2, whose vm_id is unique across networks, and network \(existing) already has vm id \(quoted(identity.vmID)). Nothing was written. Version 3 keys VMs on (network, vm_id): `vmdb migrate --db \(path) --online` upgrades it while the deployer keeps running, and this provision then succeeds"
         case .schemaTooOld(let path, let found, let expected):
             return "\(path) is at schema version \(found); this store opens versions \(VMStore.supportedVersions.lowerBound) to \(expected). Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
+        case .needsVersion(let path, let found, let needed, let feature):
+            return "\(feature) need schema version \(needed); \(path) is at version \(found). Nothing was written. `vmdb migrate --db \(path) --online` adds them while the deployer keeps running; every other store call works meanwhile"
+        case .requestIDReused(let network, let requestID, let fields):
+            return "request id \(quoted(requestID)) on network \(network) already names another provision (its \(fields.joined(separator: ", ")) differ): nothing was written. A request id names one request; give this one a new id (`vmdb vm intents --db … --network \(network)` lists them)"
+        case .intentNotFound(let network, let requestID):
+            return "no provision intent has request id \(quoted(requestID)) on network \(network): call beginProvision before the daemon, with the same request id"
+        case .intentConflict(let network, let requestID, let reason):
+            return "provision intent \(quoted(requestID)) on network \(network) \(reason); nothing was written"
+        case .unstorableRequestText(let network, let requestID, let column):
+            return "the \(column) given for provision request \(quoted(requestID)) on network \(network) contains a NUL character (U+0000), which SQLite would cut off there; nothing was written. Remove the character and retry"
         case .databaseNewer(let path, let found, let expected, let refusal):
             return "\(path) is at schema version \(found), newer than this build of the store (\(expected)), and \(refusal): use a vmdb or deployer built for version \(found) or later; nothing was changed"
         case .notManaged(let path):

@@ -12,13 +12,21 @@ enum StoreSchema: Sendable, Equatable {
     /// Version 2: a `network` column beside a globally unique `vm_id` (the same id
     /// on two networks is refused), and events keyed on `vm_id` alone.
     case v2
-    /// Version 3, and later versions that declare they keep a v3 store working:
-    /// VMs keyed on `(network, vm_id)`.
+    /// Version 3: VMs keyed on `(network, vm_id)`.
     case v3
+    /// Version 4, and later versions that declare they keep a v3 or v4 store working:
+    /// v3 and the provision intents (`provision_intents`).
+    case v4
 
-    init(version: Int) { self = version == 2 ? .v2 : .v3 }
+    init(version: Int) { self = version == 2 ? .v2 : version == 3 ? .v3 : .v4 }
 
-    var statements: VMQueries.Statements { self == .v2 ? .v2 : .v3 }
+    var statements: VMQueries.Statements {
+        switch self {
+        case .v2: .v2
+        case .v3: .v3
+        case .v4: .v4
+        }
+    }
 }
 
 /// Which schema each of the store's connections is looking at, checked for the

@@ -28,10 +28,12 @@ enum VMQueries {
         let identified: String?
         /// Whether `insert` writes `origin` (v2 has no such column).
         let hasOrigin: Bool
+        /// Whether the schema has `provision_intents` (v4).
+        let hasIntents: Bool
 
         init(vmColumns: String, selectByPair: String, selectByID: String, selectNetworksByID: String, insert: String,
              delete: String, setInstalledVersion: String, setAvailableVersion: String, setUpdatesCheckedAt: String,
-             setStatus: String, selectEvents: String, insertEvent: String, identified: String?) {
+             setStatus: String, selectEvents: String, insertEvent: String, identified: String?, hasIntents: Bool = false) {
             self.vmColumns = vmColumns
             self.selectByPair = selectByPair
             self.selectByID = selectByID
@@ -46,16 +48,23 @@ enum VMQueries {
             self.insertEvent = insertEvent
             self.identified = identified
             self.hasOrigin = insert.contains("origin")
+            self.hasIntents = hasIntents
         }
 
-        static let v3 = Statements(vmColumns: VMQueries.vmColumns, selectByPair: "SELECT \(VMQueries.vmColumns) FROM vms WHERE network = ? AND vm_id = ?",
-                                   selectByID: VMQueries.selectByIDv3, selectNetworksByID: VMQueries.selectNetworksByIDv3, insert: VMQueries.insertv3,
-                                   delete: "DELETE FROM vms WHERE network = ? AND vm_id = ? RETURNING \(VMQueries.vmColumns)",
-                                   setInstalledVersion: update("installed_version"), setAvailableVersion: update("available_version"),
-                                   setUpdatesCheckedAt: update("updates_checked_at"), setStatus: update("status"),
-                                   selectEvents: "SELECT id, network, vm_id, kind, at, detail FROM vm_events WHERE network = ? AND vm_id = ? ORDER BY at, id",
-                                   insertEvent: "INSERT INTO vm_events (network, vm_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
-                                   identified: nil)
+        static let v3 = v3Shaped(hasIntents: false)
+        /// v4 adds a table and changes none: v3's statements, and the intents.
+        static let v4 = v3Shaped(hasIntents: true)
+
+        private static func v3Shaped(hasIntents: Bool) -> Statements {
+            Statements(vmColumns: VMQueries.vmColumns, selectByPair: "SELECT \(VMQueries.vmColumns) FROM vms WHERE network = ? AND vm_id = ?",
+                       selectByID: VMQueries.selectByIDv3, selectNetworksByID: VMQueries.selectNetworksByIDv3, insert: VMQueries.insertv3,
+                       delete: "DELETE FROM vms WHERE network = ? AND vm_id = ? RETURNING \(VMQueries.vmColumns)",
+                       setInstalledVersion: update("installed_version"), setAvailableVersion: update("available_version"),
+                       setUpdatesCheckedAt: update("updates_checked_at"), setStatus: update("status"),
+                       selectEvents: "SELECT id, network, vm_id, kind, at, detail FROM vm_events WHERE network = ? AND vm_id = ? ORDER BY at, id",
+                       insertEvent: "INSERT INTO vm_events (network, vm_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+                       identified: nil, hasIntents: hasIntents)
+        }
 
         /// On v2 `vm_id` alone is unique (its index serves every lookup) and has
         /// no `origin` (every VM was provisioned); events name the VM by id, and

@@ -16,7 +16,7 @@ extension VMStore {
 
     /// Runs `body` on a read-only connection, without a snapshot transaction
     /// (one statement reads one consistent state), suspending while it waits.
-    private func readOneStatement<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
+    func readOneStatement<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
         let watch = schemaWatch
         let read: @Sendable (Database) throws -> T = { db in try watch.reading(db) { try body(db, $0) } }
         do {
@@ -28,7 +28,7 @@ extension VMStore {
     }
 
     /// Runs `body` in one read transaction, suspending while it waits.
-    private func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
+    func readSnapshot<T: Sendable>(_ body: @escaping @Sendable (Database, VMQueries.Statements) throws -> T) async throws -> T {
         let watch = schemaWatch
         let read: @Sendable (Database) throws -> T = { db in try watch.reading(db) { try body(db, $0) } }
         do {

@@ -4,7 +4,7 @@ extension VMStore {
     /// Runs `body` on a read-only connection. A single statement reads one
     /// consistent state by itself, so on the store's own connections it runs
     /// without a snapshot transaction (`BEGIN`/`COMMIT`) around it.
-    private func readOneStatement<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
+    func readOneStatement<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
         do {
             guard let readers else { return try writer.read { db in try schemaWatch.reading(db) { try body(db, $0) } } }
             return try recoveringHotJournal { try readers.withConnection { try $0.inDatabase { db in try schemaWatch.reading(db) { try body(db, $0) } } } }
@@ -14,7 +14,7 @@ extension VMStore {
     }
 
     /// Runs `body` in one read transaction: every statement sees the same committed state.
-    private func readSnapshot<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
+    func readSnapshot<T>(_ body: (Database, VMQueries.Statements) throws -> T) throws -> T {
         do {
             guard let readers else { return try writer.read { db in try schemaWatch.reading(db) { try body(db, $0) } } }
             return try recoveringHotJournal { try readers.withConnection { try $0.read { db in try schemaWatch.reading(db) { try body(db, $0) } } } }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import SQLiteFiles
 
-/// The deployer's VM records, keyed on (network, vm_id), in a database at schema version 3.
+/// The deployer's VM records, keyed on (network, vm_id), in a database at schema version 2, 3 or 4.
 ///
 /// One store per database file, shared freely across tasks and threads. Opened
 /// by path (``init(path:options:)``), the store has its own connections: reads
@@ -34,11 +34,14 @@ import SQLiteFiles
 /// ambiguity rule (one network: that VM; none: not found; several: ambiguous).
 public final class VMStore: Sendable {
     /// The newest schema version this store reads and writes.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     /// The versions it reads and writes: v2 (VMs keyed on `(network, vm_id)` all the
     /// same, but v2's globally unique `vm_id` refuses an id another network has,
-    /// ``StoreError/Code/idOnAnotherNetwork``) and v3.
-    public static let supportedVersions = 2...3
+    /// ``StoreError/Code/idOnAnotherNetwork``), v3, and v4 (v3 and the provision
+    /// intents; on v2 and v3 the intent calls throw `schemaTooOld`, every other works).
+    public static let supportedVersions = 2...4
+    /// The first version with provision intents.
+    public static let intentsVersion = 4
 
     /// How the store opens its database.
     public struct Options: Sendable {

@@ -218,6 +218,51 @@ enum FixtureData {
         ])
     }
 
+    // MARK: v3-operator
+
+    /// v3 as a deployer ran it for a while: VMs on four networks, events, repairs, and an
+    /// operator's view, trigger and table of their own, one of which names `provision`
+    /// (so v4's new table and indexes must not collide with anything an operator
+    /// plausibly added near that word).
+    static func v3Operator(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE provision_log (
+                id      INTEGER PRIMARY KEY,
+                network TEXT NOT NULL,
+                vm_id   TEXT NOT NULL,
+                at      TEXT NOT NULL,
+                FOREIGN KEY (network, vm_id) REFERENCES vms(network, vm_id) ON DELETE CASCADE
+            );
+            CREATE INDEX provision_log_vm ON provision_log(network, vm_id);
+            CREATE TRIGGER vms_provision_log AFTER INSERT ON vms
+            BEGIN
+                INSERT INTO provision_log (network, vm_id, at) VALUES (new.network, new.vm_id, new.created_at);
+            END;
+            CREATE VIEW vms_per_network AS SELECT network, count(*) AS vms FROM vms GROUP BY network;
+            """)
+        let networks = ["main", "test", "qa", "dev"]
+        for n in 1...40 {
+            let network = networks[n % 4]
+            let id = base36(n * 37 % 97, width: 4)
+            let day = String(format: "%02d", 1 + n % 28)
+            try insert(db, "vms", [
+                "network": network, "vm_id": id, "name": "\(network)-app-\(n)", "node_id": 100 + n % 7,
+                "contract_id": 300_000 + n, "twin_id": 11, "status": n % 5 == 0 ? "stopped" : "running",
+                "ipv4": n % 4 == 0 ? "185.69.168.\(n)/24" : nil, "mycelium_ip": "4d\(n % 10):bb02:\(n)::1", "flist": ubuntu,
+                "cpu": 1 + n % 4, "memory_mb": 1024 * (1 + n % 4), "disk_gb": 25 * (1 + n % 3),
+                "created_at": "2026-10-\(day)T08:00:00Z", "updated_at": "2026-10-\(day)T08:30:00Z",
+                "metadata": n % 3 == 0 ? #"{"team":"apps"}"# : nil, "origin": n % 10 == 0 ? "repair" : "provision",
+            ])
+            try insert(db, "vm_events", ["network": network, "vm_id": id, "kind": "created", "at": "2026-10-\(day)T08:00:00Z", "detail": nil])
+            if n % 10 == 0 {
+                try insert(db, "vm_repairs", [
+                    "network": network, "vm_id": id, "action": "recorded_orphan", "source": "daemon unix:///run/compute-\(network).sock",
+                    "entry": #"{"vm_id":"\#(id)","name":"\#(network)-app-\#(n)"}"#, "recorded_at": "2026-10-\(day)T09:00:00Z",
+                ])
+            }
+        }
+    }
+
     /// A JSON object with sorted keys, escaped as JSONEncoder escapes.
     static func jsonObject(_ values: [String: String]) throws -> String {
         let encoder = JSONEncoder()
