@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "vmdb", targets: ["vmdb"]),
         .library(name: "VMStore", targets: ["VMStore"]),
         .library(name: "MigrationKit", targets: ["MigrationKit"]),
+        // PostgreSQL's side (issue 24): its own product, so a deployer on SQLite links no NIO.
+        .library(name: "PostgresAccess", targets: ["PostgresAccess"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -22,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         // The test daemon's HTTP server (tests only: repair's own client is a blocking HTTP/1.1 exchange).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // PostgreSQL (issue 24, docs/POSTGRESQL-DESIGN.md); NIOSSL for its TLS settings and Logging for its
+        // connections' logger, both already PostgresNIO's own dependencies.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
     ],
     targets: [
         // The version (VERSION) and the commit this binary is built from, generated before each build.
@@ -84,6 +91,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
+        // Where a PostgreSQL database is (a postgres:// URL, libpq's PGPASSWORD, .pgpass and service file)
+        // and how PostgresNIO reaches it. Not linked into `vmdb` yet (design step 1).
+        .target(
+            name: "PostgresAccess",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Measurements behind BENCHMARKS.md; not part of the product.
         .executableTarget(
             name: "vmdb-bench",
@@ -139,6 +155,12 @@ let package = Package(
             dependencies: [
                 "MigrationKit", "VMStore", "VMRepair", "VMDBCommands", "VMDBTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "PostgresAccessTests",
+            dependencies: [
+                "PostgresAccess", "VMDBTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(
             name: "VMDBCommandsTests",
