@@ -1,3 +1,4 @@
+import Foundation
 import MigrationKit
 import Testing
 @testable import VMDBCommands
@@ -21,6 +22,17 @@ import Testing
     func eachCodeHasItsDocumentedExitCode(_ code: MigrationError.Code) {
         #expect(Self.documented[code.name] == MigrationError(code, "x").exitCode, "\(code.name)")
         #expect(MigrationError.Kind(rawValue: code.name) == nil, "\(code.name) is spelled like a kind")
+    }
+
+    /// `Code.all` is kept by hand: every code declared in MigrationError.swift must be in it,
+    /// or the two tests above would never see a new one.
+    @Test func everyDeclaredCodeIsInAll() throws {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/MigrationKit/Support/MigrationError.swift")
+        let text = try String(contentsOf: source, encoding: .utf8)
+        let declared = text.matches(of: try Regex(#"static let (\w+) = Code\(""#)).compactMap { $0.output[1].substring.map(String.init) }
+        #expect(declared.count > 20, "the declarations were not found in \(source.path)")
+        #expect(Set(declared) == Set(MigrationError.Code.all.map(\.name)), "declared but not in Code.all: \(Set(declared).subtracting(MigrationError.Code.all.map(\.name)))")
     }
 
     @Test func everyDocumentedCodeExistsOnce() {

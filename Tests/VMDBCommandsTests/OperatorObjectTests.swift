@@ -33,6 +33,85 @@ extension OperatorSchemaTests {
         #expect(error.code == .schemaConflict && error.object == name && error.version == 3)
     }
 
+    /// Prisma's pair: `@unique` on vm_id (`vms_vm_id_key`) and a relation to it (a table whose
+    /// foreign key references vms(vm_id)). Taking either away alone does not let the migration
+    /// pass, so both are named, the index first, alike by plan, dry run and migrate.
+    @Test func prismasUniqueIndexAndTheTableReferencingItAreNamedTogether() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            CREATE UNIQUE INDEX "vms_vm_id_key" ON "vms"("vm_id");
+            CREATE TABLE "VmNote" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "vmId" TEXT NOT NULL, "body" TEXT NOT NULL,
+                CONSTRAINT "VmNote_vmId_fkey" FOREIGN KEY ("vmId") REFERENCES "vms" ("vm_id") ON DELETE RESTRICT ON UPDATE CASCADE);
+            INSERT INTO "VmNote" ("vmId", "body") VALUES ('005o', 'keep me');
+            """)
+        try await expectRefused(path, saying: ["index vms_vm_id_key", "table VmNote", "DROP INDEX", "12-step"])
+        let error = try #require(throws: MigrationError.self) { try Fixtures.migrator.plan(path: path) }
+        #expect(error.code == .schemaConflict && error.object == "vms_vm_id_key" && error.version == 3, "\(error)")
+        #expect(!error.message.contains("DROP TABLE"), "\(error.message)")
+    }
+
+    /// A table whose foreign key references vm_id, which the new identity no longer keeps
+    /// unique: the advice is to rebuild it keeping its rows, never to drop it.
+    @Test func aTableReferencingVMIDIsRefusedWithAdviceThatKeepsItsRows() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            CREATE TABLE vm_notes (id INTEGER PRIMARY KEY, vm_id TEXT NOT NULL REFERENCES vms(vm_id), note TEXT);
+            INSERT INTO vm_notes (vm_id, note) VALUES ('005o', 'keep me');
+            """)
+        try await expectRefused(path, saying: ["table vm_notes", "12-step", "lang_altertable.html#otheralter", "keeping its rows"])
+        let result = await run(["migrate", "--db", path])
+        #expect(!(result.err + result.out).contains("DROP TABLE"), "\(result.err)")
+        #expect(try count(path, "SELECT count(*) FROM vm_notes") == 1)
+    }
+
+    // MARK: Objects this SQLite cannot create on the rehearsal's copy
+
+    /// The deployer's app registers `my_collation` on its connections; vmdb has no such collation.
+    func withAppCollation(_ path: String, _ sql: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            db.add(collation: DatabaseCollation("my_collation") { $0.lowercased().compare($1.lowercased()) })
+        }
+        try DatabaseQueue(path: path, configuration: configuration).write { try $0.execute(sql: sql) }
+    }
+
+    /// A table with a column in the app's collation, and a virtual table of a module vmdb
+    /// lacks: SQLite never needs either while the migration rebuilds vms and vm_events, so
+    /// the migration runs, saying which object it could not rehearse.
+    @Test(arguments: [
+        ("vm_tags", "CREATE TABLE vm_tags (vm_id TEXT, tag TEXT COLLATE my_collation); INSERT INTO vm_tags VALUES ('005o', 'Web')"),
+        ("vm_search", """
+            PRAGMA writable_schema = ON;
+            INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'vm_search', 'vm_search', 0, 'CREATE VIRTUAL TABLE vm_search USING app_search(name)');
+            PRAGMA writable_schema = OFF;
+            """),
+    ])
+    func anObjectTheCopyCannotCreateButTheMigrationLeavesAloneIsNamedAndMigrates(_ name: String, _ sql: String) async throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "")
+        try withAppCollation(path, sql)
+        let before = try Fixtures.fileHash(path)
+        for arguments in [["plan"], ["migrate", "--dry-run"]] {
+            let result = await run(arguments + ["--db", path])
+            #expect(result.code == 0, "\(arguments): \(result.err)\(result.out.suffix(400))")
+            #expect(result.out.contains("warning: your table \(name) was not rehearsed"), "\(arguments): \(result.out.prefix(600))")
+        }
+        #expect(try Fixtures.fileHash(path) == before)
+        let result = await run(["migrate", "--db", path, "--no-backup"])
+        #expect(result.code == 0, "\(result.err)")
+        #expect(result.err.contains("warning: your table \(name) was not rehearsed"), "\(result.err)")
+        #expect(try count(path, "SELECT count(*) FROM vms WHERE network = 'qa'") == 8)
+    }
+
+    /// An index over a column in the app's collation: rebuilding vms makes SQLite read it
+    /// again, which fails without the collation, so it is refused by name before anything.
+    @Test func anIndexNeedingTheAppsCollationIsRefusedByName() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, "")
+        try withAppCollation(path, "CREATE TABLE vm_tags (vm_id TEXT, tag TEXT COLLATE my_collation); CREATE INDEX vm_tags_tag ON vm_tags (tag)")
+        try await expectRefused(path, saying: ["index vm_tags_tag", "no such collation sequence: my_collation", "Nothing was changed"])
+    }
+
     // MARK: Class 8: triggers and views the new schema breaks, or keeps working
 
     /// Rails' and Laravel's audit pattern: an event row per status change, naming the columns it knew.
@@ -104,6 +183,33 @@ extension OperatorSchemaTests {
         await expectMigratesThenVerify(path, verifyCode: 3, saying: "trigger vms_broken")
     }
 
+    /// An online run killed during its copy leaves capture triggers and a new table; the next
+    /// (offline) migrate would undo them. A refusal found by the rehearsal comes before that
+    /// undo, so its "Nothing was changed" is true: the leftovers are still there, untouched.
+    @Test func aRefusalBeforeAnInterruptedOnlineRunIsUndoneChangesNothing() async throws {
+        let directory = try TemporaryDirectory("leftovers-refused")
+        let path = directory.file("live.db")
+        try LargeDatabase.makeV2(at: path, vms: 2_000)
+        let hold = directory.file("hold-cut-over")
+        _ = FileManager.default.createFile(atPath: hold, contents: nil)
+        try await offThePool {
+            let online = try WatchedProcess(["migrate", "--db", path, "--online", "--no-backup", "--progress", "--default-network", "main",
+                                             "--postpone-cut-over-file", hold], in: directory, label: "online")
+            #expect(online.waitFor("cut-over postponed", timeout: 120), "\(online.standardError)")
+            online.kill()
+            _ = online.finish()
+        }
+        try await DatabaseQueue(path: path).write { try $0.execute(sql: Self.statusLogTrigger) }
+        let leftovers = try OnlineMigrationTests.leftovers(path)
+        #expect(!leftovers.isEmpty)
+        let schema = try strings(path, "SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name")
+        let result = await run(["migrate", "--db", path, "--no-backup", "--default-network", "main"])
+        #expect(result.code == 65, "\(result.err)")
+        #expect(result.err.contains("vms_status_log") && result.err.contains("Nothing was changed"), "\(result.err)")
+        #expect(try OnlineMigrationTests.leftovers(path) == leftovers)
+        #expect(try strings(path, "SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name") == schema)
+    }
+
     // MARK: Class 9: constraints the migration's own data steps break, given the rows
 
     /// Ecto's `unique_index(:vms, [:network, :name])`, two VMs with no network and one name,
@@ -125,6 +231,24 @@ extension OperatorSchemaTests {
         // With the clash resolved by the operator (one VM renamed), it migrates.
         try await DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE vms SET name = 'web-2' WHERE vm_id = '0069'") }
         await expectMigrates(path, ["--default-network", "dev"])
+    }
+
+    /// The same index made partial (`WHERE network IS NOT NULL`, as Rails' `where:` and Prisma
+    /// write it): the rows with no network are outside it today and inside it once filled, so
+    /// the check evaluates the condition on the filled rows and refuses before anything.
+    @Test func aPartialUniqueIndexTheFillWouldBreakIsRefusedBeforeAnything() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try v2(directory, """
+            CREATE UNIQUE INDEX vms_network_name_partial ON vms (network, name) WHERE network IS NOT NULL;
+            UPDATE vms SET network = NULL, name = 'web' WHERE vm_id IN ('005o', '0069');
+            """)
+        let before = try Fixtures.fileHash(path)
+        for arguments in [["plan"], ["migrate", "--dry-run"], ["migrate"]] {
+            let result = await run(arguments + ["--db", path, "--default-network", "dev"])
+            #expect(result.code == 65, "\(arguments): \(result.err)\(result.out.suffix(300))")
+            #expect((result.err + result.out).contains("vms_network_name_partial"), "\(arguments): \(result.err)")
+        }
+        #expect(try Fixtures.fileHash(path) == before)
     }
 
     /// An index on an expression: only the real rows show the clash, and the run that meets

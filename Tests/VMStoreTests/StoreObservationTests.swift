@@ -8,14 +8,17 @@ import VMStore
 /// provision and delete step their statements through the C API, which GRDB cannot see,
 /// so they notify the tables they changed themselves.
 @Suite struct StoreObservationTests {
-    /// Counts the commits in which `vms` or `vm_events` changed, as a TransactionObserver hears them.
+    /// Counts the commits in which `tables` (by default `vms` or `vm_events`) changed, as a TransactionObserver hears them.
     final class VMTablesObserver: TransactionObserver, @unchecked Sendable {
         // @unchecked: touched only on the writer's serial queue, read by the test after each write returns.
         private var changed = false
         private(set) var commitsWithChanges = 0
+        let tables: Set<String>
+
+        init(tables: Set<String> = ["vms", "vm_events"]) { self.tables = tables }
 
         func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-            ["vms", "vm_events"].contains(eventKind.tableName.lowercased())
+            tables.contains(eventKind.tableName.lowercased())
         }
         func databaseDidChange() { changed = true }
         func databaseDidChange(with event: DatabaseEvent) { changed = true }
@@ -55,11 +58,42 @@ import VMStore
         let counts = CountRecorder()
         let cancellable = ValueObservation.tracking { try Int.fetchOne($0, sql: "SELECT count(*) FROM vms") ?? -1 }
             .start(in: writer, scheduling: .async(onQueue: DispatchQueue(label: "observation")), onError: { _ in }, onChange: { counts.append($0) })
-        try store.provision(.sample("dev", "0100"))
+        // The observation starts asynchronously (on a pool, a reader's fetch, then the
+        // writer's): it is surely listening once it has heard a write GRDB itself ran. Only
+        // then does the store provision, so a fetch that merely started late cannot pass.
         let deadline = Date().addingTimeInterval(10)
-        while counts.last != 3 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        #expect(counts.last == 3, "values seen: \(counts.all)")
+        while counts.last != 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        try writer.write { try $0.execute(sql: "DELETE FROM vms WHERE network = 'qa' AND vm_id = '0069'") }
+        while counts.last != 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(counts.last == 1, "values seen before the store's write: \(counts.all)")
+        try store.provision(.sample("dev", "0100"))
+        while counts.last != 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(counts.last == 2, "values seen: \(counts.all)")
         cancellable.cancel()
+        try store.close()
+        try writer.close()
+    }
+
+    /// A table only an operator's trigger writes (an audit row per deleted VM): its observers
+    /// hear of a store delete too, though the store never names the table.
+    @Test(arguments: StoreOnDeployerConnectionsTests.Kind.allCases)
+    func aTableAnOperatorTriggerWritesIsHeardToo(kind: StoreOnDeployerConnectionsTests.Kind) throws {
+        let directory = try TemporaryDirectory("observation-trigger")
+        let path = try Fixtures.database(version: 3, in: directory)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                CREATE TABLE vm_audit (network TEXT, vm_id TEXT, kind TEXT);
+                CREATE TRIGGER vms_deleted AFTER DELETE ON vms BEGIN INSERT INTO vm_audit VALUES (OLD.network, OLD.vm_id, 'deleted'); END;
+                """)
+        }
+        let writer = try kind.open(path)
+        let store = try VMStore(writer: writer)
+        try store.provision(.sample("main", "005o"))
+        let observer = VMTablesObserver(tables: ["vm_audit"])
+        writer.add(transactionObserver: observer, extent: .databaseLifetime)
+        try store.delete(.ref("005o", "main"))
+        #expect(observer.commitsWithChanges == 1, "delete with an audit trigger")
+        #expect(try writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM vm_audit") } == 1)
         try store.close()
         try writer.close()
     }

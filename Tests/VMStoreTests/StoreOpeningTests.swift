@@ -124,6 +124,45 @@ import VMStore
         #expect(try Fixtures.fileHash(other) == before)
     }
 
+    /// A unique index on an expression (which pragma_index_info lists with no column name) is
+    /// not the identity key: the file still opens at its version, or is refused as not managed
+    /// when its identity key is gone, a StoreError either way (it was GRDB's decoding error).
+    @Test func aUniqueIndexOnAnExpressionNeitherHidesTheVersionNorEscapesAsAnotherError() throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.unmanagedDatabase(version: 3, in: directory)
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "CREATE UNIQUE INDEX vms_lower_name ON vms (lower(name), network)") }
+        let store = try VMStore(path: path)
+        try store.provision(NewVM(identity: try VMIdentity(network: "main", vmID: "005o"), name: "a", status: .running))
+        #expect(try store.count() == 1)
+        try store.close()
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "DROP INDEX vms_identity") }
+        let before = try Fixtures.fileHash(path)
+        let refusal = try #require(throws: StoreError.self) { try VMStore(path: path) }
+        #expect(refusal.code == .notManaged, "\(refusal)")
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+
+    /// What the store relies on is part of the shape it recognises, as for `vmdb migrate`: the
+    /// events' foreign key that deletes them with their VM, and v3's vm_repairs. Without one,
+    /// the file is not managed (a delete would otherwise leave events, or a repair fail).
+    @Test(arguments: [
+        (3, "DROP TABLE vm_repairs"),
+        (3, "ALTER TABLE vm_events RENAME TO vm_events_old; CREATE TABLE vm_events (id INTEGER PRIMARY KEY, vm_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, detail TEXT, network TEXT NOT NULL, FOREIGN KEY (network, vm_id) REFERENCES vms(network, vm_id)); DROP TABLE vm_events_old"),
+        (2, "ALTER TABLE vm_events RENAME TO vm_events_old; CREATE TABLE vm_events (id INTEGER PRIMARY KEY, vm_id TEXT NOT NULL REFERENCES vms(vm_id), kind TEXT NOT NULL, at TEXT NOT NULL, detail TEXT); DROP TABLE vm_events_old"),
+    ])
+    func anUnmanagedFileWithoutWhatTheStoreReliesOnIsNotManaged(version: Int, change: String) throws {
+        let directory = try TemporaryDirectory("store")
+        let path = try Fixtures.unmanagedDatabase(version: version, in: directory)
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON")
+            try db.execute(sql: change)
+        }
+        let before = try Fixtures.fileHash(path)
+        let refusal = try #require(throws: StoreError.self) { try VMStore(path: path) }
+        #expect(refusal.code == .notManaged, "\(refusal)")
+        #expect(try Fixtures.fileHash(path) == before)
+    }
+
     @Test func aDatabaseMigratedFromV1IsOpenedWithItsRecords() throws {
         let directory = try TemporaryDirectory("store")
         let path = try Fixtures.database(version: 1, in: directory)

@@ -63,19 +63,27 @@ extension Migrator {
                     guard ours[name.lowercased()] == nil else { continue }   // the version's own: the migration's to keep
                     let columns = try Row.fetchAll(db, sql: "SELECT cid, name, coll FROM pragma_index_xinfo(?) WHERE key ORDER BY seqno", arguments: [name])
                     guard !columns.contains(where: { ($0["cid"] as Int) < 0 }) else { continue }   // an expression: left to the run
-                    let expressions = columns.map { column -> String in
-                        let columnName: String = column["name"]
-                        let fill = expectations.first { $0.column.lowercased() == columnName.lowercased() }
-                        return "(\(fill?.expression ?? columnName.quotedIdentifier)) COLLATE \((column["coll"] as String? ?? "BINARY").quotedIdentifier)"
-                    }
                     let touched = columns.filter { column in expectations.contains { $0.column.lowercased() == (column["name"] as String).lowercased() } }
                     guard !touched.isEmpty else { continue }
+                    // The rows as the fill leaves them: each filled column's fill under the column's
+                    // own name, so that a partial index's condition (`WHERE network IS NOT NULL`)
+                    // and the grouping both see the filled values, as the index will.
+                    let filledRows = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table]).map { column in
+                        let fill = expectations.first { $0.column.lowercased() == column.lowercased() }
+                        return "(\(fill?.expression ?? column.quotedIdentifier)) AS \(column.quotedIdentifier)"
+                    }
+                    let expressions = columns.map { column -> String in
+                        "\((column["name"] as String).quotedIdentifier) COLLATE \((column["coll"] as String? ?? "BINARY").quotedIdentifier)"
+                    }
                     var conditions = expressions.map { "\($0) IS NOT NULL" }
                     if (index["partial"] as Bool? ?? false), let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [name]),
                        let condition = Self.whereClause(of: sql) {
                         conditions.append("(\(condition))")
                     }
-                    let sql = "SELECT count(*) FROM (SELECT 1 FROM \(table.quotedIdentifier) WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(expressions.joined(separator: ", ")) HAVING count(*) > 1)"
+                    let sql = """
+                        SELECT count(*) FROM (SELECT 1 FROM (SELECT \(filledRows.joined(separator: ", ")) FROM \(table.quotedIdentifier)) \
+                        WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(expressions.joined(separator: ", ")) HAVING count(*) > 1)
+                        """
                     let clashes: Int
                     do {
                         clashes = try db.count(sql, parameters: parameters)

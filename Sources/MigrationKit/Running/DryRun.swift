@@ -91,6 +91,15 @@ extension Migrator {
             }
             defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
 
+            // An index needing a collation of the deployer's app fails the copy's quick_check
+            // as it fails the migration: refused by name before the copy, as plan and migrate do.
+            let pending = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= (options.targetVersion ?? catalog.latestVersion) }
+            do {
+                _ = try rehearsalClone(of: source, scripts: pending)
+            } catch var error as MigrationError {
+                error.path = path
+                throw error
+            }
             let copy = try BackupService.copy(source, sourcePath: path, to: copyPath, progress: options.progress)
             try? source.close()
             var failure: DryRunReport.Failure?

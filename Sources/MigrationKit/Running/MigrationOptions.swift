@@ -15,6 +15,9 @@ public struct MigrationOptions: Sendable {
     public var progress: ProgressHandler?
     /// Receives each SQL statement as it runs (for the plan and the dry-run report).
     public var statementLog: (@Sendable (String) -> Void)?
+    /// Receives what the run could not check before it started, one sentence each (an
+    /// object the rehearsal could not create on its copy); the run goes on.
+    public var warning: (@Sendable (String) -> Void)?
     /// Run each migration that recreates tables online (short write transactions while
     /// the deployer keeps writing; needs WAL), paced by these settings. Nil: one transaction each.
     public var online: OnlineSettings?
@@ -65,4 +68,8 @@ public struct MigrationPlan: Sendable, Codable {
     /// Parameters the migrations bind (`:name`), and whether this database needs them.
     public let parameters: [String]
     public let migrations: [Entry]
+    /// Objects the rehearsal could not create on its schema copy and so did not rehearse
+    /// (a table using a collation or a virtual-table module of the deployer's app), each
+    /// with why; nil when every object was rehearsed.
+    public var notRehearsed: [String]?
 }

@@ -16,17 +16,21 @@ extension Migrator {
             let target = try targetVersion(version, status: status)
             let pending = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
             try source.read { db in try preflight(db, scripts: pending, parameters: parameters) }
-            let entries = try rehearse(source, status: status, scripts: pending, parameters: parameters)
+            let (entries, notRehearsed) = try rehearse(source, status: status, scripts: pending, parameters: parameters)
             let names = Set(catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
                 .flatMap { $0.definition.parameters.map(\.name) })
             return MigrationPlan(path: path, fromVersion: status.currentVersion, toVersion: target,
                                  baselinedVersion: status.isManaged ? nil : status.currentVersion,
-                                 parameters: names.sorted(), migrations: entries)
+                                 parameters: names.sorted(), migrations: entries, notRehearsed: notRehearsed.isEmpty ? nil : notRehearsed)
         }
     }
 
     /// An in-memory database with the same schema (and statistics) and no rows.
-    func schemaClone(of source: DatabaseQueue) throws -> DatabaseQueue {
+    ///
+    /// - Parameter replayFailure: Called for an object this SQLite cannot create again here
+    ///   (a collation of the deployer's app, a virtual table's module this build lacks), which
+    ///   is then left out; nil: the error is thrown.
+    func schemaClone(of source: DatabaseQueue, replayFailure: ((SchemaObject, DatabaseError) throws -> Void)? = nil) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false
         configuration.acceptOperatorSchemaAsSQLiteDoes()   // the operator's objects, replayed
@@ -40,7 +44,15 @@ extension Migrator {
             return (objects, try history.read(db, toolVersion: toolVersion), stat)
         }
         try clone.writeWithoutTransaction { db in
-            for object in objects { if let sql = object.sql { try db.execute(sql: sql) } }
+            for object in objects {
+                guard let sql = object.sql else { continue }
+                do {
+                    try db.execute(sql: sql)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+                    guard let replayFailure else { throw error }
+                    try replayFailure(object, error)
+                }
+            }
             for entry in applied { try history.record(db, entry, log: nil) }
             if !statistics.isEmpty {
                 try db.execute(sql: "ANALYZE")

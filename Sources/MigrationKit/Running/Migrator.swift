@@ -55,20 +55,27 @@ public struct Migrator: Sendable {
             let target = try targetVersion(options.targetVersion, status: status)
             let scripts = catalog.scripts.filter { $0.version > status.currentVersion && $0.version <= target }
             let baseline = status.isManaged ? nil : Optional(status.currentVersion)
-            // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
-            try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
-            guard !scripts.isEmpty || baseline != nil else {
-                return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
-                                          baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
-            }
+            // The checks that read only, before an earlier online run's leftovers are finished
+            // or undone (a write), so that their refusals' "Nothing was changed" holds. They
+            // read the schema without the online run's objects (the bookkeeping prefix, by
+            // name and by table), so they see it as it will be once the leftovers are gone.
             if let first = scripts.first {
                 try queue.read { db in
                     try checkParameters(db, script: first, parameters: options.parameters)
                     if !options.preflightDone { try preflight(db, scripts: scripts, parameters: options.parameters) }
                 }
                 if !options.preflightDone {
-                    _ = try rehearse(queue, status: status, scripts: scripts, parameters: options.parameters)
+                    let (_, notRehearsed) = try rehearse(queue, status: status, scripts: scripts, parameters: options.parameters)
+                    notRehearsed.forEach { options.warning?($0) }
                 }
+            }
+            // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
+            try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
+            guard !scripts.isEmpty || baseline != nil else {
+                return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
+                                          baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
+            }
+            if !scripts.isEmpty {
                 try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
                 if options.online != nil { try checkOnline(queue, path: path, scripts: scripts, status: status) }
             }

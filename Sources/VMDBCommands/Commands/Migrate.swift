@@ -90,6 +90,8 @@ extension VMDB {
             options.backupDirectory = backupDir
             options.busyTimeout = busyTimeout
             options.progress = output.progressHandler
+            let console = Console.current
+            options.warning = { console.err("vmdb: warning: \($0)\n") }
             if online {
                 var settings = OnlineSettings()
                 settings.maxLockMilliseconds = maxLockMs

@@ -33,6 +33,7 @@ extension VMDB {
             if !plan.parameters.isEmpty {
                 text += "-- bound parameters: \(plan.parameters.map { ":" + $0 }.joined(separator: ", ")) (from --\(plan.parameters[0].replacingOccurrences(of: "_", with: "-")))\n"
             }
+            for note in plan.notRehearsed ?? [] { text += "-- warning: \(note)\n" }
             if plan.migrations.isEmpty { text += "-- nothing to do\n" }
             for migration in plan.migrations {
                 text += "\n-- migration \(migration.version) (\(migration.name)), checksum \(migration.checksum)\n"

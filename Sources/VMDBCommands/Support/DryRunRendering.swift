@@ -20,6 +20,7 @@ enum DryRunRendering {
         var out = "dry run of \(report.path) (the live file was not touched)\n"
         out += String(format: "copy: %@ in %.2f s%@\n", DiskSpace.describe(report.copyBytes), report.copySeconds, report.keptCopy.map { ", kept at \($0)" } ?? ", removed")
         out += "verdict: \(verdict(report))\n"
+        for note in report.plan.notRehearsed ?? [] { out += "warning: \(note)\n" }
         for line in sections(report) { out += line + "\n" }
         out += "\nplan (the SQL migrate would run; see `vmdb plan` for it alone):\n"
         for migration in report.plan.migrations {
@@ -88,6 +89,7 @@ enum DryRunRendering {
     static func markdown(_ report: DryRunReport) -> String {
         var out = "## vmdb dry run: `\(report.path)`\n\n"
         out += "**Verdict:** \(verdict(report))\n\n"
+        for note in report.plan.notRehearsed ?? [] { out += "**Warning:** \(note)\n\n" }
         out += "| migration | duration | write lock | longest write transaction |\n|---|---:|---:|---:|\n"
         for migration in report.run?.migrations ?? [] {
             out += String(format: "| %d %@%@ | %.2f s | %.2f s | %.1f ms |\n", migration.version, migration.name, migration.verification.online == nil ? "" : " (online)",

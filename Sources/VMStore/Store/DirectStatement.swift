@@ -8,8 +8,10 @@ import GRDBSQLite
 /// array and run per-statement bookkeeping (observation, region tracking,
 /// suspension checks) on every call. Profiled, that was a third of a
 /// provision, which kept it at 0.70x the raw C API (BENCHMARKS.md). GRDB still
-/// opens the connections, caches the statements and runs the transactions;
-/// the store registers no observers for that bookkeeping to serve.
+/// opens the connections, caches the statements and runs the transactions.
+/// GRDB's observers (the deployer's ValueObservation or TransactionObserver on its
+/// own pool) do not see these statements: the store's writer notifies them once per
+/// transaction instead (``VMStore/Writer``, `Database.notifyChanges(in:)`).
 ///
 /// Callers refuse text holding a NUL first (``VMStore/Writer``): bound with
 /// its length, such text would be stored whole but read back cut short.

@@ -82,6 +82,10 @@ final class SchemaWatch: @unchecked Sendable {
         if let known, known.cookie == cookie {
             version = known.version
         } else {
+            // Another process changed the schema: GRDB's schema cache on this connection
+            // (tableExists, columns) still holds what it read before (a history table
+            // created since would look absent).
+            db.clearSchemaCache()
             version = try VMStore.checkSchemaVersion(db, path: path)
         }
         lock.withLock {

@@ -18,9 +18,9 @@ extension VMStore {
         let statements: VMQueries.Statements
         let path: String
         let clock: @Sendable () -> Date
-        /// Tables written through the C API in this transaction (provision and delete step their
+        /// Whether this transaction wrote through the C API (provision and delete step their
         /// statements directly, for speed), which GRDB's observers cannot see by themselves.
-        private let unobserved = UnobservedTables()
+        private let unobserved = UnobservedWrites()
 
         init(database: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date) {
             self.database = database
@@ -30,21 +30,25 @@ extension VMStore {
         }
 
         /// Runs `body` with a writer on `db`, then tells GRDB's observers (ValueObservation,
-        /// TransactionObserver on the deployer's own pool) of the tables it wrote through the
-        /// C API: once per transaction, before it commits, so a batch pays for one notice.
+        /// TransactionObserver on the deployer's own pool) that it wrote through the C API:
+        /// once per transaction, before it commits, so a batch pays for one notice.
+        ///
+        /// The whole database is notified, not `vms` and `vm_events` alone: an operator's
+        /// trigger, or a foreign key's cascade, writes other tables in the same statement
+        /// (an audit table on delete), and their observers must hear of it too. Observers get
+        /// `databaseDidChange()`, never a per-row `DatabaseEvent`, for these writes: GRDB's
+        /// update hook is not installed for statements it did not step.
         static func run<T>(_ db: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date,
                            _ body: (Writer) throws -> T) throws -> T {
             let writer = Writer(database: db, statements: statements, path: path, clock: clock)
             let result = try body(writer)
-            for table in writer.unobserved.tables.sorted() {
-                try db.notifyChanges(in: Table(table))
-            }
+            if writer.unobserved.happened { try db.notifyChanges(in: DatabaseRegion.fullDatabase) }
             return result
         }
 
-        /// The tables of ``Writer/unobserved``: a class, so that the writer's copies share it.
-        private final class UnobservedTables {
-            var tables: Set<String> = []
+        /// ``Writer/unobserved``: a class, so that the writer's copies share it.
+        private final class UnobservedWrites {
+            var happened = false
         }
 
         private var now: String { Timestamp.string(from: clock()) }
@@ -114,7 +118,7 @@ extension VMStore {
                 throw error
             }
             try expectOneChange(database.changesCount, identity, "provision")
-            unobserved.tables.insert("vms")
+            unobserved.happened = true
             return VMRecord(
                 rowID: database.lastInsertedRowID, identity: identity, name: vm.name, nodeID: vm.nodeID,
                 contractID: vm.contractID, twinID: vm.twinID, status: vm.status, ipv4: vm.ipv4, ipv6: vm.ipv6,
@@ -160,7 +164,7 @@ extension VMStore {
             let statement = try database.cachedStatement(sql: statements.delete)
             let deleted = try VMQueries.VMRows.fetchAll(statement, identity, inTransaction: true)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
-            unobserved.tables.formUnion(["vms", "vm_events"])   // its events go by cascade
+            unobserved.happened = true   // its events go by cascade, and operator triggers may write more
             return deleted[0]
         }
 

@@ -124,7 +124,7 @@ public final class VMStore: Sendable {
                 try db.execute(sql: options.isDurable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             }
         } catch {
-            throw Self.translate(error, path: path)
+            throw Self.translateOpening(error, path: path)
         }
         self.path = path
         self.schemaWatch = SchemaWatch(path: path, version: version, trustsDataVersion: true)
@@ -174,7 +174,7 @@ public final class VMStore: Sendable {
                 throw StoreError(.unusableDatabase(path: path, reason: "the given connection has foreign keys off (Configuration.foreignKeysEnabled = false); the store needs them on, so that a deleted VM takes its events with it (ON DELETE CASCADE). Open the connection with foreign keys on, GRDB's default"))
             }
         } catch {
-            throw Self.translate(error, path: path)
+            throw Self.translateOpening(error, path: path)
         }
         self.path = path
         self.writer = writer
@@ -206,7 +206,7 @@ public final class VMStore: Sendable {
             defer { try? connection.close() }
             return try connection.read { db in try Self.checkSchemaVersion(db, path: path) }
         } catch {
-            throw Self.translate(error, path: path)
+            throw Self.translateOpening(error, path: path)
         }
     }
 
@@ -224,7 +224,7 @@ public final class VMStore: Sendable {
                 defer { try? connection.close() }
                 try rollBackHotJournal(connection)
             } catch {
-                throw Self.translate(error, path: path)
+                throw Self.translateOpening(error, path: path)
             }
             return try body()
         }
@@ -361,6 +361,15 @@ public final class VMStore: Sendable {
             throw StoreError(.unsupportedJournalMode(path: path, mode: "file format versions \(write)/\(read)",
                                                      why: "its header declares a journal format this SQLite does not know (1 is a rollback journal, 2 is WAL)"))
         }
+    }
+
+    /// ``translate(_:path:)`` for opening, which promises only ``StoreError``: anything else
+    /// met while reading the file's schema (GRDB's decoding errors) is the database's
+    /// failure, named, never an untyped error.
+    static func translateOpening(_ error: any Error, path: String) -> StoreError {
+        if let error = translate(error, path: path) as? StoreError { return error }
+        return StoreError(.databaseFailure(path: path, resultCode: ResultCode.SQLITE_ERROR.rawValue,
+                                           detail: "its schema could not be read while opening (\(error))"))
     }
 
     /// Puts a SQLite error in the operator's terms; store errors pass through.
