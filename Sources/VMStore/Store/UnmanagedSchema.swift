@@ -23,7 +23,7 @@ enum UnmanagedSchema {
 
     /// 1, 2 or 3 when the VM tables have that version's shape; nil when they have none of them.
     static func version(_ db: Database) throws -> Int? {
-        guard try VMStore.hasTable(db, "vms"), try VMStore.hasTable(db, "vm_events") else { return nil }
+        guard try db.tableExists("vms"), try db.tableExists("vm_events") else { return nil }
         let vms = try columns(db, "vms"), events = try columns(db, "vm_events")
         guard vms.isSuperset(of: vmColumns), events.isSuperset(of: eventColumns) else { return nil }
         let keys = try uniqueKeys(db, "vms")

@@ -257,7 +257,7 @@ public final class VMStore: Sendable {
     /// The first migration after `version` that does not keep a store of that
     /// version working, said in words, or nil when every one does.
     private static func incompatibleMigration(_ db: Database, above version: Int, upTo latest: Int) throws -> String? {
-        let hasPromises = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM pragma_table_info('vmdb_migrations') WHERE name = 'store_compatible_from'") ?? false
+        let hasPromises = try db.columns(in: "vmdb_migrations").contains { $0.name == "store_compatible_from" }
         let rows = try Row.fetchAll(db, sql: """
             SELECT version, name, \(hasPromises ? "store_compatible_from" : "NULL") FROM vmdb_migrations
             WHERE version > ? ORDER BY version
@@ -283,19 +283,11 @@ public final class VMStore: Sendable {
         return expected == latest + 1 ? nil : "its history has no migration \(expected)"
     }
 
-    /// Whether the schema has table `name`, asked of SQLite each time: GRDB's `tableExists`
-    /// and `columns(in:)` answer from a cache that another process's migration leaves stale
-    /// (a store opened on a file without history kept reading its shape after vmdb
-    /// recorded one, and took v4 for v3).
-    static func hasTable(_ db: Database, _ name: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", arguments: [name]) ?? false
-    }
-
     /// The highest version recorded in `vmdb_migrations`, which MigrationKit
     /// writes in the same transaction as each migration; for a file that has never
     /// seen vmdb, the version its VM tables' shape says (``UnmanagedSchema``).
     private static func schemaVersion(_ db: Database, path: String) throws -> Int {
-        guard try hasTable(db, "vmdb_migrations") else {
+        guard try db.tableExists("vmdb_migrations") else {
             guard let version = try UnmanagedSchema.version(db) else { throw StoreError(.notManaged(path: path)) }
             return version
         }
