@@ -21,7 +21,7 @@ struct OnlineCleanup {
     /// Finishes whatever an earlier online run left, if anything.
     func finishLeftovers(_ db: Database) throws {
         guard let state = try OnlineState.read(db, names: names) else { return }
-        let transactions = WriteTransactions(figures: state.figures, path: path, log: log)
+        let transactions = WriteTransactions(figures: state.figures, path: path, log: log, pace: settings.pause)
         switch state.phase.restart(resumable: false) {
         case .finishDrain:
             try drain(db, state: state, transactions) { figures in
@@ -116,7 +116,6 @@ struct OnlineCleanup {
             progress?(.advanced(phase: phase, done: min(done, total), total: total))
             if batch.result.deleted < batch.result.asked { break }
             rows = OnlineMigration.nextBatch(rows, took: batch.milliseconds, aim: settings.chunkMilliseconds)
-            Thread.sleep(forTimeInterval: max(batch.milliseconds * settings.pause, 1) / 1000)
             try transactions.checkpoint(db)
         }
         progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))

@@ -91,7 +91,8 @@ extension OnlineMigration {
                     guard tries < settings.cutOverTries else {
                         throw MigrationError(.cutOverTimedOut, "the cut-over of migration \(script.version) did not fit in \(Int(settings.maxLockMilliseconds)) ms in \(tries) tries; the new tables stay in sync with the old ones and the deployer is unaffected. Running the migration again resumes here", path: path, version: script.version)
                     }
-                    // Back off: a busy deployer gets the lock, and fewer changes are left to check.
+                    // Back off: a busy deployer gets the lock, and fewer changes are left to check
+                    // (on top of the gap every transaction leaves after it, WriteTransactions).
                     Thread.sleep(forTimeInterval: min(0.05 * Double(tries), 1))
                 }
             }

@@ -44,7 +44,7 @@ struct OnlineMigration {
         let resuming = state != nil
         let schemaBefore = try state?.schemaBefore ?? migrator.readSchema(db)
         let plan = try OnlinePlan.make(db, script: script, names: names, schema: schemaBefore, resuming: resuming)
-        let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log,
+        let transactions = WriteTransactions(figures: state?.figures ?? OnlineFigures(), path: path, log: log, pace: settings.pause,
                                              afterCommit: settings.afterTransaction)
         if resuming {
             transactions.update { $0.resumes += 1 }
@@ -182,7 +182,6 @@ struct OnlineMigration {
                 progress?(.advanced(phase: phase, done: min(done, total), total: total))
                 // Size the next chunk by time: the lock is held for about chunkMilliseconds.
                 rows = settings.chunkRows ?? Self.nextBatch(rows, took: milliseconds, aim: settings.chunkMilliseconds)
-                pause(after: milliseconds)
                 try transactions.checkpoint(db)
                 guard let next = state.copiedBelow[table.number] else { break }
                 start = next
@@ -234,7 +233,6 @@ struct OnlineMigration {
             outcome = batch.result
             let entries = outcome.state.appliedChange - before.appliedChange
             if entries > 0 { transactions.update { $0.changesPerLockSecond = Double(entries) / max(batch.milliseconds, 0.001) * 1000 } }
-            pause(after: batch.milliseconds)
         }
         transactions.update { $0.changesApplied += outcome.applied }
         state = outcome.state
@@ -276,12 +274,6 @@ struct OnlineMigration {
         let statement = try db.makeStatement(sql: sql)
         try statement.bind(parameters, extra: values)
         try statement.execute()
-    }
-
-    /// Leaves the lock free for a while after a transaction, so a waiting deployer gets it.
-    func pause(after milliseconds: Double) {
-        let seconds = max(milliseconds * settings.pause, 1) / 1000
-        Thread.sleep(forTimeInterval: seconds)
     }
 }
 

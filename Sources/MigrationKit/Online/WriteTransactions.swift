@@ -9,18 +9,47 @@ import GRDBSQLite
 ///
 /// With a limit (the cut-over), SQLite's progress handler interrupts the
 /// transaction's statements once the limit passes, and it is rolled back.
+///
+/// After each transaction, committed or rolled back, the next one waits until the
+/// lock has been free for the pace × the time it was held (``OnlineSettings/pause``),
+/// and for a long hold at least 100 ms: SQLite's busy handler polls a waiting
+/// writer's lock at most every 100 ms, so a shorter gap after a long hold can be
+/// missed, and two missed gaps in a row outlast a deployer's busy timeout. The gap
+/// is kept here, where every online transaction starts, so no caller can forget it.
 final class WriteTransactions {
     private(set) var figures: OnlineFigures
     private let log: ((String) -> Void)?
     private let path: String
     /// ``OnlineSettings/afterTransaction``, a test seam.
     private let afterCommit: (@Sendable (String) -> Void)?
+    /// ``OnlineSettings/pause``.
+    private let pace: Double
+    /// Uptime (ns) before which the next transaction may not take the lock.
+    private var lockFreeUntil: UInt64 = 0
 
-    init(figures: OnlineFigures, path: String, log: ((String) -> Void)?, afterCommit: (@Sendable (String) -> Void)? = nil) {
+    init(figures: OnlineFigures, path: String, log: ((String) -> Void)?, pace: Double,
+         afterCommit: (@Sendable (String) -> Void)? = nil) {
         self.figures = figures
         self.path = path
         self.log = log
+        self.pace = pace
         self.afterCommit = afterCommit
+    }
+
+    /// The lock-free gap owed after holding the lock `milliseconds`.
+    static func gap(afterHolding milliseconds: Double, pace: Double) -> Double {
+        max(milliseconds * pace, min(milliseconds, 100), 1)
+    }
+
+    /// Waits out the gap the last transaction left owing (see the type's comment).
+    private func waitForGap() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard lockFreeUntil > now else { return }
+        Thread.sleep(forTimeInterval: Double(lockFreeUntil - now) / 1e9)
+    }
+
+    private func released(heldFor milliseconds: Double) {
+        lockFreeUntil = DispatchTime.now().uptimeNanoseconds + UInt64(Self.gap(afterHolding: milliseconds, pace: pace) * 1e6)
     }
 
     /// Checked first in every transaction while the online copy runs.
@@ -32,6 +61,7 @@ final class WriteTransactions {
     /// Runs `body` in one write transaction; returns its result and how long the lock was held.
     func run<T>(_ db: Database, doing activity: String, limitMilliseconds: Double? = nil,
                 _ body: () throws -> T) throws -> (result: T, milliseconds: Double) {
+        waitForGap()
         do {
             try db.execute(sql: "BEGIN IMMEDIATE")
         } catch {
@@ -48,13 +78,16 @@ final class WriteTransactions {
             deadline?.remove(from: db.sqliteConnection)
             try db.execute(sql: "COMMIT")
             let milliseconds = elapsed()
+            released(heldFor: milliseconds)
             figures.record(milliseconds: milliseconds, doing: activity)
             afterCommit?(activity)
             return (result, milliseconds)
         } catch {
             deadline?.remove(from: db.sqliteConnection)
             if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-            figures.record(milliseconds: elapsed(), doing: activity + " (rolled back)")
+            let milliseconds = elapsed()
+            released(heldFor: milliseconds)
+            figures.record(milliseconds: milliseconds, doing: activity + " (rolled back)")
             if let deadline, deadline.fired {
                 figures.overLimitRollbacks += 1
                 throw LimitExceeded()
@@ -68,7 +101,7 @@ final class WriteTransactions {
 
     /// Runs `body(size)` under the lock limit; one that runs past it (a busy machine)
     /// is rolled back and run again a quarter as large, never under `minimum`, after
-    /// leaving the lock free for the limit × pace. `size` keeps the size that committed.
+    /// the gap its hold owes. `size` keeps the size that committed.
     /// After ``triesAtMinimum`` tries at the minimum, all over the limit, it stops with
     /// ``MigrationError/Code/onlineLagging`` (75): every transaction was rolled back,
     /// so the run is as its last commit left it, and running it again goes on from there.
@@ -86,7 +119,6 @@ final class WriteTransactions {
                                          path: path)
                 }
                 size = max(minimum, attempt / 4)
-                Thread.sleep(forTimeInterval: max(settings.maxLockMilliseconds * settings.pause, 1) / 1000)
             }
         }
     }

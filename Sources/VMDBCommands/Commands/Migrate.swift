@@ -57,7 +57,7 @@ extension VMDB {
         @Option(help: ArgumentHelp("With --online: how long each copy chunk holds the write lock.", valueName: "ms"))
         var chunkMs: Double = 20
 
-        @Option(help: ArgumentHelp("With --online: after each write transaction, leave the lock free this many times its length (pace the copy).", valueName: "ratio"))
+        @Option(help: ArgumentHelp("With --online: after each write transaction, leave the lock free this many times its length (pace the copy); after a hold over 100 ms, at least 100 ms, so a waiting deployer sees the lock free.", valueName: "ratio"))
         var pace: Double = 1
 
         @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"), completion: .file())
