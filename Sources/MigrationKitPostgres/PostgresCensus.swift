@@ -54,7 +54,7 @@ struct PostgresCensus {
         let sql = PostgresContentHasher.selectSQL(table: table, expressions: level == .counts ? [] : expressions)
         let statement = PostgresScript(sql).statements[0]
         do {
-            return try await PostgresContentHasher.hash(session.connection, query: try session.query(statement, parameters),
+            return try await PostgresContentHasher.hash(session.connection, query: session.query(statement, parameters),
                                                         table: table, labels: nil, logger: session.logger)
         } catch let error as PostgresContentHashError {
             throw MigrationError(.unexpectedFailure, "\(session.location): \(error)", version: session.version)

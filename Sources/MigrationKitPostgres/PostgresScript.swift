@@ -126,14 +126,11 @@ struct PostgresScript {
         self.statements = statements
     }
 
-    /// The statement's query with its parameters bound from `values`; a name with no
-    /// value is bound as NULL only if the caller says so: it throws, naming the parameter.
-    static func query(_ statement: Statement, values: [String: String]) throws -> PostgresQuery {
+    /// The statement's query with its parameters bound from `values`, as text; an absent
+    /// one binds NULL, as on SQLite (a parameter the data needs is asked for before).
+    static func query(_ statement: Statement, values: [String: String]) -> PostgresQuery {
         var bindings = PostgresBindings()
-        for name in statement.parameters {
-            guard let value = values[name] else { throw PostgresMigrationError.missingParameter(name) }
-            bindings.append(value)
-        }
+        for name in statement.parameters { bindings.append(values[name]) }
         return PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
     }
 

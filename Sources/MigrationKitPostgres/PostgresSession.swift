@@ -25,7 +25,7 @@ struct PostgresSession: Sendable {
     }
 
     func execute(_ statement: PostgresScript.Statement, parameters: MigrationParameters) async throws {
-        try await run(try query(statement, parameters))
+        try await run(query(statement, parameters))
     }
 
     /// The rows of `query`, to decode as they stream.
@@ -54,7 +54,7 @@ struct PostgresSession: Sendable {
         guard statements.count == 1 else {
             throw MigrationError(.malformedMigration, "a count must be one SELECT, and this is \(statements.count) statements: \(sql.prefix(80))", version: version)
         }
-        return Int(try await values(try query(statements[0], parameters), as: Int64.self).first ?? 0)
+        return Int(try await values(query(statements[0], parameters), as: Int64.self).first ?? 0)
     }
 
     /// Runs a probe's statements in a savepoint, rolled back whatever happened.
@@ -65,7 +65,7 @@ struct PostgresSession: Sendable {
         let statements = PostgresScript(probe.sql).statements
         for (index, statement) in statements.enumerated() {
             do {
-                _ = try await connection.query(try query(statement, parameters), logger: logger).collect()
+                _ = try await connection.query(query(statement, parameters), logger: logger).collect()
             } catch let error as PSQLError {
                 failure = (error.serverInfo?[.sqlState] ?? "?????", error.serverInfo?[.message] ?? "\(error.code)")
                 failedLast = index == statements.count - 1
@@ -83,12 +83,8 @@ struct PostgresSession: Sendable {
                            outcome: failure.map { $0.message } ?? "ran")
     }
 
-    func query(_ statement: PostgresScript.Statement, _ parameters: MigrationParameters) throws -> PostgresQuery {
-        do {
-            return try PostgresScript.query(statement, values: parameters)
-        } catch PostgresMigrationError.missingParameter(let name) {
-            throw MigrationError(.missingParameter, "the migration's SQL names the parameter :\(name), and no value was given for it", parameter: name, version: version)
-        }
+    func query(_ statement: PostgresScript.Statement, _ parameters: MigrationParameters) -> PostgresQuery {
+        PostgresScript.query(statement, values: parameters)
     }
 
     func run(_ query: PostgresQuery) async throws {

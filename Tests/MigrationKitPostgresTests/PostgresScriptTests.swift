@@ -25,8 +25,8 @@ import Testing
         #expect(PostgresScript("-- nothing here;\n  \n-- nor here").statements.isEmpty)
     }
 
-    @Test func aParameterWithNoValueIsNamed() {
-        let statement = PostgresScript("SELECT :missing").statements[0]
-        #expect(throws: PostgresMigrationError.missingParameter("missing")) { _ = try PostgresScript.query(statement, values: [:]) }
+    @Test func anAbsentParameterBindsNullAsOnSQLite() {
+        let query = PostgresScript.query(PostgresScript("SELECT :given, :absent").statements[0], values: ["given": "dev"])
+        #expect(query.sql == "SELECT $1, $2" && query.binds.count == 2)
     }
 }

@@ -40,8 +40,13 @@ struct ScratchDatabase: Sendable {
         try await location.withClient { client in try await client.withConnection { try await body($0) } }
     }
 
+    /// Runs `sql`: one statement, or several, each ending a line with `;`.
     func execute(_ sql: String) async throws {
-        try await withConnection { _ = try await $0.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test")).collect() }
+        try await withConnection { connection in
+            for statement in sql.components(separatedBy: ";\n") {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "test")).collect()
+            }
+        }
     }
 
     func strings(_ sql: String) async throws -> [String] {
