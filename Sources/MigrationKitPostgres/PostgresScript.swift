@@ -37,36 +37,30 @@ struct PostgresScript {
             }
         }
         func at(_ offset: Int) -> Unicode.Scalar? { i + offset < characters.count ? characters[i + offset] : nil }
+        // A string or a quoted name, to its closing quote (a doubled quote is one inside it).
+        func copyQuoted(_ quote: Unicode.Scalar, backslashEscapes: Bool) {
+            sql.unicodeScalars.append(quote)
+            i += 1
+            while i < characters.count {
+                let d = characters[i]
+                sql.unicodeScalars.append(d)
+                i += 1
+                if backslashEscapes && d == "\\", i < characters.count {
+                    sql.unicodeScalars.append(characters[i])
+                    i += 1
+                } else if d == quote {
+                    if at(0) == quote { sql.unicodeScalars.append(quote); i += 1 } else { break }
+                }
+            }
+        }
         while i < characters.count {
             let c = characters[i]
             switch c {
             case "'":
-                // A string; E'…' (the E already copied) also takes backslash escapes.
-                let escapes = i > 0 && (characters[i - 1] == "E" || characters[i - 1] == "e")
-                sql.unicodeScalars.append(c)
-                i += 1
-                while i < characters.count {
-                    let d = characters[i]
-                    sql.unicodeScalars.append(d)
-                    i += 1
-                    if escapes && d == "\\", i < characters.count {
-                        sql.unicodeScalars.append(characters[i])
-                        i += 1
-                    } else if d == "'" {
-                        if at(0) == "'" { sql.unicodeScalars.append("'"); i += 1 } else { break }
-                    }
-                }
+                // E'…' (the E already copied) also takes backslash escapes.
+                copyQuoted("'", backslashEscapes: i > 0 && (characters[i - 1] == "E" || characters[i - 1] == "e"))
             case "\"":
-                sql.unicodeScalars.append(c)
-                i += 1
-                while i < characters.count {
-                    let d = characters[i]
-                    sql.unicodeScalars.append(d)
-                    i += 1
-                    if d == "\"" {
-                        if at(0) == "\"" { sql.unicodeScalars.append("\""); i += 1 } else { break }
-                    }
-                }
+                copyQuoted("\"", backslashEscapes: false)
             case "-" where at(1) == "-":
                 copy { characters[$0] != "\n" }
             case "/" where at(1) == "*":
