@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MigrationKit", targets: ["MigrationKit"]),
         // PostgreSQL's side (issue 24): its own product, so a deployer on SQLite links no NIO.
         .library(name: "PostgresAccess", targets: ["PostgresAccess"]),
+        .library(name: "VMStorePostgres", targets: ["VMStorePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -98,6 +99,15 @@ let package = Package(
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The store on PostgreSQL (PostgresStoreEngine): a library of its own, as fluent-postgres-driver is
+        // beside fluent-kit, so that a deployer on SQLite links no NIO.
+        .target(
+            name: "VMStorePostgres",
+            dependencies: [
+                "VMStore", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Measurements behind BENCHMARKS.md; not part of the product.
