@@ -134,6 +134,11 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // A deployer process on PostgreSQL for the store's contract tests: provisions what it is told
+        // when told to, and prints what the store answered (two of them race on one database).
+        .executableTarget(
+            name: "vmdb-test-postgres-deployer",
+            dependencies: ["VMStore", "VMStorePostgres", "PostgresAccess"]),
         .testTarget(
             name: "SQLiteFilesTests",
             dependencies: ["SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -152,6 +157,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        // The store's behaviour, written once and run on every engine (SQLite, PostgreSQL).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: [
+                "VMStore", "VMStorePostgres", "PostgresAccess", "VMDBTestSupport",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(
             name: "VMRepairTests",

@@ -1,0 +1,42 @@
+import Foundation
+import GRDBSQLite
+import PostgresAccess
+import PostgresNIO
+
+/// The database under a contract test's store, reached beside it: as another deployer would.
+enum ContractDatabase {
+    case sqlite(path: String)
+    case postgres(ScratchDatabase)
+
+    /// Runs `body` while another connection holds what every write needs: SQLite's write lock
+    /// (`BEGIN IMMEDIATE`), or on PostgreSQL a lock on `vms` that conflicts with every row change
+    /// (`SHARE ROW EXCLUSIVE`, which readers do not wait for), released after `body`.
+    func holdingWriteLock<T>(_ body: () throws -> T) throws -> T {
+        switch self {
+        case .sqlite(let path):
+            // SQLite's own API: GRDB refuses to leave a transaction open beyond one access.
+            var other: OpaquePointer?
+            guard sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK,
+                  sqlite3_exec(other, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else {
+                sqlite3_close(other)
+                throw ContractDatabaseError.cannotLock(path)
+            }
+            defer {
+                sqlite3_exec(other, "ROLLBACK", nil, nil, nil)
+                sqlite3_close(other)
+            }
+            return try body()
+        case .postgres(let database):
+            let other = try ScratchDatabase.connect(to: database.url)
+            defer { try? other.close().wait() }
+            _ = try other.query("BEGIN", logger: ScratchDatabase.logger).wait()
+            _ = try other.query("LOCK TABLE vms IN SHARE ROW EXCLUSIVE MODE", logger: ScratchDatabase.logger).wait()
+            defer { _ = try? other.query("ROLLBACK", logger: ScratchDatabase.logger).wait() }
+            return try body()
+        }
+    }
+}
+
+enum ContractDatabaseError: Error {
+    case cannotLock(String)
+}
