@@ -1,7 +1,6 @@
 import Foundation
 import PostgresNIO
 import Testing
-import VMDBTestSupport
 
 @testable import PostgresAccess
 

@@ -5,19 +5,19 @@ import VMDBTestSupport
 
 /// A PostgreSQL database of one test's own on the test server (`VMDB_TEST_POSTGRES_URL`), with the
 /// store's schema at v4 (migrations/postgres/schema-v4.sql) and a migration history saying so;
-/// dropped by ``drop()``. Without the server, `init` throws `TestServer.NotConfigured`, which fails
+/// dropped by ``drop()``. Without the server, `init` throws `PostgresTestServer.NotConfigured`, which fails
 /// the test (never a skip: CI sets the URL).
 final class ScratchDatabase: Sendable {
     let name: String
     let url: String
 
     init() throws {
-        let serverURL = try TestServer.url()
+        let serverURL = try PostgresTestServer.url()
         // An identifier the test makes, not a value: CREATE DATABASE takes no parameter.
         name = "vmdb_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        guard var components = URLComponents(string: serverURL) else { throw TestServer.NotConfigured() }
+        guard var components = URLComponents(string: serverURL) else { throw UnreadableURL() }
         components.path = "/" + name
-        guard let url = components.string else { throw TestServer.NotConfigured() }
+        guard let url = components.string else { throw UnreadableURL() }
         self.url = url
         try Self.run(on: serverURL, ["CREATE DATABASE \(name)"])
         do {
@@ -29,7 +29,7 @@ final class ScratchDatabase: Sendable {
     }
 
     func drop() {
-        guard let serverURL = try? TestServer.url() else { return }
+        guard let serverURL = try? PostgresTestServer.url() else { return }
         try? Self.run(on: serverURL, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
 
@@ -83,4 +83,8 @@ final class ScratchDatabase: Sendable {
     }
 
     static let logger = Logger(label: "vmdb.contract-tests")
+
+    struct UnreadableURL: Error, CustomStringConvertible {
+        var description: String { "VMDB_TEST_POSTGRES_URL is not a URL a database name can be put in" }
+    }
 }

@@ -3,10 +3,8 @@ import Foundation
 /// The PostgreSQL server the tests use: `VMDB_TEST_POSTGRES_URL`, which scripts/postgres-test-server
 /// prints and .ci/run exports. Without it a test that needs the server fails with how to start one:
 /// never a silent skip, so CI cannot pass without having run them.
-public enum TestServer {
+public enum PostgresTestServer {
     public struct NotConfigured: Error, CustomStringConvertible {
-        public init() {}
-
         public var description: String {
             "VMDB_TEST_POSTGRES_URL (or _CA) is not set: the PostgreSQL tests need a server. Start one as root with "
                 + "'eval \"$(scripts/postgres-test-server)\"' (after 'apt-get install postgresql-15'), then run the tests in that shell"

@@ -1,0 +1,4 @@
+import VMDBTestSupport
+
+/// The server these tests use (shared with the other PostgreSQL test targets).
+typealias TestServer = PostgresTestServer
