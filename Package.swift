@@ -176,6 +176,7 @@ let package = Package(
                 "VMStore", "VMStorePostgres", "PostgresAccess", "VMDBTestSupport",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
             name: "VMRepairTests",

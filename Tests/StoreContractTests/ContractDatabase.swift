@@ -4,9 +4,25 @@ import PostgresAccess
 import PostgresNIO
 
 /// The database under a contract test's store, reached beside it: as another deployer would.
-enum ContractDatabase {
+enum ContractDatabase: Sendable {
     case sqlite(path: String)
     case postgres(ScratchDatabase)
+
+    /// Deletes every VM, event, repair and intent, as another connection.
+    func empty() throws {
+        switch self {
+        case .sqlite(let path):
+            var other: OpaquePointer?
+            defer { sqlite3_close(other) }
+            guard sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK,
+                  sqlite3_exec(other, "DELETE FROM vm_events; DELETE FROM vms; DELETE FROM vm_repairs; DELETE FROM provision_intents",
+                               nil, nil, nil) == SQLITE_OK else {
+                throw ContractDatabaseError.cannotEmpty(path)
+            }
+        case .postgres(let database):
+            try ScratchDatabase.run(on: database.url, ["TRUNCATE vms, vm_events, vm_repairs, provision_intents"])
+        }
+    }
 
     /// Runs `body` while another connection holds what every write needs: SQLite's write lock
     /// (`BEGIN IMMEDIATE`), or on PostgreSQL a lock on `vms` that conflicts with every row change
@@ -39,4 +55,5 @@ enum ContractDatabase {
 
 enum ContractDatabaseError: Error {
     case cannotLock(String)
+    case cannotEmpty(String)
 }

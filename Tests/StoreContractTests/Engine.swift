@@ -41,19 +41,20 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     /// The same for `async` tests.
-    func withStore<T: Sendable>(_ body: @Sendable (VMStore) async throws -> T) async throws -> T {
+    func withStore<T: Sendable>(_ body: @Sendable (VMStore, ContractDatabase) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory("contract")
-            let store = try VMStore(path: try Fixtures.database(version: 4, in: directory), options: .init(clock: { Engine.fixedNow }))
+            let path = try Fixtures.database(version: 4, in: directory)
+            let store = try VMStore(path: path, options: .init(clock: { Engine.fixedNow }))
             defer { try? store.close() }
-            return try await body(store)
+            return try await body(store, .sqlite(path: path))
         case .postgres:
             let database = try ScratchDatabase()
             defer { database.drop() }
             let store = try VMStore(postgres: try PostgresLocation(url: database.url), clock: { Engine.fixedNow })
             defer { try? store.close() }
-            return try await body(store)
+            return try await body(store, .postgres(database))
         }
     }
 }

@@ -155,7 +155,7 @@ import VMStore
 
     @Test(arguments: Engine.allCases)
     func asyncFormsBehaveAsTheSynchronousOnes(engine: Engine) async throws {
-        try await engine.withStore { store in
+        try await engine.withStore { store, _ in
             let recorded = try await store.provision(.sample("main", "vm-1"))
             #expect(try await store.vm(.id("main", "vm-1")) == recorded)
             do {
