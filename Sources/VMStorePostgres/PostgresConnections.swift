@@ -154,6 +154,15 @@ final class PostgresConnections: @unchecked Sendable {
         }
     }
 
+    /// A store released without ``close()`` still closes its idle connections (PostgresNIO requires a
+    /// connection closed before it goes), waiting for them unless released on an event loop.
+    deinit {
+        for connection in idle {
+            let closing: EventLoopFuture<Void> = connection.close()
+            if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
+        }
+    }
+
     /// Closes the idle connections now, and the others as they come back; waiting callers get an error.
     func close() {
         let (connections, waiting) = lock.withLock {

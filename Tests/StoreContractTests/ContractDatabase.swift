@@ -2,11 +2,21 @@ import Foundation
 import GRDBSQLite
 import PostgresAccess
 import PostgresNIO
+import VMStore
+import VMStorePostgres
 
 /// The database under a contract test's store, reached beside it: as another deployer would.
 enum ContractDatabase: Sendable {
     case sqlite(path: String)
     case postgres(ScratchDatabase)
+
+    /// A second store on the same database.
+    func openStore() throws -> VMStore {
+        switch self {
+        case .sqlite(let path): try VMStore(path: path)
+        case .postgres(let database): try VMStore(postgres: try PostgresLocation(url: database.url))
+        }
+    }
 
     /// Deletes every VM, event, repair and intent, as another connection.
     func empty() throws {

@@ -143,6 +143,18 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
+    func aStoreReleasedWithoutClosingLeavesItsWritesAndItsConnectionsClean(engine: Engine) throws {
+        try engine.withStore(busyTimeout: 5) { store, database in
+            do {
+                let other = try database.openStore()
+                try other.provision(.sample("main", "vm-1"))
+                _ = try other.list()
+            }   // released here, never closed
+            #expect(try store.vm(.id("main", "vm-1")) != nil)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
     func aNULInTextIsRefusedBeforeAnythingIsWritten(engine: Engine) throws {
         try engine.withStore { store in
             let error = storeError { try store.provision(.sample("main", "vm-1", name: "bad\0name")) }

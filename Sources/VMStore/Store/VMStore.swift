@@ -32,6 +32,10 @@ import SQLiteFiles
 /// Every read, update and delete is keyed on both columns (`WHERE network = ?
 /// AND vm_id = ?`); a reference without a network is first resolved by the
 /// ambiguity rule (one network: that VM; none: not found; several: ambiguous).
+///
+/// The same store runs on PostgreSQL (`VMStore(postgres:)`, in the library
+/// `VMStorePostgres`), with the same rules and errors: where the engines differ
+/// is `StoreEngine`'s, and one contract suite runs on both.
 public final class VMStore: Sendable {
     /// The newest schema version this store reads and writes.
     public static let schemaVersion = 4
