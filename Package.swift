@@ -112,12 +112,12 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // MigrationKit's PostgreSQL side (docs/POSTGRESQL-DESIGN.md): for now the content hash of a
-        // PostgreSQL table, equal to SQLite's for the same values.
+        // MigrationKit's contract on PostgreSQL (docs/POSTGRESQL-DESIGN.md): the same catalog, history,
+        // verification and errors; the content hash of a PostgreSQL table, equal to SQLite's.
         .target(
             name: "MigrationKitPostgres",
             dependencies: [
-                "ContentHash", "PostgresAccess",
+                "ContentHash", "MigrationKit", "PostgresAccess", "SQLiteFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "StoreContractTests",
             dependencies: [
-                "VMStore", "VMStorePostgres", "PostgresAccess", "VMDBTestSupport",
+                "VMStore", "VMStorePostgres", "PostgresAccess", "MigrationKitPostgres", "ShippedMigrations", "VMDBTestSupport",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "MigrationKitPostgresTests",
             dependencies: [
-                "MigrationKitPostgres", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
+                "MigrationKitPostgres", "MigrationKit", "ShippedMigrations", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -15,24 +15,22 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     static let fixedNow = Date(timeIntervalSince1970: 1_795_000_000)
 
-    /// Runs `body` with a store on a fresh database at the current schema version: a v4 file made as
-    /// `vmdb init` makes it, or a PostgreSQL database of the test's own (dropped after).
-    func withStore<T>(clock: @escaping @Sendable () -> Date = { Engine.fixedNow }, _ body: (VMStore) throws -> T) throws -> T {
-        try withStore(busyTimeout: 5, clock: clock) { store, _ in try body(store) }
-    }
-
-    /// The same, with the database itself, for what a test does beside the store.
-    func withStore<T>(busyTimeout: Double, clock: @escaping @Sendable () -> Date = { Engine.fixedNow },
-                      _ body: (VMStore, ContractDatabase) throws -> T) throws -> T {
+    /// Runs `body` with a store on a fresh database at `version`: a file made as `vmdb init` makes it
+    /// (then migrated), or a PostgreSQL database of the test's own migrated by the shipped PostgreSQL
+    /// migrations (dropped after). `body` uses the store's synchronous forms: they wait for the
+    /// database on this thread, never on a task (the PostgreSQL ones wait on NIO's futures).
+    func withStore<T>(version: Int = VMStore.schemaVersion, busyTimeout: Double = 5,
+                      clock: @escaping @Sendable () -> Date = { Engine.fixedNow },
+                      _ body: (VMStore, ContractDatabase) throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory("contract")
-            let path = try Fixtures.database(version: 4, in: directory)
+            let path = try Fixtures.database(version: version, in: directory)
             let store = try VMStore(path: path, options: .init(busyTimeout: busyTimeout, clock: clock))
             defer { try? store.close() }
             return try body(store, .sqlite(path: path))
         case .postgres:
-            let database = try ScratchDatabase()
+            let database = try await ScratchDatabase.make(version: version)
             defer { database.drop() }
             let store = try VMStore(postgres: try PostgresLocation(url: database.url), busyTimeout: busyTimeout, clock: clock)
             defer { try? store.close() }
@@ -40,17 +38,17 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// The same for `async` tests.
-    func withStore<T: Sendable>(_ body: @Sendable (VMStore, ContractDatabase) async throws -> T) async throws -> T {
+    /// The same for a body that uses the store's `async` forms.
+    func withStore<T: Sendable>(async body: @Sendable (VMStore, ContractDatabase) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory("contract")
-            let path = try Fixtures.database(version: 4, in: directory)
+            let path = try Fixtures.database(version: VMStore.schemaVersion, in: directory)
             let store = try VMStore(path: path, options: .init(clock: { Engine.fixedNow }))
             defer { try? store.close() }
             return try await body(store, .sqlite(path: path))
         case .postgres:
-            let database = try ScratchDatabase()
+            let database = try await ScratchDatabase.make()
             defer { database.drop() }
             let store = try VMStore(postgres: try PostgresLocation(url: database.url), clock: { Engine.fixedNow })
             defer { try? store.close() }

@@ -7,8 +7,8 @@ import VMStore
     /// A statement PostgreSQL refuses aborts its whole transaction (SQLite undoes the statement alone),
     /// and the server answers the COMMIT that follows with ROLLBACK. A body that caught the error and
     /// went on must not be told its writes were committed: the store throws, and nothing was written.
-    @Test func aWriteWhoseStatementFailedIsNeverReportedCommitted() throws {
-        try Engine.postgres.withStore(busyTimeout: 5) { store, database in
+    @Test func aWriteWhoseStatementFailedIsNeverReportedCommitted() async throws {
+        try await Engine.postgres.withStore { store, database in
             guard case .postgres(let scratch) = database else { return }
             try ScratchDatabase.run(on: scratch.url, ["DROP TABLE vm_events"])
             let error = storeError {

@@ -7,8 +7,8 @@ import VMStore
     static let request = try! ProvisionRequest(network: "main", requestID: "req-1", name: "web-1", nodeID: 11, cpu: 2, memoryMB: 4096, diskGB: 50)
 
     @Test(arguments: Engine.allCases)
-    func beginThenCompleteRecordsTheVMAndClosesTheIntent(engine: Engine) throws {
-        try engine.withStore { store in
+    func beginThenCompleteRecordsTheVMAndClosesTheIntent(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             let begun = try store.beginProvision(Self.request, owner: "deployer-a", lease: 60)
             #expect(begun.state == .pending && begun.leaseOwner == "deployer-a")
             #expect(try store.openProvisionIntents().map(\.requestID) == ["req-1"])
@@ -35,8 +35,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aFailedProvisionIsClosedWithItsReason(engine: Engine) throws {
-        try engine.withStore { store in
+    func aFailedProvisionIsClosedWithItsReason(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.beginProvision(Self.request, owner: "deployer-a")
             let failed = try store.failProvision(network: "main", requestID: "req-1", reason: "node 11 is full")
             #expect(failed.state == .failed && failed.detail == "node 11 is full" && failed.leaseOwner == nil)
@@ -49,8 +49,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aRequestIDNamesOneRequestPerNetwork(engine: Engine) throws {
-        try engine.withStore { store in
+    func aRequestIDNamesOneRequestPerNetwork(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.beginProvision(Self.request, owner: "deployer-a")
             var other = Self.request
             other.name = "web-2"
@@ -65,6 +65,20 @@ import VMStore
             try store.beginProvision(elsewhere, owner: "deployer-a")
             #expect(try store.provisionIntents().map(\.network).sorted() == ["main", "other"])
             #expect(try store.provisionIntents(network: "other").count == 1)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func onVersion3IntentsSayTheVersionTheyNeedAndEverythingElseWorks(engine: Engine) async throws {
+        try await engine.withStore(version: 3) { store, _ in
+            #expect(store.databaseSchemaVersion == 3)
+            let error = storeError { try store.beginProvision(Self.request, owner: "deployer-a") }
+            #expect(error?.code == .schemaTooOld)
+            #expect(error?.versions?.found == 3 && error?.versions?.expected == 4)
+            #expect(storeError { _ = try store.provisionIntents() }?.code == .schemaTooOld)
+            try store.provision(.sample("main", "vm-1"))
+            try store.recordEvent("created", for: .ref("vm-1"))
+            #expect(try store.events(of: .ref("vm-1", "main")).count == 1)
         }
     }
 }

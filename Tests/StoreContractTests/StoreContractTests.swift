@@ -5,8 +5,8 @@ import VMStore
 /// What a deployer relies on, written once and run unchanged on SQLite and on PostgreSQL.
 @Suite struct StoreContractTests {
     @Test(arguments: Engine.allCases)
-    func aProvisionedVMIsFoundByItsPair(engine: Engine) throws {
-        try engine.withStore { store in
+    func aProvisionedVMIsFoundByItsPair(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             let recorded = try store.provision(.sample("main", "vm-1"))
             #expect(recorded.identity == .id("main", "vm-1"))
             #expect(recorded.origin == .provision)
@@ -19,8 +19,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aDuplicatePairIsRefusedByNameAndNothingIsWritten(engine: Engine) throws {
-        try engine.withStore { store in
+    func aDuplicatePairIsRefusedByNameAndNothingIsWritten(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             let first = try store.provision(.sample("main", "vm-1", name: "first"))
             let error = storeError { try store.provision(.sample("main", "vm-1", name: "second")) }
             #expect(error?.code == .alreadyRecorded)
@@ -32,8 +32,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func theSameIDOnTwoNetworksIsTwoVMs(engine: Engine) throws {
-        try engine.withStore { store in
+    func theSameIDOnTwoNetworksIsTwoVMs(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.provision(.sample("west", "vm-1"))
             try store.provision(.sample("east", "vm-1"))
             #expect(try store.vms(withID: "vm-1").map(\.network) == ["east", "west"])
@@ -45,8 +45,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func anIDAloneIsResolvedOnlyWhenOneNetworkHasIt(engine: Engine) throws {
-        try engine.withStore { store in
+    func anIDAloneIsResolvedOnlyWhenOneNetworkHasIt(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.provision(.sample("west", "shared"))
             try store.provision(.sample("east", "shared"))
             try store.provision(.sample("west", "alone"))
@@ -64,8 +64,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func eventsAreKeptInOrderAndGoWithTheirVM(engine: Engine) throws {
-        try engine.withStore { store in
+    func eventsAreKeptInOrderAndGoWithTheirVM(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.provision(.sample("main", "vm-1"))
             try store.provision(.sample("other", "vm-1"))
             let later = Engine.fixedNow.addingTimeInterval(60)
@@ -89,8 +89,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func keyedUpdatesChangeOneVM(engine: Engine) throws {
-        try engine.withStore { store in
+    func keyedUpdatesChangeOneVM(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             try store.provision(.sample("main", "vm-1"))
             try store.provision(.sample("other", "vm-1"))
             #expect(try store.recordInstalledVersion("1.2.0", for: .ref("vm-1", "main")).changedRows == 1)
@@ -105,9 +105,9 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aTransactionCommitsWholeOrNotAtAll(engine: Engine) throws {
+    func aTransactionCommitsWholeOrNotAtAll(engine: Engine) async throws {
         struct Stop: Error {}
-        try engine.withStore { store in
+        try await engine.withStore { store, _ in
             #expect(throws: Stop.self) {
                 try store.write { writer in
                     try writer.provision(.sample("main", "vm-1"))
@@ -126,8 +126,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aWriteThatWaitsPastTheBusyTimeoutIsBusyAndWritesNothing(engine: Engine) throws {
-        try engine.withStore(busyTimeout: 0.2) { store, database in
+    func aWriteThatWaitsPastTheBusyTimeoutIsBusyAndWritesNothing(engine: Engine) async throws {
+        try await engine.withStore(busyTimeout: 0.2) { store, database in
             try store.provision(.sample("main", "vm-0"))
             let started = Date()
             let error = try database.holdingWriteLock {
@@ -143,8 +143,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aStoreReleasedWithoutClosingLeavesItsWritesAndItsConnectionsClean(engine: Engine) throws {
-        try engine.withStore(busyTimeout: 5) { store, database in
+    func aStoreReleasedWithoutClosingLeavesItsWritesAndItsConnectionsClean(engine: Engine) async throws {
+        try await engine.withStore { store, database in
             do {
                 let other = try database.openStore()
                 try other.provision(.sample("main", "vm-1"))
@@ -155,8 +155,8 @@ import VMStore
     }
 
     @Test(arguments: Engine.allCases)
-    func aNULInTextIsRefusedBeforeAnythingIsWritten(engine: Engine) throws {
-        try engine.withStore { store in
+    func aNULInTextIsRefusedBeforeAnythingIsWritten(engine: Engine) async throws {
+        try await engine.withStore { store, _ in
             let error = storeError { try store.provision(.sample("main", "vm-1", name: "bad\0name")) }
             #expect(error?.code == .unstorableText)
             #expect(error?.column == "name")
@@ -167,7 +167,7 @@ import VMStore
 
     @Test(arguments: Engine.allCases)
     func asyncFormsBehaveAsTheSynchronousOnes(engine: Engine) async throws {
-        try await engine.withStore { store, _ in
+        try await engine.withStore(async: { store, _ in
             let recorded = try await store.provision(.sample("main", "vm-1"))
             #expect(try await store.vm(.id("main", "vm-1")) == recorded)
             do {
@@ -179,6 +179,6 @@ import VMStore
             _ = try await store.write { try $0.recordEvent("created", for: .ref("vm-1", "main")) }
             #expect(try await store.events(of: .ref("vm-1")).map(\.kind) == ["created"])
             #expect(try await store.list().count == 1)
-        }
+        })
     }
 }

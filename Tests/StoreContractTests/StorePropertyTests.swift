@@ -148,7 +148,7 @@ import VMStore
 
     @Test(arguments: Engine.allCases)
     func randomOperationSequencesAgreeWithAnInMemoryModel(engine: Engine) async throws {
-        try await engine.withStore { store, database in
+        try await engine.withStore(async: { store, database in
             await propertyCheck(count: 60, input: Self.operation.array(of: 1...40)) { operations in
                 // Each sequence starts from no VM: emptied, not recreated (a PostgreSQL database per
                 // sequence would cost seconds).
@@ -167,6 +167,6 @@ import VMStore
                     #expect(model.vms[record.identity] == Model.VM(status: record.status, availableVersion: record.availableVersion))
                 }
             }
-        }
+        })
     }
 }

@@ -11,8 +11,8 @@ import PostgresAccess
 @Suite struct TwoDeployersRaceTests {
     static let pairs = 200
 
-    @Test func exactlyOneOfTwoProcessesRecordsEachPair() throws {
-        let database = try ScratchDatabase()
+    @Test func exactlyOneOfTwoProcessesRecordsEachPair() async throws {
+        let database = try await ScratchDatabase.make()
         defer { database.drop() }
         let directory = try TemporaryDirectory("race")
         let go = directory.file("go")
@@ -42,7 +42,7 @@ import PostgresAccess
         // What the database holds: each pair once.
         let store = try VMStore(postgres: try PostgresLocation(url: database.url))
         defer { try? store.close() }
-        let recorded = try store.list(network: "main")
+        let recorded = try await store.list(network: "main")
         #expect(recorded.count == Self.pairs)
         #expect(Set(recorded.map(\.vmID)).count == Self.pairs)
     }
