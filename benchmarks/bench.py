@@ -247,7 +247,8 @@ class Online(Migrate):
     def __init__(self, a):
         super().__init__(a)
         v, w = a.vmdb, self.w
-        base = [v, "migrate", "--db", w, "--no-backup", "--format", "json"]
+        # To v3, as the floor goes: v4 (provision intents) is a separate additive step.
+        base = [v, "migrate", "--db", w, "--no-backup", "--format", "json", "--to", "3"]
         # The floor as a deployer's neighbour would have to run it: BEGIN IMMEDIATE (a deferred BEGIN that
         # reads first can lose its snapshot to the deployer's commit, SQLITE_BUSY_SNAPSHOT, which no busy
         # handler retries) and vmdb's 5 s busy timeout (the CLI's default, 0, fails on the deployer's first write).
@@ -273,7 +274,7 @@ class Online(Migrate):
         rec, p = self.run_one(probe_impl, cmd)
         if impl == "online_later" and rec["exit"] == 0:
             t0 = time.monotonic()
-            q = subprocess.run([self.a.vmdb, "migrate", "--db", self.w, "--no-backup", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            q = subprocess.run([self.a.vmdb, "migrate", "--db", self.w, "--no-backup", "--format", "json", "--to", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             rec["later_drain_s"] = round(time.monotonic() - t0, 3)
             rec["later_drain_exit"] = q.returncode
         time.sleep(0.5)  # and after it ends

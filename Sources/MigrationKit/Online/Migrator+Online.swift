@@ -132,7 +132,7 @@ extension Migrator {
 
     /// One migration, online when it recreates tables; otherwise as ``apply`` runs it.
     func applyOnline(_ db: Database, script: MigrationScript, options: MigrationOptions, settings: OnlineSettings,
-                     baseline: Int?, backupSHA256: String?, path: String, reader: DatabaseQueue?, drainNow: Bool = true) throws -> MigrationResult {
+                     baseline: Int?, backupSHA256: String?, path: String, reader: DatabaseQueue?, drainNow: Bool) throws -> MigrationResult {
         guard !script.definition.recreations.isEmpty else {
             return try apply(db, script: script, parameters: options.parameters, level: options.verification,
                              baseline: baseline, backupSHA256: backupSHA256, log: options.statementLog,

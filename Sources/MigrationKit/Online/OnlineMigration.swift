@@ -81,7 +81,10 @@ struct OnlineMigration {
         // writes the new version from this commit on. What follows only empties the old
         // tables; a failure there stops the drain, never the migration (the next run finishes it).
         let secondsToCutOver = watch.elapsedSeconds
-        transactions.update { $0.secondsToCutOver = secondsToCutOver }
+        transactions.update {
+            $0.secondsToCutOver = secondsToCutOver
+            $0.fileGrowthBytes = DiskSpace.fileSize(path) - sizeBefore   // again after a drain now
+        }
         record.online = transactions.figures
         progress?(.note(String(format: "online: version %d is in place (cut-over at %.2f s): the deployer writes version %d from now; ", script.version, secondsToCutOver, script.version)
             + (drainNow ? "emptying the old tables follows" : "the old tables are left for the next migrate run to empty")))
@@ -95,7 +98,7 @@ struct OnlineMigration {
             try cleanup.recordCutOver(db, state: current, record: record, transactions)
             record.online = transactions.figures
             guard drainNow else {
-                return result(secondsToCutOver, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: nil))
+                return result(watch.elapsedSeconds, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: nil))
             }
             try cleanup.drain(db, state: current, transactions) { figures in
                 var figures = figures
@@ -109,7 +112,9 @@ struct OnlineMigration {
             let stopped = MigrationError.wrapping(error, path: path, doing: "emptying the old tables after the cut-over")
             transactions.update { $0.drainSeconds = drainWatch.elapsedSeconds }
             record.online = transactions.figures
-            return result(watch.elapsedSeconds, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: stopped.message))
+            // Only the batch under way was rolled back: the migration stands, so "nothing was changed" would mislead.
+            let what = stopped.message.replacingOccurrences(of: "; nothing was changed", with: "")
+            return result(watch.elapsedSeconds, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: what))
         }
         return result(watch.elapsedSeconds, nil)
     }
