@@ -36,12 +36,14 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         // Connection settings SQLite offers only through variadic C calls.
         .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // The content hash of rows, one encoding for every engine (SQLite's rows and PostgreSQL's).
+        .target(name: "ContentHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // SQLite-file plumbing: opening existing files only, online backups, private folders, disk
         // space, progress events, reading a file's header without breaking this process's locks.
         .target(
             name: "SQLiteFiles",
             dependencies: [
-                "CSQLiteSettings",
+                "CSQLiteSettings", "ContentHash",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "MigrationKit",
             dependencies: [
-                "CSQLiteSettings", "SQLiteFiles",
+                "CSQLiteSettings", "SQLiteFiles", "ContentHash",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -98,6 +100,15 @@ let package = Package(
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // MigrationKit's PostgreSQL side (docs/POSTGRESQL-DESIGN.md): for now the content hash of a
+        // PostgreSQL table, equal to SQLite's for the same values.
+        .target(
+            name: "MigrationKitPostgres",
+            dependencies: [
+                "ContentHash", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Measurements behind BENCHMARKS.md; not part of the product.
@@ -154,6 +165,14 @@ let package = Package(
             name: "ReliabilityTests",
             dependencies: [
                 "MigrationKit", "VMStore", "VMRepair", "VMDBCommands", "VMDBTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "MigrationKitPostgresTests",
+            dependencies: [
+                "MigrationKitPostgres", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(

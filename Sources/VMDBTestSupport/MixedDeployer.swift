@@ -120,7 +120,7 @@ while not os.path.exists(stop):
         try: con.execute("ROLLBACK")
         except sqlite3.Error: pass
         kind = "constraint" if "constraint failed" in str(error) else "error"
-        print(f"{kind} {error}", file=sys.stderr, flush=True)
+        print(f"{kind} {error} (at {time.time():.3f}, after {time.monotonic() - started:.3f} s)", file=sys.stderr, flush=True)
     time.sleep(pause)
 """#
 

@@ -204,10 +204,20 @@ print("committed", flush=True)
             // cores, rechecking thousands of changed rows once missed 100 ms 40 times. It stays
             // well under the deployer's 1 s busy timeout: at 1000 ms, a batch that grew to the
             // limit made the deployer wait out its timeout twice in a fresh-clone CI run.)
-            let again = try Reliability.vmdb(["migrate", "--db", path, "--online", "--no-backup", "--chunk-ms", "2", "--max-lock-ms", "400"])
+            let rerunStarted = Date().timeIntervalSince1970
+            let again = try Reliability.vmdb(["migrate", "--db", path, "--online", "--no-backup", "--chunk-ms", "2", "--max-lock-ms", "400",
+                                              "--format", "json"])
+            let rerunEnded = Date().timeIntervalSince1970
             #expect(again.exitCode == 0, "\(again.standardError)")
             deployer.stop()
             let errors = OnlineReliability.DeployerErrors(deployer)
+            if !errors.locked.isEmpty {
+                // When, against the rerun, and what vmdb held longest: the cause is in these.
+                let report = try? JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any]
+                let online = (((report?["migrations"] as? [[String: Any]])?.first?["verification"] as? [String: Any])?["online"]) ?? "none"
+                print(String(format: "online copy, disk full: rerun from %.3f to %.3f; locked: %@; the rerun's figures: %@",
+                             rerunStarted, rerunEnded, errors.locked.joined(separator: " | "), "\(online)"))
+            }
             print("online copy, disk full: deployer \(deployer.acknowledged) writes acknowledged, \(errors.diskFull.count) refused by the full disk, \(errors.locked.count) locked, \(errors.other.count) other errors; \(full) failures while the disk was full")
             #expect(errors.other.isEmpty, "the deployer's writes failed: \(errors.other.prefix(5))")
             #expect(errors.locked.isEmpty, "the deployer waited out its 1 s busy timeout: \(errors.locked.prefix(3))")

@@ -1,3 +1,4 @@
+import ContentHash
 import Foundation
 import GRDB
 import SQLiteFiles
@@ -184,8 +185,8 @@ extension OnlineMigration {
             throw MigrationError(.unexpectedFailure, "the online state is missing from the snapshot")
         }
         let applied = seen.appliedChange
-        let level = options.verification
-        var record = VerificationRecord(level: level)
+        let checks = verificationChecks
+        var record = VerificationRecord(level: checks.level)
         let schema = try SchemaSnapshot.read(snapshot, excludingPrefix: names.prefix)
         let plans = try CensusPlan.plans(snapshot, schema: schema, definition: script.definition, tables: plan.tables.map(\.name))
         var parts: [(old: ContentHasher.Result, new: ContentHasher.Result)] = []
@@ -197,31 +198,20 @@ extension OnlineMigration {
             progress?(.started(phase: phase, total: nil))
             let watch = Stopwatch()
             let filter = setAside(table.number, after: applied)
-            let before = level == .counts ? [] : census.before
-            let after = level == .counts ? [] : census.after
+            let before = checks.hashed(census.before)
+            let after = checks.hashed(census.after)
             log?("SELECT \(before.joined(separator: ", ")) FROM \(table.name.quotedIdentifier) WHERE \(filter) -- content hash, on a snapshot")
             let old = try ContentHasher.hash(snapshot, table: table.name, expressions: before, parameters: parameters, filter: filter)
             let new = try ContentHasher.hash(snapshot, table: table.newName, expressions: after, parameters: parameters, filter: filter)
             progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
             parts.append((old, new))
-            if old.rows != new.rows {
-                record.failures.append("table \(table.name): \(old.rows) rows in the old table, \(new.rows) in the new (changed rows set aside)")
-            } else if level != .counts && old.lanes != new.lanes {
-                record.failures.append("table \(table.name): content of columns \(census.columns.joined(separator: ", ")) differs between the old table and the new")
+            // The old table is "before", the new "after"; the rows changed since the last change applied wait for the cut-over.
+            if let difference = checks.difference(table.name, columns: census.columns, before: .init(old), after: .init(new)) {
+                record.failures.append(difference + " (on a snapshot, the rows changed since set aside)")
             }
         }
-        // quick_check (or integrity_check) of the new tables and their indexes.
-        if level != .counts {
-            let pragma = level == .exhaustive ? "integrity_check" : "quick_check"
-            var problems: [String] = []
-            for table in plan.tables {
-                let sql = "PRAGMA \(pragma)(\(table.newName.quotedIdentifier))"
-                log?(sql)
-                problems += try String.fetchAll(snapshot, sql: sql).filter { $0 != "ok" }
-            }
-            record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
-            if !problems.isEmpty { record.failures.append("\(pragma): \(record.integrity)") }
-        }
+        // The new tables and their indexes.
+        try checks.integrity(snapshot, tables: plan.tables.map(\.newName), into: &record)
         // Foreign keys of the new tables (they point at each other's temporary names).
         for table in plan.tables {
             let sql = "SELECT rowid, parent FROM pragma_foreign_key_check(?) WHERE \(setAside(table.number, after: applied)) LIMIT 20"
@@ -233,20 +223,13 @@ extension OnlineMigration {
                 record.failures.append("foreign keys of \(table.name) cannot be checked: \(error.message ?? "\(error.resultCode)")")
             }
         }
-        if !record.foreignKeyViolations.isEmpty {
-            record.failures.append("\(record.foreignKeyViolations.count) foreign key violation(s), first: \(record.foreignKeyViolations[0])")
-        }
+        checks.foreignKeyViolations(record.foreignKeyViolations.count, samples: record.foreignKeyViolations, into: &record)
         // Invariants read the final names: temporary views over the new tables stand in for them.
         for table in plan.tables {
             try snapshot.execute(sql: "CREATE TEMP VIEW \(table.name.quotedIdentifier) AS SELECT * FROM main.\(table.newName.quotedIdentifier)")
         }
         defer { for table in plan.tables { try? snapshot.execute(sql: "DROP VIEW IF EXISTS temp.\(table.name.quotedIdentifier)") } }
-        for invariant in script.definition.invariants {
-            log?(invariant.sql + " -- on the new tables")
-            let violations = try snapshot.count(invariant.sql, parameters: parameters)
-            record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
-            if violations > 0 { record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)") }
-        }
+        try checks.invariants(snapshot, note: " -- on the new tables", into: &record)
         return SnapshotCensus(appliedChange: applied, plans: plans, parts: parts, record: record)
     }
 
@@ -261,7 +244,7 @@ extension OnlineMigration {
         }
         try applyChanges(db, plan: plan, state: &state, transactions, limit: nil, inTransaction: true)
         var record = census.record
-        let level = options.verification
+        let checks = verificationChecks
         // Every row changed since the snapshot, checked now, under the lock; the totals
         // are the snapshot's, less what it had of those rows, plus what they are now.
         let changed = try Row.fetchAll(db, sql: "SELECT DISTINCT tbl, row FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [census.appliedChange])
@@ -271,8 +254,8 @@ extension OnlineMigration {
             let plan = census.plans.first { $0.table.equalsIgnoringASCIICase(table.name) }!
             let rows = Self.json(rowsByTable[table.number] ?? [])
             let changedFilter = "rowid IN (SELECT value FROM json_each(:migrationkit_rows))"
-            let before = level == .counts ? [] : plan.before
-            let after = level == .counts ? [] : plan.after
+            let before = checks.hashed(plan.before)
+            let after = checks.hashed(plan.after)
             let values: [String: any DatabaseValueConvertible] = ["migrationkit_rows": rows]
             let oldNow = try ContentHasher.hash(db, table: table.name, expressions: before, parameters: parameters, filter: changedFilter, filterArguments: values)
             let newNow = try ContentHasher.hash(db, table: table.newName, expressions: after, parameters: parameters, filter: changedFilter, filterArguments: values)
@@ -281,13 +264,7 @@ extension OnlineMigration {
             let newThen = try ContentHasher.hash(snapshot, table: table.newName, expressions: after, parameters: parameters, filter: overlap, filterArguments: values)
             let old = census.parts[table.number].old - oldThen + oldNow
             let new = census.parts[table.number].new - newThen + newNow
-            record.tables.append(TableVerification(table: table.name, columns: plan.columns, rowsBefore: old.rows, rowsAfter: new.rows,
-                                                   hashBefore: level == .counts ? nil : old.hash, hashAfter: level == .counts ? nil : new.hash))
-            if old.rows != new.rows {
-                record.failures.append("table \(table.name): \(old.rows) rows before, \(new.rows) after")
-            } else if old.lanes != new.lanes && level != .counts {
-                record.failures.append("table \(table.name): content of columns \(plan.columns.joined(separator: ", ")) changed (hash \(old.hash.prefix(12)) before, \(new.hash.prefix(12)) after)")
-            }
+            checks.compare(table.name, columns: plan.columns, before: .init(old), after: .init(new), into: &record)
             // The changed rows' foreign keys, against the new parents.
             let keys = try Row.fetchAll(db, sql: "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq", arguments: [table.newName])
             for (_, columns) in Dictionary(grouping: keys, by: { $0["id"] as Int }) {
@@ -393,18 +370,8 @@ extension OnlineMigration {
         // The schema the deployer will see: the same objects as offline, and probes on it.
         let schemaAfter = try migrator.readSchema(db)
         record.schemaChanges = schemaBefore.difference(to: schemaAfter)
-        let after = schemaAfter.namedObjects
-        for object in schemaBefore.objects where object.sql != nil && after[object.name.lowercased()] == nil {
-            guard !script.definition.isDropped(object.type, object.name) else { continue }
-            record.lostObjects.append("\(object.type) \(object.name)")
-            record.failures.append("\(object.type) \(object.name) existed before and is missing after (not declared dropped)")
-        }
-        if !script.definition.probes.isEmpty {
-            record.probes = try script.definition.probes.map { try MigrationRunner.runProbe(db, $0, parameters: parameters, log: log) }
-            for probe in record.probes ?? [] where !probe.passed {
-                record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
-            }
-        }
+        checks.lostObjects(before: schemaBefore, after: schemaAfter, into: &record)
+        try checks.probes(db, into: &record)
         guard record.failures.isEmpty else {
             throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification at the online cut-over and was rolled back: " + record.failures.joined(separator: "; "), version: script.version, verification: record)
         }
@@ -421,6 +388,11 @@ extension OnlineMigration {
         state.figures = transactions.figures
         try state.write(db, names: names)
         return record
+    }
+
+    /// The checks the offline run makes too, at this run's level (one path: VerificationChecks).
+    private var verificationChecks: VerificationChecks {
+        VerificationChecks(definition: script.definition, parameters: parameters, level: options.verification, log: log)
     }
 
     /// Throws ``MigrationError/Code/schemaChangedDuringOnline`` when an object named

@@ -17,6 +17,7 @@ struct MigrationRunner {
     var snapshotReader: DatabaseQueue? = nil
 
     private var definition: MigrationDefinition { script.definition }
+    private var checks: VerificationChecks { VerificationChecks(definition: definition, parameters: parameters, level: level, log: log) }
 
     func run(_ db: Database) throws -> VerificationRecord {
         var record = VerificationRecord(level: level)
@@ -31,11 +32,10 @@ struct MigrationRunner {
         // Joined on every path out: a failure below must not leave the hash running.
         var censusJoined = false
         defer { if !censusJoined { concurrent?.cancel() } }
+        var before: [VerificationChecks.Census] = []
         if concurrent == nil {
             for plan in plans {
-                let census = try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before")
-                record.tables.append(TableVerification(
-                    table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+                before.append(try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before"))
             }
         }
 
@@ -71,63 +71,46 @@ struct MigrationRunner {
             progress?(.finished(phase: "census before (concurrent, waited)", seconds: watch.elapsedSeconds))
             for (plan, census) in zip(plans, results) {
                 log?("SELECT \(plan.before.joined(separator: ", ")) FROM \(plan.table.quotedIdentifier) -- content hash, on a snapshot reader")
-                record.tables.append(TableVerification(
-                    table: plan.table, columns: plan.columns, rowsBefore: census.rows, hashBefore: census.hash))
+                before.append(VerificationChecks.Census(rows: census.rows, hash: census.hash))
             }
         }
 
         let schemaAfter = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
         record.schemaChanges = schemaBefore.difference(to: schemaAfter)
-        for (index, plan) in plans.enumerated() {
+        for (plan, before) in zip(plans, before) {
             guard schemaAfter.object(named: plan.table) != nil else {
+                record.tables.append(TableVerification(table: plan.table, columns: plan.columns, rowsBefore: before.rows, hashBefore: before.hash))
                 if !definition.isDropped("table", plan.table) {
-                    record.failures.append("table \(plan.table) is gone after the migration (\(record.tables[index].rowsBefore) rows before)")
+                    record.failures.append("table \(plan.table) is gone after the migration (\(before.rows) rows before)")
                 }
                 continue
             }
-            let census = try takeCensus(db, table: plan.table, expressions: plan.after, phase: "census after")
-            record.tables[index].rowsAfter = census.rows
-            record.tables[index].hashAfter = census.hash
-            let table = record.tables[index]
-            if table.rowsBefore != census.rows {
-                record.failures.append("table \(plan.table): \(table.rowsBefore) rows before, \(census.rows) after")
-            } else if table.hashBefore != census.hash {
-                record.failures.append("table \(plan.table): content of columns \(plan.columns.joined(separator: ", ")) changed (hash \(table.hashBefore?.prefix(12) ?? "-") before, \(census.hash?.prefix(12) ?? "-") after)")
-            }
+            let after = try takeCensus(db, table: plan.table, expressions: plan.after, phase: "census after")
+            checks.compare(plan.table, columns: plan.columns, before: before, after: after, into: &record)
         }
 
-        try verifyIntegrity(db, &record)
+        // The recreated tables were rewritten: check them and their indexes (a full-file
+        // check would re-read tables the migration never touched).
+        let recreated = definition.recreations.map(\.table)
+        if level != .counts {
+            try timed(level == .exhaustive ? "integrity_check" : "quick_check") {
+                try checks.integrity(db, tables: recreated.isEmpty ? nil : recreated, into: &record)
+            }
+        }
         try verifyForeignKeys(db, &record)
-        for invariant in definition.invariants {
-            log?(invariant.sql)
-            let violations = try db.count(invariant.sql, parameters: parameters)
-            record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
-            if violations > 0 {
-                record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)")
-            }
-        }
-        if !definition.probes.isEmpty {
-            record.probes = try definition.probes.map { try Self.runProbe(db, $0, parameters: parameters, log: log) }
-            for probe in record.probes ?? [] where !probe.passed {
-                record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
-            }
-        }
-        let after = schemaAfter.namedObjects
-        for object in schemaBefore.objects where object.sql != nil && after[object.name.lowercased()] == nil {
-            guard !definition.isDropped(object.type, object.name) else { continue }
-            record.lostObjects.append("\(object.type) \(object.name)")
-            record.failures.append("\(object.type) \(object.name) existed before and is missing after (not declared dropped)")
-        }
+        try checks.invariants(db, into: &record)
+        try checks.probes(db, into: &record)
+        checks.lostObjects(before: schemaBefore, after: schemaAfter, into: &record)
         record.freePagesAfter = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
         return record
     }
 
-    private func takeCensus(_ db: Database, table: String, expressions: [String], phase: String) throws -> (rows: Int, hash: String?) {
+    private func takeCensus(_ db: Database, table: String, expressions: [String], phase: String) throws -> VerificationChecks.Census {
         switch level {
         case .counts:
             let sql = "SELECT count(*) FROM \(table.quotedIdentifier)"
             log?(sql)
-            return (try Int.fetchOne(db, sql: sql) ?? 0, nil)
+            return VerificationChecks.Census(rows: try Int.fetchOne(db, sql: sql) ?? 0)
         case .full, .exhaustive:
             log?("SELECT \(expressions.joined(separator: ", ")) FROM \(table.quotedIdentifier) -- content hash")
             let watch = Stopwatch()
@@ -136,29 +119,7 @@ struct MigrationRunner {
                 progress?(.advanced(phase: "\(phase) \(table)", done: rows, total: nil))
             }
             progress?(.finished(phase: "\(phase) \(table)", seconds: watch.elapsedSeconds))
-            return (result.rows, result.hash)
-        }
-    }
-
-    private func verifyIntegrity(_ db: Database, _ record: inout VerificationRecord) throws {
-        guard level != .counts else { return }
-        let pragma = level == .exhaustive ? "integrity_check" : "quick_check"
-        try timed("\(pragma)") {
-            // The recreated tables were rewritten; check them and their indexes.
-            // (A full-file check would re-read tables the migration never touched.)
-            var problems: [String] = []
-            let tables = definition.recreations.map(\.table)
-            for table in tables {
-                let sql = "PRAGMA \(pragma)(\(table.quotedIdentifier))"
-                log?(sql)
-                problems += try String.fetchAll(db, sql: sql).filter { $0 != "ok" }
-            }
-            if tables.isEmpty {
-                log?("PRAGMA \(pragma)")
-                problems += try String.fetchAll(db, sql: "PRAGMA \(pragma)").filter { $0 != "ok" }
-            }
-            record.integrity = problems.isEmpty ? "ok" : problems.prefix(20).joined(separator: "; ")
-            if !problems.isEmpty { record.failures.append("\(pragma): \(record.integrity)") }
+            return VerificationChecks.Census(rows: result.rows, hash: result.hash)
         }
     }
 
@@ -191,9 +152,7 @@ struct MigrationRunner {
             // Often an operator's table keyed on the old unique vm_id.
             record.failures.append("\(mismatch): a foreign key refers to columns that are not a unique key after this migration. Point that table at the new key (for VMs: (network, vm_id), or the rowid id) or drop the constraint, then migrate again")
         }
-        if result.violations > 0 {
-            record.failures.append("\(result.violations) foreign key violation(s), first: \(result.samples.first ?? "?")")
-        }
+        checks.foreignKeyViolations(result.violations, samples: result.samples, into: &record)
     }
 
     /// Runs one probe in a savepoint and rolls it back, whatever happened.
