@@ -11,43 +11,6 @@ import VMDBTestSupport
 @Suite(.serialized) struct OnlineDrainTests {
     typealias Harness = OnlineConvergenceTests
 
-    /// Another process holding the write lock, as a deployer's long transaction would
-    /// (Python's sqlite3): `start` returns once it holds it; it lets go at `stop`.
-    final class LockHolder: @unchecked Sendable {
-        // @unchecked: started and stopped from the migrator's thread and the test's, one after the other.
-        private let path: String, ready: String
-        private var process: Process?
-
-        init(path: String, in directory: TemporaryDirectory) {
-            self.path = path
-            ready = directory.file("holder-ready")
-        }
-
-        func start() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", """
-                import sqlite3, sys, time
-                con = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
-                con.execute("BEGIN IMMEDIATE")
-                open(sys.argv[2], "w").close()
-                time.sleep(30)
-                """, path, ready]
-            try? process.run()
-            self.process = process
-            let deadline = Date().addingTimeInterval(20)
-            while !FileManager.default.fileExists(atPath: ready), process.isRunning, Date() < deadline { usleep(2_000) }
-        }
-
-        var held: Bool { FileManager.default.fileExists(atPath: ready) }
-
-        func stop() {
-            guard let process, process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     /// The latest version, migration 3's lock figure and online figures, the online phase, the old tables.
     static func history(_ path: String) throws -> (version: Int, lockMilliseconds: Int, figures: OnlineFigures?, phase: String?, oldTables: [String]) {
         let queue = try DatabaseQueue(path: path)
@@ -109,7 +72,7 @@ import VMDBTestSupport
     func aDrainStoppedByTheLockLeavesTheMigrationApplied(to target: Int?) throws {
         let directory = try TemporaryDirectory("online-drain-stopped")
         let (live, _) = try Harness.databases(vms: 2_000, in: directory)
-        let holder = LockHolder(path: live, in: directory)
+        let holder = WriteLockHolder(path: live, in: directory)
         defer { holder.stop() }
         var settings = OnlineSettings()
         settings.chunkRows = 500
@@ -132,7 +95,7 @@ import VMDBTestSupport
             #expect(error.message.hasPrefix("migration 3 (network_identity) is applied: the deployer writes version 3 since its cut-over. Emptying its old tables then stopped ("), "\(error.message)")
             #expect(error.message.contains("so migration 4 was not started. Run the migration again: it empties the old tables first"), "\(error.message)")
         }
-        #expect(holder.held, "the lock holder never held the lock")
+        #expect(holder.isHolding, "the lock holder never held the lock")
         holder.stop()
         let left = try Self.history(live)
         #expect(left.version == 3 && left.phase == "drain" && left.oldTables.count == 2, "\(left)")

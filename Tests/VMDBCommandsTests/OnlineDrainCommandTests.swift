@@ -65,4 +65,40 @@ import VMDBTestSupport
             try OnlineMigrationTests.expectOracleHolds(live: live, original: original, deployer: deployer, directory: directory)
         }
     }
+
+    /// The deployer takes the write lock right after the cut-over and keeps it past
+    /// `--busy-timeout`: the command still exits 0, and says on standard error that the
+    /// migration is applied, what stopped the drain, and what finishes it.
+    @Test func aDrainStoppedByTheDeployersLockIsAWarningNotAFailure() async throws {
+        try await offThePool {
+            let directory = try TemporaryDirectory("online-drain-stopped-cli")
+            let live = directory.file("live.db")
+            try LargeDatabase.makeV2(at: live, vms: 3_000)
+            let holder = WriteLockHolder(path: live, in: directory)
+            defer { holder.stop() }
+            let run = try WatchedProcess(["migrate", "--db", live, "--online", "--to", "3", "--no-backup", "--progress",
+                                          "--busy-timeout", "0.3", "--chunk-ms", "1"], in: directory, label: "online")
+            #expect(run.waitFor("vmdb: online: version 3 is in place"))
+            // Frozen between the cut-over and the drain, while the holder takes the lock.
+            run.pause()
+            holder.start(waiting: false)
+            Thread.sleep(forTimeInterval: 0.3)
+            run.resume()
+            #expect(holder.waitUntilHolding(), "the holder never held the lock")
+            let outcome = run.finish()
+            holder.stop()
+            #expect(outcome.exitCode == 0, "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("vmdb: warning: migration 3 is applied (the deployer writes version 3 since its cut-over), but emptying its old tables stopped: "), "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("stayed locked by another connection"), "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("remain in the old tables; `vmdb migrate --db \(live)` empties them first"), "\(outcome.standardError)")
+            #expect(!outcome.standardError.contains("nothing was changed"), "\(outcome.standardError)")
+            #expect(outcome.standardOutput.contains("drain pending: "), "\(outcome.standardOutput)")
+            let status = try VMDBProcess.run(["status", "--db", live, "--format", "json"])
+            let state = try #require(try Self.json(status.standardOutput)["online"] as? [String: Any])
+            #expect(state["phase"] as? String == "drain", "\(state)")
+            let next = try VMDBProcess.run(["migrate", "--db", live, "--no-backup"])
+            #expect(next.exitCode == 0 && next.standardOutput.contains("finished the drain an earlier run left"), "\(next.standardOutput) \(next.standardError)")
+            #expect(try OnlineMigrationTests.leftovers(live).isEmpty)
+        }
+    }
 }
