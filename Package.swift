@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MigrationKit", targets: ["MigrationKit"]),
         // PostgreSQL's side (issue 24): its own product, so a deployer on SQLite links no NIO.
         .library(name: "PostgresAccess", targets: ["PostgresAccess"]),
+        .library(name: "VMStorePostgres", targets: ["VMStorePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -102,12 +103,21 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // MigrationKit's PostgreSQL side (docs/POSTGRESQL-DESIGN.md): for now the content hash of a
-        // PostgreSQL table, equal to SQLite's for the same values.
+        // The store on PostgreSQL (PostgresStoreEngine): a library of its own, as fluent-postgres-driver is
+        // beside fluent-kit, so that a deployer on SQLite links no NIO.
+        .target(
+            name: "VMStorePostgres",
+            dependencies: [
+                "VMStore", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // MigrationKit's contract on PostgreSQL (docs/POSTGRESQL-DESIGN.md): the same catalog, history,
+        // verification and errors; the content hash of a PostgreSQL table, equal to SQLite's.
         .target(
             name: "MigrationKitPostgres",
             dependencies: [
-                "ContentHash", "PostgresAccess",
+                "ContentHash", "MigrationKit", "PostgresAccess", "SQLiteFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -135,6 +145,11 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // A deployer process on PostgreSQL for the store's contract tests: provisions what it is told
+        // when told to, and prints what the store answered (two of them race on one database).
+        .executableTarget(
+            name: "vmdb-test-postgres-deployer",
+            dependencies: ["VMStore", "VMStorePostgres", "PostgresAccess"]),
         .testTarget(
             name: "SQLiteFilesTests",
             dependencies: ["SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -154,6 +169,15 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        // The store's behaviour, written once and run on every engine (SQLite, PostgreSQL).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: [
+                "VMStore", "VMStorePostgres", "PostgresAccess", "MigrationKitPostgres", "ShippedMigrations", "VMDBTestSupport",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "VMRepairTests",
             dependencies: ["VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -170,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "MigrationKitPostgresTests",
             dependencies: [
-                "MigrationKitPostgres", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
+                "MigrationKitPostgres", "MigrationKit", "ShippedMigrations", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -19,11 +19,22 @@ public enum PostgresContentHasher {
                             bindings: PostgresBindings = PostgresBindings(), labels: [String]? = nil,
                             logger: Logger = Logger(label: "vmdb.content-hash")) async throws -> ContentDigest.Result {
         precondition(labels == nil || labels?.count == expressions.count, "one label per expression")
+        return try await hash(connection, query: PostgresQuery(unsafeSQL: selectSQL(table: table, expressions: expressions, filter: filter), binds: bindings),
+                              table: table, labels: labels, logger: logger)
+    }
+
+    /// `SELECT expressions FROM table [WHERE filter]`, to bind and hash with ``hash(_:query:table:labels:logger:)``.
+    static func selectSQL(table: String, expressions: [String], filter: String? = nil) -> String {
         let selectList = expressions.isEmpty ? "NULL" : expressions.joined(separator: ", ")
-        let sql = "SELECT \(selectList) FROM \(PostgresIdentifier.quoted(table))" + (filter.map { " WHERE \($0)" } ?? "")
+        return "SELECT \(selectList) FROM \(PostgresIdentifier.quoted(table))" + (filter.map { " WHERE \($0)" } ?? "")
+    }
+
+    /// Hashes the rows of `query` (one select over `table`, named in errors).
+    static func hash(_ connection: PostgresConnection, query: PostgresQuery, table: String, labels: [String]?,
+                     logger: Logger) async throws -> ContentDigest.Result {
         let labels = labels.map { $0.map { Array($0.utf8) } }
         var digest = ContentDigest()
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await connection.query(query, logger: logger)
         for try await row in rows {
             digest.beginRow()
             for cell in row {

@@ -24,7 +24,7 @@ public enum PostgresConnectionError: Error, Equatable, Sendable, CustomStringCon
     }
 
     /// The typed error for what PostgresNIO threw at `location`.
-    init(_ error: any Error, at location: PostgresLocation) {
+    package init(_ error: any Error, at location: PostgresLocation) {
         let named = location.description
         guard let error = error as? PSQLError else {
             self = .unreachable(location: named, reason: String(describing: type(of: error)))

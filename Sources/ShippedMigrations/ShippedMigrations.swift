@@ -13,6 +13,16 @@ public enum ShippedMigrations {
         }
     }()
 
+    /// The same versions' PostgreSQL forms (`migrations/postgres/`): the same names, their own
+    /// checksums; run by MigrationKitPostgres's `PostgresMigrator`.
+    public static let postgresCatalog: MigrationCatalog = {
+        do {
+            return try MigrationCatalog(files: postgresFiles)
+        } catch {
+            preconditionFailure("shipped PostgreSQL migrations are malformed: \(error)")
+        }
+    }()
+
     /// vmdb's names: the history table `vmdb_migrations` (which the deployer's
     /// store reads too), bookkeeping objects `vmdb_*`, the lock `<db>.vmdb-lock`.
     public static let configuration = MigratorConfiguration(

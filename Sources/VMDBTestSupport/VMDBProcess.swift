@@ -23,11 +23,12 @@ public enum VMDBProcess {
         return (Fixtures.repositoryRoot as NSString).appendingPathComponent(".build/debug/\(name)")
     }
 
-    /// Starts `vmdb arguments…` and returns the process without waiting (for kill tests).
-    public static func start(_ arguments: [String], environment: [String: String] = [:],
+    /// Starts `vmdb arguments…` (or another of the package's executables) and returns the process
+    /// without waiting (for kill tests).
+    public static func start(_ arguments: [String], executable: String = binaryPath, environment: [String: String] = [:],
                              standardOutput: FileHandle? = nil, standardError: FileHandle? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryPath)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "VMDB_DB")

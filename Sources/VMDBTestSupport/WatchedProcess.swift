@@ -27,13 +27,14 @@ public final class WatchedProcess: @unchecked Sendable {
     private let started = Date()
     private var killedByTest = false
 
-    /// Starts the built `vmdb` with `arguments`; output goes to files in `directory`.
-    public init(_ arguments: [String], in directory: TemporaryDirectory, label: String = "child") throws {
+    /// Starts the built `vmdb` (or `executable`) with `arguments`; output goes to files in `directory`.
+    public init(_ arguments: [String], executable: String = VMDBProcess.binaryPath, in directory: TemporaryDirectory,
+                label: String = "child") throws {
         outPath = directory.file("\(label).stdout")
         errPath = directory.file("\(label).stderr")
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process = try VMDBProcess.start(arguments,
+        process = try VMDBProcess.start(arguments, executable: executable,
                                         standardOutput: try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)),
                                         standardError: try FileHandle(forWritingTo: URL(fileURLWithPath: errPath)))
     }

@@ -49,7 +49,7 @@ import VMDBTestSupport
     @Test func theEmbeddingScriptAndTheCatalogAgreeOnEverySum() throws {
         let root = try TemporaryDirectory("embed")
         let manager = FileManager.default
-        for folder in ["scripts", "migrations", "snapshots/v2-collision", "Sources/ShippedMigrations", "Sources/VMDBCommands/Support"] {
+        for folder in ["scripts", "migrations", "migrations/postgres", "snapshots/v2-collision", "Sources/ShippedMigrations", "Sources/VMDBCommands/Support"] {
             try manager.createDirectory(atPath: root.file(folder), withIntermediateDirectories: true)
         }
         for file in ["scripts/embed-migrations", "snapshots/v2-collision/dump.sql", "snapshots/v2-collision/main-inventory.json"] {
@@ -58,7 +58,11 @@ import VMDBTestSupport
         let files = ShippedMigrations.catalog.scripts.map { (name: $0.fileName, text: $0.text) }
             + [(name: FutureMigrations.fileName("region"), text: FutureMigrations.additiveNext())]
         for file in files { try file.text.write(toFile: root.file("migrations/\(file.name)"), atomically: true, encoding: .utf8) }
+        let postgres = ShippedMigrations.postgresCatalog
+        for script in postgres.scripts { try script.text.write(toFile: root.file("migrations/postgres/\(script.fileName)"), atomically: true, encoding: .utf8) }
         #expect(SystemTool.run("/usr/bin/env", ["python3", root.file("scripts/embed-migrations")]) == 0)
+        let postgresSums = try String(contentsOfFile: root.file("migrations/postgres/SHA256SUMS"), encoding: .utf8)
+        #expect(postgresSums == postgres.scripts.enumerated().map { "\($1.checksum)  \(postgres.chainedChecksums[$0])  \($1.fileName)\n" }.joined())
         let sums = try String(contentsOfFile: root.file("migrations/SHA256SUMS"), encoding: .utf8)
         let catalog = try MigrationCatalog(files: files)
         let expected = catalog.scripts.enumerated().map { "\($1.checksum)  \(catalog.chainedChecksums[$0])  \($1.fileName)\n" }.joined()

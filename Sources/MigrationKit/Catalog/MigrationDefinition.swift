@@ -89,7 +89,7 @@ public struct MigrationDefinition: Sendable, Hashable {
             + stepsAfter.map { .sql($0, afterRecreations: true) }
     }
 
-    func isDropped(_ type: String, _ name: String) -> Bool {
+    package func isDropped(_ type: String, _ name: String) -> Bool {
         drops.contains { $0.type == type && $0.name.lowercased() == name.lowercased() }
     }
 }

@@ -21,3 +21,21 @@ public struct AppliedMigration: Sendable, Hashable, Codable {
     /// recorded: the oldest store version that keeps working on this database.
     public let keepsStoreCompatibleFrom: Int?
 }
+
+extension AppliedMigration {
+    /// For another engine's history (PostgreSQL's migrator).
+    package init(version: Int, name: String, checksum: String, appliedAt: String, durationMilliseconds: Int, lockMilliseconds: Int,
+                 toolVersion: String, verification: VerificationRecord?, keepsStoreCompatibleFrom: Int?) {
+        self.version = version
+        self.name = name
+        self.checksum = checksum
+        self.appliedAt = appliedAt
+        self.durationMilliseconds = durationMilliseconds
+        self.lockMilliseconds = lockMilliseconds
+        self.toolVersion = toolVersion
+        self.kind = .applied
+        self.verification = verification
+        self.backupSHA256 = nil
+        self.keepsStoreCompatibleFrom = keepsStoreCompatibleFrom
+    }
+}

@@ -136,7 +136,7 @@ extension Migrator {
         guard !script.definition.recreations.isEmpty else {
             return try apply(db, script: script, parameters: options.parameters, level: options.verification,
                              baseline: baseline, backupSHA256: backupSHA256, log: options.statementLog,
-                             progress: options.progress, snapshotReader: reader)
+                             progress: options.progress, snapshotReader: reader, scopesToWrittenTables: true)
         }
         guard let reader else {
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?"

@@ -15,6 +15,11 @@ struct MigrationRunner {
     let bookkeepingPrefix: String
     /// A read-only connection to the same WAL database, for the concurrent census.
     var snapshotReader: DatabaseQueue? = nil
+    /// Online, for a migration that rebuilds no table (it runs in one write transaction
+    /// beside the deployer): check only the tables its statements wrote or whose schema
+    /// they changed (``WrittenTables``), their "before" read on the snapshot reader, so
+    /// the lock is held for what the migration does, not for hashing every table.
+    var scopesToWrittenTables = false
 
     private var definition: MigrationDefinition { script.definition }
     private var checks: VerificationChecks { VerificationChecks(definition: definition, parameters: parameters, level: level, log: log) }
@@ -22,18 +27,22 @@ struct MigrationRunner {
     func run(_ db: Database) throws -> VerificationRecord {
         var record = VerificationRecord(level: level)
         let schemaBefore = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
-        let plans = try CensusPlan.plans(db, schema: schemaBefore, definition: definition)
+        var plans = try CensusPlan.plans(db, schema: schemaBefore, definition: definition)
+        let scoped = scopesToWrittenTables && definition.recreations.isEmpty ? snapshotReader : nil
+        let written = scoped.map { _ in WrittenTables() }
+        if let written { db.add(transactionObserver: written, extent: .observerLifetime) }
+        defer { if let written { db.remove(transactionObserver: written) } }
 
         // With a snapshot reader (WAL), hash the old content on the other core
         // while this connection rewrites the tables.
-        let concurrent = snapshotReader.flatMap { reader in
+        let concurrent = scoped != nil ? nil : snapshotReader.flatMap { reader in
             level != .counts ? ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, $0.before) }, parameters: parameters) : nil
         }
         // Joined on every path out: a failure below must not leave the hash running.
         var censusJoined = false
         defer { if !censusJoined { concurrent?.cancel() } }
         var before: [VerificationChecks.Census] = []
-        if concurrent == nil {
+        if concurrent == nil && scoped == nil {
             for plan in plans {
                 before.append(try takeCensus(db, table: plan.table, expressions: plan.before, phase: "census before"))
             }
@@ -64,6 +73,20 @@ struct MigrationRunner {
             record.restoredObjects = restored
         }
 
+        var changedTables: [String]? = definition.recreations.isEmpty ? nil : definition.recreations.map(\.table)
+        if let reader = scoped, let written {
+            // Nothing is committed yet, so the reader still sees every table as it was.
+            let touched = try written.touched(db, before: schemaBefore, after: try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix))
+            plans = plans.filter { touched.contains($0.table.lowercased()) }
+            changedTables = schemaBefore.tableNames.filter { touched.contains($0.lowercased()) }
+            let watch = Stopwatch()
+            progress?(.started(phase: "census before, of the \(plans.count) table(s) written (on a snapshot)", total: nil))
+            let results = try ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, level == .counts ? [] : $0.before) },
+                                               parameters: parameters).wait()
+            progress?(.finished(phase: "census before, of the \(plans.count) table(s) written (on a snapshot)", seconds: watch.elapsedSeconds))
+            before = results.map { VerificationChecks.Census(rows: $0.rows, hash: level == .counts ? nil : $0.hash) }
+        }
+
         if let concurrent {
             let watch = Stopwatch()
             censusJoined = true
@@ -89,15 +112,14 @@ struct MigrationRunner {
             checks.compare(plan.table, columns: plan.columns, before: before, after: after, into: &record)
         }
 
-        // The recreated tables were rewritten: check them and their indexes (a full-file
-        // check would re-read tables the migration never touched).
-        let recreated = definition.recreations.map(\.table)
+        // The tables rewritten (recreated, or written when scoped): check them and their
+        // indexes (a full-file check would re-read tables the migration never touched).
         if level != .counts {
             try timed(level == .exhaustive ? "integrity_check" : "quick_check") {
-                try checks.integrity(db, tables: recreated.isEmpty ? nil : recreated, into: &record)
+                try checks.integrity(db, tables: changedTables, into: &record)
             }
         }
-        try verifyForeignKeys(db, &record)
+        try verifyForeignKeys(db, changed: changedTables, &record)
         try checks.invariants(db, into: &record)
         try checks.probes(db, into: &record)
         checks.lostObjects(before: schemaBefore, after: schemaAfter, into: &record)
@@ -132,20 +154,20 @@ struct MigrationRunner {
     }
 
     /// The tables whose foreign keys the migration may have broken: those it
-    /// rewrote and those that refer to them (all tables when none was rewritten).
-    private func tablesToCheckForForeignKeys(_ db: Database, _ schema: SchemaSnapshot) throws -> [String]? {
-        let recreated = Set(definition.recreations.map { $0.table.lowercased() })
-        guard !recreated.isEmpty else { return nil }
+    /// changed and those that refer to them (all tables when `changed` is nil).
+    private func tablesToCheckForForeignKeys(_ db: Database, _ schema: SchemaSnapshot, changed: [String]?) throws -> [String] {
+        guard let changed else { return schema.tableNames }
+        let changedNames = Set(changed.map { $0.lowercased() })
         return try schema.tableNames.filter { table in
-            if recreated.contains(table.lowercased()) { return true }
+            if changedNames.contains(table.lowercased()) { return true }
             let parents = try String.fetchAll(db, sql: "SELECT \"table\" FROM pragma_foreign_key_list(?)", arguments: [table])
-            return parents.contains { recreated.contains($0.lowercased()) }
+            return parents.contains { changedNames.contains($0.lowercased()) }
         }
     }
 
-    private func verifyForeignKeys(_ db: Database, _ record: inout VerificationRecord) throws {
+    private func verifyForeignKeys(_ db: Database, changed: [String]?, _ record: inout VerificationRecord) throws {
         let schema = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
-        let tables = try tablesToCheckForForeignKeys(db, schema) ?? schema.tableNames
+        let tables = try tablesToCheckForForeignKeys(db, schema, changed: changed)
         let result = try timed("foreign key check") { try ForeignKeyCheck.run(db, tables: tables, log: log) }
         record.foreignKeyViolations = result.mismatches + result.samples
         for mismatch in result.mismatches {

@@ -169,7 +169,8 @@ public struct Migrator: Sendable {
     /// One migration in one transaction, verified before commit.
     func apply(_ db: Database, script: MigrationScript, parameters: MigrationParameters, level: VerificationLevel,
                baseline: Int?, backupSHA256: String?, log: ((String) -> Void)?, progress: ProgressHandler?,
-               checkParameters shouldCheckParameters: Bool = true, snapshotReader: DatabaseQueue? = nil) throws -> MigrationResult {
+               checkParameters shouldCheckParameters: Bool = true, snapshotReader: DatabaseQueue? = nil,
+               scopesToWrittenTables: Bool = false) throws -> MigrationResult {
         let watch = Stopwatch()
         let foreignKeysWereOn = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
         // 1. Outside the transaction: inside one this pragma is a no-op, and a
@@ -213,6 +214,7 @@ public struct Migrator: Sendable {
             var runner = MigrationRunner(script: script, parameters: parameters, level: level, log: log, progress: progress,
                                          bookkeepingPrefix: configuration.bookkeepingPrefix)
             runner.snapshotReader = snapshotReader
+            runner.scopesToWrittenTables = scopesToWrittenTables
             let verification = try runner.run(db)
             guard verification.passed else {
                 throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification on \(db.configuration.label ?? "the database") and was rolled back; the database is as it was: " + verification.failures.joined(separator: "; "),

@@ -6,23 +6,37 @@ import SQLiteFiles
 /// online cut-over (`OnlineMigration`, on a snapshot and then under the lock). Each
 /// check appends what it found to the record, and any reason not to commit to
 /// `record.failures`, in the same words on both paths.
-struct VerificationChecks {
+package struct VerificationChecks {
     let definition: MigrationDefinition
     let parameters: MigrationParameters
-    let level: VerificationLevel
+    package let level: VerificationLevel
     let log: ((String) -> Void)?
 
+    init(definition: MigrationDefinition, parameters: MigrationParameters, level: VerificationLevel, log: ((String) -> Void)?) {
+        self.definition = definition
+        self.parameters = parameters
+        self.level = level
+        self.log = log
+    }
+
+    /// For an engine with no SQLite statements to run (PostgreSQL's migrator): the comparisons only.
+    package init(level: VerificationLevel) {
+        self.init(definition: MigrationDefinition(), parameters: MigrationParameters(), level: level, log: nil)
+    }
+
     /// Rows and content of one table, before and after; what `hash` holds depends on the level.
-    struct Census {
-        var rows: Int
-        var hash: String?
+    package struct Census {
+        package var rows: Int
+        package var hash: String?
+
+        package init(rows: Int, hash: String? = nil) { self.rows = rows; self.hash = hash }
     }
 
     /// The content hash's expressions at this level (none: counts only).
     func hashed(_ expressions: [String]) -> [String] { level == .counts ? [] : expressions }
 
     /// Why `table`'s census after differs from before, in words (nil: the same).
-    func difference(_ table: String, columns: [String], before: Census, after: Census) -> String? {
+    package func difference(_ table: String, columns: [String], before: Census, after: Census) -> String? {
         if before.rows != after.rows {
             return "table \(table): \(before.rows) rows before, \(after.rows) after"
         }
@@ -33,7 +47,7 @@ struct VerificationChecks {
     }
 
     /// Records `table`'s census; a failure when it differs.
-    func compare(_ table: String, columns: [String], before: Census, after: Census, into record: inout VerificationRecord) {
+    package func compare(_ table: String, columns: [String], before: Census, after: Census, into record: inout VerificationRecord) {
         record.tables.append(TableVerification(table: table, columns: columns, rowsBefore: before.rows, rowsAfter: after.rows,
                                                hashBefore: level == .counts ? nil : before.hash, hashAfter: level == .counts ? nil : after.hash))
         if let difference = difference(table, columns: columns, before: before, after: after) {
@@ -94,5 +108,5 @@ struct VerificationChecks {
 }
 
 extension VerificationChecks.Census {
-    init(_ result: ContentHasher.Result) { self.init(rows: result.rows, hash: result.hash) }
+    package init(_ result: ContentHasher.Result) { self.init(rows: result.rows, hash: result.hash) }
 }

@@ -31,6 +31,11 @@ public struct TableVerification: Sendable, Hashable, Codable {
 public struct InvariantResult: Sendable, Hashable, Codable {
     public let description: String
     public let violations: Int
+
+    package init(description: String, violations: Int) {
+        self.description = description
+        self.violations = violations
+    }
 }
 
 /// A declared probe and what SQLite answered.
@@ -40,6 +45,13 @@ public struct ProbeResult: Sendable, Hashable, Codable {
     public let passed: Bool
     /// "ran" when every statement succeeded, else the error of the statement that failed.
     public let outcome: String
+
+    package init(description: String, expectation: MigrationDefinition.Probe.Expectation, passed: Bool, outcome: String) {
+        self.description = description
+        self.expectation = expectation
+        self.passed = passed
+        self.outcome = outcome
+    }
 }
 
 /// Everything a migration checked before commit; stored as JSON in the history.
@@ -69,3 +81,9 @@ public struct VerificationRecord: Sendable, Hashable, Codable {
 
     public var passed: Bool { failures.isEmpty }
 }
+
+extension VerificationRecord {
+    /// For another engine's migrator (PostgreSQL's), which records the same findings.
+    package init(level: VerificationLevel) { self.level = level }
+}
+

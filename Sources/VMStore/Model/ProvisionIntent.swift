@@ -86,6 +86,19 @@ public struct ProvisionIntent: Sendable, Hashable, Codable {
     public var createdAt: String
     public var updatedAt: String
 
+    package init(request: ProvisionRequest, state: ProvisionState, vmID: String?, detail: String?, leaseOwner: String?,
+                 leaseExpiresAt: String?, firstMissedAt: String?, createdAt: String, updatedAt: String) {
+        self.request = request
+        self.state = state
+        self.vmID = vmID
+        self.detail = detail
+        self.leaseOwner = leaseOwner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.firstMissedAt = firstMissedAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     public var network: String { request.network }
     public var requestID: String { request.requestID }
 

@@ -32,7 +32,7 @@ public struct VMIdentity: Sendable, Hashable, Codable, Comparable, LosslessStrin
 
     /// An identity read back from the database, which holds only checked values
     /// or values the migrations carried over: kept as they are.
-    init(unchecked network: String, vmID: String) {
+    package init(unchecked network: String, vmID: String) {
         self.network = network
         self.vmID = vmID
     }

@@ -54,7 +54,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let intentConflict = Code("intentConflict")
     }
 
-    enum Reason: Sendable, Hashable {
+    package enum Reason: Sendable, Hashable {
         case invalidIdentity(reason: String)
         case notFound(VMReference)
         case ambiguous(vmID: String, networks: [String])
@@ -76,11 +76,16 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case intentNotFound(network: String, requestID: String)
         case intentConflict(network: String, requestID: String, reason: String)
         case unstorableRequestText(network: String, requestID: String, column: String)
+        /// A PostgreSQL server's error: its SQLSTATE and message.
+        case serverFailure(location: String, sqlState: String, detail: String)
+        /// PostgreSQL refused the transaction so that it can be retried: a lock not had within `lock_timeout`
+        /// (55P03), a serialization failure (40001), a deadlock (40P01), a concurrent insert of the same key.
+        case serverBusy(location: String, sqlState: String, detail: String)
     }
 
     let reason: Reason
 
-    init(_ reason: Reason) { self.reason = reason }
+    package init(_ reason: Reason) { self.reason = reason }
 
     public var code: Code {
         switch reason {
@@ -93,11 +98,11 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notManaged: .notManaged
         case .unusableDatabase, .hotJournal: .unusableDatabase
         case .unsupportedJournalMode: .unsupportedJournalMode
-        case .busy: .busy
+        case .busy, .serverBusy: .busy
         case .unexpectedChangeCount: .unexpectedChangeCount
         case .invalidRecord: .invalidRecord
         case .unstorableText, .unstorableRequestText: .unstorableText
-        case .databaseFailure: .databaseFailure
+        case .databaseFailure, .serverFailure: .databaseFailure
         case .idOnAnotherNetwork: .idOnAnotherNetwork
         case .requestIDReused: .requestIDReused
         case .intentNotFound: .intentNotFound
@@ -144,6 +149,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var resultCode: Int32? {
         if case .databaseFailure(_, let resultCode, _) = reason { return resultCode }
         return nil
+    }
+
+    /// For a PostgreSQL server's failure or refusal: its SQLSTATE (`55P03` lock_not_available, …).
+    public var sqlState: String? {
+        switch reason {
+        case .serverFailure(_, let sqlState, _), .serverBusy(_, let sqlState, _): sqlState
+        default: nil
+        }
     }
 
     /// For a version refusal: the database's schema version and the one this build opens.
@@ -244,6 +257,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "the \(column) given for VM \(identity) contains a NUL character (U+0000), which SQLite would cut off there; nothing was written. Remove the character and retry"
         case .databaseFailure(let path, let resultCode, let detail):
             return "SQLite error \(resultCode) on \(path): \(detail). Nothing was changed; if it persists, report it with the output of `vmdb status --db \(path)`"
+        case .serverFailure(let location, let sqlState, let detail):
+            return "PostgreSQL error \(sqlState) on \(location): \(detail). Nothing of the transaction was committed; if it persists, report it with the server's log"
+        case .serverBusy(let location, let sqlState, let detail):
+            return "\(location) refused the transaction for a concurrent one (SQLSTATE \(sqlState): \(detail)); nothing was changed. Retry it"
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Provision intents (schema v4): the create path that leaves no VM unrecorded.
 ///
@@ -17,17 +16,9 @@ import GRDB
 /// once its lease runs out, `vmdb repair` looks the request id up in the daemon's
 /// inventory and adopts the VM, or abandons the intent after two scans that miss it.
 extension VMStore.Writer {
-    static let intentColumns = """
-        network, request_id, name, node_id, cpu, memory_mb, disk_gb, state, vm_id, detail, \
-        lease_owner, lease_expires_at, first_missed_at, created_at, updated_at
-        """
-
     /// Refuses the intent calls below v4, naming the version needed.
     func requireIntents() throws {
-        guard statements.hasIntents else {
-            let found = (try? Int.fetchOne(database, sql: "SELECT max(version) FROM vmdb_migrations")) ?? nil
-            throw StoreError(.needsVersion(path: path, found: found ?? 0, needed: VMStore.intentsVersion, feature: "provision intents"))
-        }
+        try statements.requireIntents()
     }
 
     // MARK: Reads
@@ -37,7 +28,7 @@ extension VMStore.Writer {
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `invalidRecord`, `databaseFailure`.
     public func provisionIntent(network: String, requestID: String) throws -> ProvisionIntent? {
         try requireIntents()
-        return try IntentRows.one(database, network: network, requestID: requestID)
+        return try statements.intent(network: network, requestID: requestID)
     }
 
     // MARK: The create path
@@ -60,26 +51,17 @@ extension VMStore.Writer {
         for (column, value) in [("name", request.name), ("lease_owner", owner)] where value.utf8.contains(0) {
             throw StoreError(.unstorableRequestText(network: request.network, requestID: request.requestID, column: column))
         }
-        if var existing = try IntentRows.one(database, network: request.network, requestID: request.requestID) {
+        if var existing = try statements.intent(network: request.network, requestID: request.requestID) {
             let differences = request.differences(from: existing.request)
             guard differences.isEmpty else {
                 throw StoreError(.requestIDReused(network: request.network, requestID: request.requestID, fields: differences))
             }
             guard existing.state == .pending else { return existing }
-            try database.cachedStatement(sql: """
-                UPDATE provision_intents SET lease_owner = ?, lease_expires_at = ?, updated_at = ?
-                WHERE network = ? AND request_id = ? AND state = ?
-                """).execute(arguments: [owner, expiry, timestamp, request.network, request.requestID, ProvisionState.pending.rawValue])
+            try statements.lease(network: request.network, requestID: request.requestID, owner: owner, leaseExpiresAt: expiry, at: timestamp)
             (existing.leaseOwner, existing.leaseExpiresAt, existing.updatedAt) = (owner, expiry, timestamp)
             return existing
         }
-        try database.cachedStatement(sql: """
-            INSERT INTO provision_intents (network, request_id, name, node_id, cpu, memory_mb, disk_gb, state,
-                                           lease_owner, lease_expires_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [request.network, request.requestID, request.name, request.nodeID, request.cpu,
-                                     request.memoryMB, request.diskGB, ProvisionState.pending.rawValue, owner, expiry,
-                                     timestamp, timestamp])
+        try statements.insertIntent(request, owner: owner, leaseExpiresAt: expiry, at: timestamp)
         return ProvisionIntent(request: request, state: .pending, vmID: nil, detail: nil, leaseOwner: owner,
                                leaseExpiresAt: expiry, firstMissedAt: nil, createdAt: timestamp, updatedAt: timestamp)
     }
@@ -101,7 +83,7 @@ extension VMStore.Writer {
     public func completeProvision(requestID: String, vm: NewVM) throws -> VMRecord {
         try requireIntents()
         let network = vm.identity.network
-        guard let intent = try IntentRows.one(database, network: network, requestID: requestID) else {
+        guard let intent = try statements.intent(network: network, requestID: requestID) else {
             throw StoreError(.intentNotFound(network: network, requestID: requestID))
         }
         if let recordedID = intent.vmID {
@@ -129,7 +111,7 @@ extension VMStore.Writer {
     @discardableResult
     public func failProvision(network: String, requestID: String, reason: String) throws -> ProvisionIntent {
         try requireIntents()
-        guard var intent = try IntentRows.one(database, network: network, requestID: requestID) else {
+        guard var intent = try statements.intent(network: network, requestID: requestID) else {
             throw StoreError(.intentNotFound(network: network, requestID: requestID))
         }
         switch intent.state {
@@ -159,7 +141,7 @@ extension VMStore.Writer {
     public func adoptProvision(requestID: String, vm: NewVM) throws -> Bool {
         try requireIntents()
         let network = vm.identity.network
-        guard try IntentRows.one(database, network: network, requestID: requestID)?.state == .pending else { return false }
+        guard try statements.intent(network: network, requestID: requestID)?.state == .pending else { return false }
         if try self.vm(vm.identity) == nil { try provision(vm, origin: .repair) }
         try close(network: network, requestID: requestID, as: .adopted, vmID: vm.identity.vmID, detail: nil)
         return true
@@ -173,87 +155,23 @@ extension VMStore.Writer {
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `databaseFailure`.
     public func noteProvisionMissing(network: String, requestID: String, abandoning: Bool, detail: String) throws -> ProvisionState? {
         try requireIntents()
-        guard let intent = try IntentRows.one(database, network: network, requestID: requestID) else { return nil }
+        guard let intent = try statements.intent(network: network, requestID: requestID) else { return nil }
         guard intent.state == .pending else { return intent.state }
         if abandoning {
             try close(network: network, requestID: requestID, as: .abandoned, vmID: nil, detail: detail)
             return .abandoned
         }
-        let now = Timestamp.string(from: clock())
-        try database.cachedStatement(sql: """
-            UPDATE provision_intents SET first_missed_at = coalesce(first_missed_at, ?), updated_at = ?
-            WHERE network = ? AND request_id = ?
-            """).execute(arguments: [now, now, network, requestID])
+        try statements.noteMissed(network: network, requestID: requestID, at: Timestamp.string(from: clock()))
         return .pending
     }
 
     /// Closes a pending (or abandoned) intent: the state, the vm id, no lease.
     func close(network: String, requestID: String, as state: ProvisionState, vmID: String?, detail: String?) throws {
-        try database.cachedStatement(sql: """
-            UPDATE provision_intents
-            SET state = ?, vm_id = ?, detail = coalesce(?, detail), lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-            WHERE network = ? AND request_id = ?
-            """).execute(arguments: [state.rawValue, vmID, detail, Timestamp.string(from: clock()), network, requestID])
-        guard database.changesCount == 1 else {
+        let changed = try statements.close(network: network, requestID: requestID, as: state, vmID: vmID, detail: detail,
+                                           at: Timestamp.string(from: clock()))
+        guard changed == 1 else {
             throw StoreError(.intentNotFound(network: network, requestID: requestID))
         }
-    }
-}
-
-/// Reading `provision_intents` rows.
-enum IntentRows {
-    static func one(_ db: Database, network: String, requestID: String) throws -> ProvisionIntent? {
-        let statement = try db.cachedStatement(sql: "SELECT \(VMStore.Writer.intentColumns) FROM provision_intents WHERE network = ? AND request_id = ?")
-        return try Row.fetchOne(statement, arguments: [network, requestID]).map(decode)
-    }
-
-    /// The intents in `state` (any when nil) on `network` (all when nil) created before
-    /// `createdBefore` (any time when nil), oldest first, at most `limit`.
-    static func all(_ db: Database, state: ProvisionState?, network: String?, createdBefore: String?, limit: Int?) throws -> [ProvisionIntent] {
-        var clauses: [String] = []
-        var arguments: StatementArguments = []
-        if let state {
-            clauses.append("state = ?")
-            arguments += [state.rawValue]
-        }
-        if let network {
-            clauses.append("network = ?")
-            arguments += [network]
-        }
-        if let createdBefore {
-            clauses.append("created_at < ?")
-            arguments += [createdBefore]
-        }
-        var sql = "SELECT \(VMStore.Writer.intentColumns) FROM provision_intents"
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY created_at, network, request_id"
-        if let limit {
-            sql += " LIMIT ?"
-            arguments += [limit]
-        }
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(decode)
-    }
-
-    /// Intent counts by state.
-    static func counts(_ db: Database) throws -> [ProvisionState: Int] {
-        var counts: [ProvisionState: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM provision_intents GROUP BY state") {
-            let text: String = row[0]
-            guard let state = ProvisionState(rawValue: text) else { continue }
-            counts[state] = row[1]
-        }
-        return counts
-    }
-
-    static func decode(_ row: Row) throws -> ProvisionIntent {
-        let network: String = row[0], requestID: String = row[1], stateText: String = row[7]
-        guard let state = ProvisionState(rawValue: stateText) else {
-            throw StoreError(.intentConflict(network: network, requestID: requestID, reason: "holds state '\(stateText)', which this vmdb does not know; check it with `vmdb verify`"))
-        }
-        var request = try ProvisionRequest(network: network, requestID: requestID, name: row[2])
-        (request.nodeID, request.cpu, request.memoryMB, request.diskGB) = (row[3], row[4], row[5], row[6])
-        return ProvisionIntent(request: request, state: state, vmID: row[8], detail: row[9], leaseOwner: row[10],
-                               leaseExpiresAt: row[11], firstMissedAt: row[12], createdAt: row[13], updatedAt: row[14])
     }
 }
 
@@ -288,9 +206,9 @@ extension VMStore {
     ///
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `busy`, `databaseFailure`.
     public func provisionIntent(network: String, requestID: String) throws -> ProvisionIntent? {
-        try readOneStatement { db, statements in
-            try Self.requireIntents(statements, db, path: self.path)
-            return try IntentRows.one(db, network: network, requestID: requestID)
+        try engine.read(snapshot: false) { statements in
+            try statements.requireIntents()
+            return try statements.intent(network: network, requestID: requestID)
         }
     }
 
@@ -309,9 +227,9 @@ extension VMStore {
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `busy`, `databaseFailure`.
     public func provisionIntents(state: ProvisionState? = nil, network: String? = nil, createdBefore: String? = nil,
                                  limit: Int? = nil) throws -> [ProvisionIntent] {
-        try readOneStatement { db, statements in
-            try Self.requireIntents(statements, db, path: self.path)
-            return try IntentRows.all(db, state: state, network: network, createdBefore: createdBefore, limit: limit)
+        try engine.read(snapshot: false) { statements in
+            try statements.requireIntents()
+            return try statements.intents(state: state, network: network, createdBefore: createdBefore, limit: limit)
         }
     }
 
@@ -319,16 +237,9 @@ extension VMStore {
     ///
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `busy`, `databaseFailure`.
     public func provisionIntentCounts() throws -> [ProvisionState: Int] {
-        try readOneStatement { db, statements in
-            try Self.requireIntents(statements, db, path: self.path)
-            return try IntentRows.counts(db)
-        }
-    }
-
-    static func requireIntents(_ statements: VMQueries.Statements, _ db: Database, path: String) throws {
-        guard statements.hasIntents else {
-            let found = (try? Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations")) ?? nil
-            throw StoreError(.needsVersion(path: path, found: found ?? 0, needed: intentsVersion, feature: "provision intents"))
+        try engine.read(snapshot: false) { statements in
+            try statements.requireIntents()
+            return try statements.intentCounts()
         }
     }
 }
@@ -364,10 +275,9 @@ extension VMStore {
     ///
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `busy`, `databaseFailure`.
     public func provisionIntent(network: String, requestID: String) async throws -> ProvisionIntent? {
-        let path = self.path
-        return try await readOneStatement { db, statements in
-            try Self.requireIntents(statements, db, path: path)
-            return try IntentRows.one(db, network: network, requestID: requestID)
+        try await engine.read(snapshot: false) { statements in
+            try statements.requireIntents()
+            return try statements.intent(network: network, requestID: requestID)
         }
     }
 
@@ -376,10 +286,9 @@ extension VMStore {
     /// - Throws: ``StoreError``: `schemaTooOld` below v4, `busy`, `databaseFailure`.
     public func openProvisionIntents(olderThan age: TimeInterval = 0, network: String? = nil, limit: Int? = nil) async throws -> [ProvisionIntent] {
         let before = Timestamp.string(from: clock().addingTimeInterval(-age + 1))
-        let path = self.path
-        return try await readOneStatement { db, statements in
-            try Self.requireIntents(statements, db, path: path)
-            return try IntentRows.all(db, state: .pending, network: network, createdBefore: before, limit: limit)
+        return try await engine.read(snapshot: false) { statements in
+            try statements.requireIntents()
+            return try statements.intents(state: .pending, network: network, createdBefore: before, limit: limit)
         }
     }
 }

@@ -11,44 +11,24 @@ extension VMStore {
     /// follows the same rules as the store's own (keyed on the pair, exactly one
     /// row changed, typed errors), and sees the transaction's own writes.
     public struct Writer {
-        /// The connection, inside the open transaction: for statements of your
+        /// The SQLite connection, inside the open transaction: for statements of your
         /// own (an audit row, …) in the same transaction. Bind every value.
-        public let database: Database
-        /// The statements of the schema this transaction writes (it cannot change under it).
-        let statements: VMQueries.Statements
-        let path: String
-        let clock: @Sendable () -> Date
-        /// Whether this transaction wrote through the C API (provision and delete step their
-        /// statements directly, for speed), which GRDB's observers cannot see by themselves.
-        private let unobserved = UnobservedWrites()
-
-        init(database: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date) {
-            self.database = database
-            self.statements = statements
-            self.path = path
-            self.clock = clock
-        }
-
-        /// Runs `body` with a writer on `db`, then tells GRDB's observers (ValueObservation,
-        /// TransactionObserver on the deployer's own pool) that it wrote through the C API:
-        /// once per transaction, before it commits, so a batch pays for one notice.
         ///
-        /// The whole database is notified, not `vms` and `vm_events` alone: an operator's
-        /// trigger, or a foreign key's cascade, writes other tables in the same statement
-        /// (an audit table on delete), and their observers must hear of it too. Observers get
-        /// `databaseDidChange()`, never a per-row `DatabaseEvent`, for these writes: GRDB's
-        /// update hook is not installed for statements it did not step.
-        static func run<T>(_ db: Database, statements: VMQueries.Statements, path: String, clock: @escaping @Sendable () -> Date,
-                           _ body: (Writer) throws -> T) throws -> T {
-            let writer = Writer(database: db, statements: statements, path: path, clock: clock)
-            let result = try body(writer)
-            if writer.unobserved.happened { try db.notifyChanges(in: DatabaseRegion.fullDatabase) }
-            return result
+        /// A store on SQLite only: a store on PostgreSQL has no GRDB connection, and
+        /// asking for one is a programmer error.
+        public var database: Database {
+            guard let sqlite = statements as? SQLiteStatements else {
+                preconditionFailure("VMStore.Writer.database: this store is not on SQLite; use the writer's own methods")
+            }
+            return sqlite.database
         }
+        /// The engine's statements inside this transaction (the schema cannot change under it).
+        let statements: any StoreStatements
+        let clock: @Sendable () -> Date
 
-        /// ``Writer/unobserved``: a class, so that the writer's copies share it.
-        private final class UnobservedWrites {
-            var happened = false
+        init(statements: any StoreStatements, clock: @escaping @Sendable () -> Date) {
+            self.statements = statements
+            self.clock = clock
         }
 
         private var now: String { Timestamp.string(from: clock()) }
@@ -69,10 +49,6 @@ extension VMStore {
         public func provision(_ vm: NewVM, origin: VMOrigin = .provision) throws -> VMRecord {
             let timestamp = now
             let identity = vm.identity
-            guard statements.hasOrigin || origin == .provision else {
-                throw StoreError(.schemaTooOld(path: path, found: 2, expected: VMStore.schemaVersion))
-            }
-            let statement = try database.cachedStatement(sql: statements.insert)
             try Self.refuseNUL("name", vm.name, of: identity)
             try Self.refuseNUL("status", vm.status.rawValue, of: identity)
             try Self.refuseNUL("ipv4", vm.ipv4, of: identity)
@@ -81,46 +57,10 @@ extension VMStore {
             try Self.refuseNUL("flist", vm.flist, of: identity)
             try Self.refuseNUL("installed_version", vm.installedVersion, of: identity)
             try Self.refuseNUL("metadata", vm.metadata, of: identity)
-            do {
-                // In the order of VMQueries.insert's columns.
-                try DirectStatement.executeInTransaction(statement) { row in
-                    try DirectStatement.bind(row, 1, identity.network)
-                    try DirectStatement.bind(row, 2, identity.vmID)
-                    try DirectStatement.bind(row, 3, vm.name)
-                    try DirectStatement.bind(row, 4, vm.nodeID)
-                    try DirectStatement.bind(row, 5, vm.contractID)
-                    try DirectStatement.bind(row, 6, vm.twinID)
-                    try DirectStatement.bind(row, 7, vm.status.rawValue)
-                    try DirectStatement.bind(row, 8, vm.ipv4)
-                    try DirectStatement.bind(row, 9, vm.ipv6)
-                    try DirectStatement.bind(row, 10, vm.myceliumIP)
-                    try DirectStatement.bind(row, 11, vm.flist)
-                    try DirectStatement.bind(row, 12, vm.cpu)
-                    try DirectStatement.bind(row, 13, vm.memoryMB)
-                    try DirectStatement.bind(row, 14, vm.diskGB)
-                    try DirectStatement.bind(row, 15, vm.installedVersion)
-                    try DirectStatement.bind(row, 16, timestamp)
-                    try DirectStatement.bind(row, 17, timestamp)
-                    try DirectStatement.bind(row, 18, vm.metadata)
-                    if statements.hasOrigin { try DirectStatement.bind(row, 19, origin.rawValue) }
-                }
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                // The failed statement alone was rolled back. Name the pair only
-                // when it is the identity that collided, not another unique index
-                // an operator may have added.
-                if try statements.vm(database, identity) != nil {
-                    throw StoreError(.alreadyRecorded(identity))
-                }
-                // v2: the id alone is unique, and another network has it (or a row with none).
-                if !statements.hasOrigin, let other = try Row.fetchOne(database, sql: "SELECT network FROM vms WHERE vm_id = ?", arguments: [identity.vmID]) {
-                    throw StoreError(.idOnAnotherNetwork(identity, existing: (other[0] as String?).flatMap { $0.isEmpty ? nil : $0 } ?? "(none)", path: path))
-                }
-                throw error
-            }
-            try expectOneChange(database.changesCount, identity, "provision")
-            unobserved.happened = true
+            let inserted = try statements.insert(vm, origin: origin, at: timestamp)
+            try expectOneChange(inserted.changed, identity, "provision")
             return VMRecord(
-                rowID: database.lastInsertedRowID, identity: identity, name: vm.name, nodeID: vm.nodeID,
+                rowID: inserted.rowID, identity: identity, name: vm.name, nodeID: vm.nodeID,
                 contractID: vm.contractID, twinID: vm.twinID, status: vm.status, ipv4: vm.ipv4, ipv6: vm.ipv6,
                 myceliumIP: vm.myceliumIP, flist: vm.flist, cpu: vm.cpu, memoryMB: vm.memoryMB, diskGB: vm.diskGB,
                 installedVersion: vm.installedVersion, createdAt: timestamp, updatedAt: timestamp,
@@ -133,21 +73,21 @@ extension VMStore {
         ///
         /// - Throws: ``StoreError``: `invalidRecord` (a row this store cannot read), `databaseFailure`.
         public func vm(_ identity: VMIdentity) throws -> VMRecord? {
-            try statements.vm(database, identity)
+            try statements.vm(identity)
         }
 
         /// The one VM the reference names (see ``VMStore/vm(_:)-(VMReference)``).
         ///
         /// - Throws: ``StoreError``: `notFound`, or `ambiguous` naming every network that has the id.
         public func vm(_ reference: VMReference) throws -> VMRecord {
-            try statements.resolve(database, reference)
+            try statements.resolve(reference)
         }
 
         /// The identity the reference names, by the ambiguity rule.
         ///
         /// - Throws: ``StoreError``: `notFound`, or `ambiguous` naming every network that has the id.
         public func resolve(_ reference: VMReference) throws -> VMIdentity {
-            try statements.resolveIdentity(database, reference)
+            try statements.resolveIdentity(reference)
         }
 
         // MARK: Keyed writes
@@ -161,10 +101,8 @@ extension VMStore {
         @discardableResult
         public func delete(_ reference: VMReference) throws -> VMRecord {
             let identity = try resolve(reference)
-            let statement = try database.cachedStatement(sql: statements.delete)
-            let deleted = try VMQueries.VMRows.fetchAll(statement, identity, inTransaction: true)
+            let deleted = try statements.delete(identity)
             try expectOneChange(deleted.count, identity, "delete", reference: reference)
-            unobserved.happened = true   // its events go by cascade, and operator triggers may write more
             return deleted[0]
         }
 
@@ -173,7 +111,7 @@ extension VMStore {
         /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordInstalledVersion(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(statements.setInstalledVersion, column: "installed_version", value: version, reference, "install")
+            try update(.installedVersion, to: version, reference, "install")
         }
 
         /// Records an update found available for the VM (nil: none).
@@ -181,7 +119,7 @@ extension VMStore {
         /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordAvailableUpdate(_ version: String?, for reference: VMReference) throws -> VMChange {
-            try update(statements.setAvailableVersion, column: "available_version", value: version, reference, "update")
+            try update(.availableVersion, to: version, reference, "update")
         }
 
         /// Records when updates were checked for the VM (by default, now).
@@ -189,7 +127,7 @@ extension VMStore {
         /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordUpdateCheck(for reference: VMReference, at date: Date? = nil) throws -> VMChange {
-            try update(statements.setUpdatesCheckedAt, column: "updates_checked_at", value: Timestamp.string(from: date ?? clock()), reference, "check-updates")
+            try update(.updatesCheckedAt, to: Timestamp.string(from: date ?? clock()), reference, "check-updates")
         }
 
         /// Records the VM's status.
@@ -197,7 +135,7 @@ extension VMStore {
         /// - Throws: ``StoreError``: `notFound`, `ambiguous` (an id alone that several networks have), `databaseFailure`; the transaction then rolls back unless `body` catches it.
         @discardableResult
         public func recordStatus(_ status: VMStatus, for reference: VMReference) throws -> VMChange {
-            try update(statements.setStatus, column: "status", value: status.rawValue, reference, "status change")
+            try update(.status, to: status.rawValue, reference, "status change")
         }
 
         /// Appends an event to the VM's history.
@@ -208,29 +146,27 @@ extension VMStore {
         @discardableResult
         public func recordEvent(_ kind: String, detail: String? = nil, for reference: VMReference, at date: Date? = nil) throws -> VMEvent {
             let identity = try resolve(reference)
-            guard try statements.vm(database, identity) != nil else { throw StoreError(.notFound(reference)) }
+            guard try statements.vm(identity) != nil else { throw StoreError(.notFound(reference)) }
             try Self.refuseNUL("kind", kind, of: identity)
             try Self.refuseNUL("detail", detail, of: identity)
             let at = Timestamp.string(from: date ?? clock())
-            let statement = try database.cachedStatement(sql: statements.insertEvent)
-            try statement.execute(arguments: [identity.network, identity.vmID, kind, at, detail])
-            try expectOneChange(database.changesCount, identity, "event")
-            return VMEvent(rowID: database.lastInsertedRowID, identity: identity, kind: kind, at: at, detail: detail)
+            let inserted = try statements.insertEvent(identity, kind: kind, at: at, detail: detail)
+            try expectOneChange(inserted.changed, identity, "event")
+            return VMEvent(rowID: inserted.rowID, identity: identity, kind: kind, at: at, detail: detail)
         }
 
-        private func update(_ sql: String, column: String, value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
+        private func update(_ column: VMColumn, to value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
             let identity = try resolve(reference)
-            try Self.refuseNUL(column, value, of: identity)
-            let statement = try database.cachedStatement(sql: sql)
-            try statement.execute(arguments: [value, Timestamp.string(from: clock()), identity.network, identity.vmID])
-            let changed = database.changesCount
+            try Self.refuseNUL(column.rawValue, value, of: identity)
+            let changed = try statements.update(column, to: value, at: Timestamp.string(from: clock()), identity)
             try expectOneChange(changed, identity, operation, reference: reference)
             return VMChange(identity: identity, changedRows: changed)
         }
 
         /// GRDB binds text up to its first NUL, and reads it back only that far
         /// (`String(cString:)`): a value holding one would be stored or read cut
-        /// short, silently. Refuse it instead (ids are checked by VMIdentity).
+        /// short, silently; PostgreSQL's text cannot hold one at all. Refuse it
+        /// instead, on every engine (ids are checked by VMIdentity).
         private static func refuseNUL(_ column: String, _ value: String?, of identity: VMIdentity) throws {
             if value?.utf8.contains(0) == true { throw StoreError(.unstorableText(identity, column: column)) }
         }
@@ -269,11 +205,8 @@ extension VMStore {
     ///   ``StoreError`` (`busy` when another process held the write lock past
     ///   the busy timeout; SQLite errors translated).
     public func write<T>(_ body: (Writer) throws -> T) throws -> T {
-        do {
-            return try writer.write { db in try Writer.run(db, statements: schemaWatch.schema(db).statements, path: path, clock: clock, body) }
-        } catch {
-            throw Self.translate(error, path: path)
-        }
+        let clock = self.clock
+        return try engine.write { try body(Writer(statements: $0, clock: clock)) }
     }
 
     // MARK: One-operation writes, each in its own transaction

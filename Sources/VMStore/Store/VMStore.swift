@@ -32,6 +32,10 @@ import SQLiteFiles
 /// Every read, update and delete is keyed on both columns (`WHERE network = ?
 /// AND vm_id = ?`); a reference without a network is first resolved by the
 /// ambiguity rule (one network: that VM; none: not found; several: ambiguous).
+///
+/// The same store runs on PostgreSQL (`VMStore(postgres:)`, in the library
+/// `VMStorePostgres`), with the same rules and errors: where the engines differ
+/// is `StoreEngine`'s, and one contract suite runs on both.
 public final class VMStore: Sendable {
     /// The newest schema version this store reads and writes.
     public static let schemaVersion = 4
@@ -65,17 +69,13 @@ public final class VMStore: Sendable {
         }
     }
 
-    /// The database file.
+    /// The database: the file's path on SQLite; on PostgreSQL, its URL with the password masked.
     public let path: String
     /// The schema version of the database as the store last saw it (it follows a
     /// migration run while it is open).
-    public var databaseSchemaVersion: Int { schemaWatch.version }
-    /// Which schema each connection reads, checked in every transaction.
-    let schemaWatch: SchemaWatch
-    /// The store's own writer connection, or the deployer's `DatabaseQueue` or `DatabasePool`.
-    let writer: any DatabaseWriter
-    /// The store's own read-only connections; nil on the deployer's connections, which read through `writer`.
-    let readers: ReaderConnections?
+    public var databaseSchemaVersion: Int { engine.schemaVersion }
+    /// Where the engines differ: how a transaction runs, and on which statements.
+    let engine: any StoreEngine
     let clock: @Sendable () -> Date
 
     /// Opens the existing database at `path`.
@@ -95,41 +95,8 @@ public final class VMStore: Sendable {
     ///   (another version than ``schemaVersion`` that no migration declares
     ///   compatible), `busy`.
     public init(path: String, options: Options = Options()) throws {
-        let journal = try Self.checkExistingDatabase(path)
-        let version = try Self.recoveringHotJournal(path) {
-            try Self.checkSchemaVersion(path, busyTimeout: options.busyTimeout)
-        }
-        var configuration = Configuration()
-        configuration.label = "vmdb.store.writer"
-        configuration.busyMode = .timeout(options.busyTimeout)
-        // No `journalMode`: GRDB's `.wal` would switch a rollback-journal database to
-        // WAL (rewriting its header) and, on an empty -wal file, create and drop a
-        // table. The store works in the mode the file is in; for a rollback journal,
-        // its writes use the variant the operator's connections leave behind.
-        let rollbackPragma = journal.rollbackPragma(journalPath: path + "-journal")
-        configuration.prepareDatabase { db in
-            if let rollbackPragma, try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
-                // A rollback variant is per connection: setting it writes nothing.
-                try db.execute(sql: rollbackPragma)
-            }
-        }
-        // The v3 schema declares vm_events(network, vm_id) → vms with ON DELETE
-        // CASCADE: a deleted VM takes its events with it, as the deployer expects.
-        configuration.foreignKeysEnabled = true
-        let writer: DatabaseQueue
-        do {
-            writer = try DatabaseQueue(path: path, configuration: configuration)
-            // Per connection, and only the writer commits.
-            try writer.inDatabase { db in
-                try db.execute(sql: options.isDurable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-            }
-        } catch {
-            throw Self.translateOpening(error, path: path)
-        }
+        self.engine = try SQLiteStoreEngine(path: path, options: options)
         self.path = path
-        self.schemaWatch = SchemaWatch(path: path, version: version, trustsDataVersion: true)
-        self.writer = writer
-        self.readers = ReaderConnections(path: path, maximumCount: options.maximumReaderCount, busyTimeout: options.busyTimeout)
         self.clock = options.clock
     }
 
@@ -158,27 +125,16 @@ public final class VMStore: Sendable {
     ///   `unsupportedJournalMode` (`OFF`, in which a failed write cannot be rolled
     ///   back), `unusableDatabase` (foreign keys off), `busy`.
     public init(writer: some DatabaseWriter, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        let path = writer.path
-        do {
-            let version = try writer.read { db in try Self.checkSchemaVersion(db, path: path) }
-            self.schemaWatch = SchemaWatch(path: path, version: version, trustsDataVersion: false)
-            // Connection settings, read on the connection that writes: reading a
-            // pragma writes nothing.
-            let (journalMode, foreignKeys) = try writer.writeWithoutTransaction { db in
-                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false)
-            }
-            if journalMode.lowercased() == "off" {
-                throw StoreError(.unsupportedJournalMode(path: path, mode: "OFF", why: "without a journal SQLite cannot roll a write back, and the store rolls back every write that fails part way. Open the connection with journal_mode DELETE, TRUNCATE, PERSIST or WAL (for a DatabasePool, WAL is set for you)"))
-            }
-            guard foreignKeys else {
-                throw StoreError(.unusableDatabase(path: path, reason: "the given connection has foreign keys off (Configuration.foreignKeysEnabled = false); the store needs them on, so that a deleted VM takes its events with it (ON DELETE CASCADE). Open the connection with foreign keys on, GRDB's default"))
-            }
-        } catch {
-            throw Self.translateOpening(error, path: path)
-        }
-        self.path = path
-        self.writer = writer
-        self.readers = nil
+        let engine = try SQLiteStoreEngine(writer: writer)
+        self.engine = engine
+        self.path = engine.location
+        self.clock = clock
+    }
+
+    /// Opens the store on another engine (PostgreSQL's, in `VMStorePostgres`).
+    package init(engine: any StoreEngine, clock: @escaping @Sendable () -> Date) {
+        self.engine = engine
+        self.path = engine.location
         self.clock = clock
     }
 
@@ -187,201 +143,6 @@ public final class VMStore: Sendable {
     ///
     /// - Throws: ``StoreError`` `databaseFailure` when a connection cannot be closed (a statement still runs).
     public func close() throws {
-        guard let readers else { return }
-        try readers.close()
-        try writer.close()
-    }
-
-    /// Refuses any version but ``schemaVersion``, through a read-only
-    /// connection: a refused database is left byte for byte as it was.
-    ///
-    /// - Returns: The database's version.
-    private static func checkSchemaVersion(_ path: String, busyTimeout: Double) throws -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(busyTimeout)
-        configuration.label = "vmdb.store.version-check"
-        do {
-            let connection = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? connection.close() }
-            return try connection.read { db in try Self.checkSchemaVersion(db, path: path) }
-        } catch {
-            throw Self.translateOpening(error, path: path)
-        }
-    }
-
-    /// Runs `body`; when a read-only connection met a hot journal, which only a
-    /// connection that may write can roll back (SQLite refuses the read with
-    /// `SQLITE_READONLY_ROLLBACK` rather than read half a transaction), rolls it
-    /// back through such a connection and runs `body` once more.
-    static func recoveringHotJournal<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as StoreError where error.isHotJournal {
-            do {
-                // A read-write connection of its own; the file's folder must be writable.
-                let connection = try DatabaseQueue(path: path)
-                defer { try? connection.close() }
-                try rollBackHotJournal(connection)
-            } catch {
-                throw Self.translateOpening(error, path: path)
-            }
-            return try body()
-        }
-    }
-
-    /// The database's version, refused unless this store can read and write it:
-    /// one of ``supportedVersions``, or a later one whose every migration since
-    /// declared that it keeps a store of this version working.
-    ///
-    /// The promise is read from the database, not from a catalog this build would
-    /// ship: a store built for v3 cannot know v4's migration, so v4 says so itself
-    /// in its history row (MigrationKit records `--! keeps-store-compatible-from: N`
-    /// in the column `store_compatible_from`). This is the expand phase of an
-    /// expand/contract change (pgroll): v4 only adds, so v3's reads and writes,
-    /// which name their columns, work unchanged; a contract step that drops or
-    /// changes what v3 uses makes no such promise, and v3 refuses it.
-    package static func checkSchemaVersion(_ db: Database, path: String) throws -> Int {
-        let version = try schemaVersion(db, path: path)
-        if version < Self.supportedVersions.lowerBound {
-            throw StoreError(.schemaTooOld(path: path, found: version, expected: Self.schemaVersion))
-        }
-        if version > Self.schemaVersion {
-            if let refusal = try incompatibleMigration(db, above: Self.schemaVersion, upTo: version) {
-                throw StoreError(.databaseNewer(path: path, found: version, expected: Self.schemaVersion, refusal: refusal))
-            }
-        }
-        return version
-    }
-
-    /// The first migration after `version` that does not keep a store of that
-    /// version working, said in words, or nil when every one does.
-    private static func incompatibleMigration(_ db: Database, above version: Int, upTo latest: Int) throws -> String? {
-        let hasPromises = try db.columns(in: "vmdb_migrations").contains { $0.name == "store_compatible_from" }
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT version, name, \(hasPromises ? "store_compatible_from" : "NULL") FROM vmdb_migrations
-            WHERE version > ? ORDER BY version
-            """, arguments: [version])
-        var expected = version + 1
-        for row in rows {
-            let (number, name, from): (Int, String, DatabaseValue) = (row[0], row[1], row[2])
-            guard number == expected else {
-                return "its history has no migration \(expected), so what the later ones promise cannot be trusted"
-            }
-            expected += 1
-            switch Int.fromDatabaseValue(from) {
-            case let from? where from <= version:
-                continue
-            case let from?:
-                return "migration \(number) (\(name)) keeps stores working only from version \(from)"
-            case nil:
-                return from.isNull
-                    ? "migration \(number) (\(name)) does not declare that it keeps a version \(version) store working"
-                    : "migration \(number) (\(name)) records an unreadable compatibility promise"
-            }
-        }
-        return expected == latest + 1 ? nil : "its history has no migration \(expected)"
-    }
-
-    /// The highest version recorded in `vmdb_migrations`, which MigrationKit
-    /// writes in the same transaction as each migration; for a file that has never
-    /// seen vmdb, the version its VM tables' shape says (``UnmanagedSchema``).
-    private static func schemaVersion(_ db: Database, path: String) throws -> Int {
-        guard try db.tableExists("vmdb_migrations") else {
-            guard let version = try UnmanagedSchema.version(db) else { throw StoreError(.notManaged(path: path)) }
-            return version
-        }
-        guard let version = try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") else {
-            throw StoreError(.notManaged(path: path))
-        }
-        return version
-    }
-
-    /// Starts and ends a read on a connection that may write: SQLite's pager rolls
-    /// a hot journal back on the way in, under an exclusive lock.
-    static func rollBackHotJournal(_ connection: some DatabaseWriter) throws {
-        _ = try connection.writeWithoutTransaction { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
-    }
-
-    /// How the file keeps its journal, from its header (bytes 18 and 19: 1 for a
-    /// rollback journal, 2 for WAL; https://www.sqlite.org/fileformat2.html#file_format_version_numbers).
-    enum FileJournal {
-        case rollback
-        case wal
-
-        /// The rollback variant the store's writer uses, so that its writes leave
-        /// the journal file as the operator's connections do: PERSIST keeps a
-        /// journal file whose header is zeroed after each commit, TRUNCATE an empty
-        /// one, DELETE (SQLite's default) none. The file records no variant, only
-        /// its traces do; with none, the writer uses DELETE.
-        func rollbackPragma(journalPath: String) -> String? {
-            guard self == .rollback,
-                  let size = (try? FileManager.default.attributesOfItem(atPath: journalPath))?[.size] as? NSNumber
-            else { return nil }
-            return size.intValue == 0 ? "PRAGMA journal_mode = TRUNCATE" : "PRAGMA journal_mode = PERSIST"
-        }
-    }
-
-    /// Refuses, before SQLite can create it, a path that is not an existing SQLite file.
-    ///
-    /// - Returns: How the file keeps its journal.
-    private static func checkExistingDatabase(_ path: String) throws -> FileJournal {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw StoreError(.unusableDatabase(path: path, reason: "no database here: check the path (the store never creates one; `vmdb init --db \(path)` makes a new one)"))
-        }
-        guard !isDirectory.boolValue else {
-            throw StoreError(.unusableDatabase(path: path, reason: "a folder, not a database file: give the path of the SQLite file"))
-        }
-        // Through SQLite's descriptor: closing one of our own would drop the locks the
-        // deployer's other connections in this process hold (SQLiteFileHeader).
-        guard FileManager.default.isReadableFile(atPath: path), let header = SQLiteFileHeader.read(path, count: 20) else {
-            throw StoreError(.unusableDatabase(path: path, reason: "cannot be read: check its permissions"))
-        }
-        guard header.prefix(16) == ArraySlice("SQLite format 3\0".utf8) else {
-            throw StoreError(.unusableDatabase(path: path, reason: header.isEmpty
-                ? "an empty file, not a deployer database: check the path, or restore it from a backup"
-                : "not a SQLite database (its first bytes are not the SQLite header): check the path"))
-        }
-        // Shorter than a header: SQLite itself refuses it (not a database).
-        guard header.count == 20 else { return .rollback }
-        let (write, read) = (header[18], header[19])
-        switch (write, read) {
-        case (1, 1): return .rollback
-        case (2, 2): return .wal
-        default:
-            throw StoreError(.unsupportedJournalMode(path: path, mode: "file format versions \(write)/\(read)",
-                                                     why: "its header declares a journal format this SQLite does not know (1 is a rollback journal, 2 is WAL)"))
-        }
-    }
-
-    /// ``translate(_:path:)`` for opening, which promises only ``StoreError``: anything else
-    /// met while reading the file's schema (GRDB's decoding errors) is the database's
-    /// failure, named, never an untyped error.
-    static func translateOpening(_ error: any Error, path: String) -> StoreError {
-        if let error = translate(error, path: path) as? StoreError { return error }
-        return StoreError(.databaseFailure(path: path, resultCode: ResultCode.SQLITE_ERROR.rawValue,
-                                           detail: "its schema could not be read while opening (\(error))"))
-    }
-
-    /// Puts a SQLite error in the operator's terms; store errors pass through.
-    static func translate(_ error: any Error, path: String) -> any Error {
-        guard let dbError = error as? DatabaseError else { return error }
-        if dbError.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
-            return StoreError(.hotJournal(path: path))
-        }
-        switch dbError.resultCode.primaryResultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return StoreError(.busy(path: path))
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return StoreError(.unusableDatabase(path: path, reason: "not a usable SQLite database (\(dbError.message ?? "\(dbError.resultCode)")): restore it from a backup (vmdb restore) or check the path"))
-        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
-            return StoreError(.unusableDatabase(path: path, reason: "cannot be opened for writing (\(dbError.message ?? "\(dbError.resultCode)")): check the file's and its folder's permissions"))
-        default:
-            // DatabaseError.message is SQLite's text, which names tables and
-            // columns but no bound values (GRDB keeps arguments out of it).
-            return StoreError(.databaseFailure(path: path, resultCode: dbError.extendedResultCode.rawValue,
-                                               detail: dbError.message ?? "\(dbError.resultCode)"))
-        }
+        try engine.close()
     }
 }

@@ -87,6 +87,16 @@ enum VMQueries {
                                    insertEvent: "INSERT INTO vm_events (vm_id, kind, at, detail) SELECT vm_id, ?3, ?4, ?5 FROM vms WHERE network = ?1 AND vm_id = ?2",
                                    identified: "network IS NOT NULL AND network <> ''")
 
+        /// The keyed `UPDATE` of one column.
+        func update(_ column: VMColumn) -> String {
+            switch column {
+            case .installedVersion: setInstalledVersion
+            case .availableVersion: setAvailableVersion
+            case .updatesCheckedAt: setUpdatesCheckedAt
+            case .status: setStatus
+            }
+        }
+
         private static func update(_ column: String) -> String {
             "UPDATE vms SET \(column) = ?, updated_at = ? WHERE network = ? AND vm_id = ?"
         }
@@ -215,80 +225,5 @@ enum VMQueries {
                 at: try row.decode(String.self, atIndex: 4),
                 detail: try row.decode(String?.self, atIndex: 5))
         }
-    }
-}
-
-// MARK: Reads shared by the store and its writer
-
-extension VMQueries.Statements {
-    /// `SELECT … FROM vms` filtered by the given network and status, in identity order.
-    func filtered(_ columns: String, network: String?, status: VMStatus?, ordered: Bool) -> (String, StatementArguments) {
-        var clauses: [String] = identified.map { [$0] } ?? []
-        var arguments: StatementArguments = []
-        if let network {
-            clauses.append("network = ?")
-            arguments += [network]
-        }
-        if let status {
-            clauses.append("status = ?")
-            arguments += [status.rawValue]
-        }
-        var sql = "SELECT \(columns) FROM vms"
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        if ordered { sql += " ORDER BY network, vm_id" }
-        return (sql, arguments)
-    }
-
-    func vm(_ db: Database, _ identity: VMIdentity) throws -> VMRecord? {
-        // Stepped to the end (a unique key has no second row), so the statement completes.
-        return try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: selectByPair), identity).first
-    }
-
-    func vms(_ db: Database, vmID: String) throws -> [VMRecord] {
-        try VMQueries.VMRows.fetchAll(db.cachedStatement(sql: selectByID), vmID: vmID)
-    }
-
-    /// The one VM the reference names, by the ambiguity rule.
-    func resolve(_ db: Database, _ reference: VMReference) throws -> VMRecord {
-        if let identity = reference.identity {
-            guard let record = try vm(db, identity) else { throw StoreError(.notFound(reference)) }
-            return record
-        }
-        let matches = try vms(db, vmID: reference.vmID)
-        switch matches.count {
-        case 1: return matches[0]
-        case 0: throw StoreError(.notFound(reference))
-        default: throw StoreError(.ambiguous(vmID: reference.vmID, networks: matches.map(\.network)))
-        }
-    }
-
-    /// The identity the reference names, by the ambiguity rule, reading no
-    /// more than needed: none at all when the network is given (the keyed
-    /// write then says whether the pair exists).
-    func resolveIdentity(_ db: Database, _ reference: VMReference) throws -> VMIdentity {
-        if let identity = reference.identity { return identity }
-        let statement = try db.cachedStatement(sql: selectNetworksByID)
-        let networks = try String.fetchAll(statement, arguments: [reference.vmID])
-        switch networks.count {
-        case 1: return VMIdentity(unchecked: networks[0], vmID: reference.vmID)
-        case 0: throw StoreError(.notFound(reference))
-        default: throw StoreError(.ambiguous(vmID: reference.vmID, networks: networks))
-        }
-    }
-
-    func counts(_ db: Database) throws -> [VMCount] {
-        let (sql, _) = filtered("network, status, count(*)", network: nil, status: nil, ordered: false)
-        return try Row.fetchAll(db, sql: sql + " GROUP BY network, status ORDER BY network, status")
-            .map { VMCount(network: $0[0], status: VMStatus(rawValue: $0[1]), count: $0[2]) }
-    }
-
-    func networks(_ db: Database) throws -> [String] {
-        let (sql, _) = filtered("DISTINCT network", network: nil, status: nil, ordered: false)
-        return try String.fetchAll(db, sql: sql + " ORDER BY network")
-    }
-
-    func events(_ db: Database, _ identity: VMIdentity) throws -> [VMEvent] {
-        let statement = try db.cachedStatement(sql: selectEvents)
-        return try VMQueries.DecodedEvent.fetchAll(statement, arguments: [identity.network, identity.vmID]).map(\.event)
     }
 }
