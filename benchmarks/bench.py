@@ -247,13 +247,18 @@ class Online(Migrate):
     def __init__(self, a):
         super().__init__(a)
         v, w = a.vmdb, self.w
-        base = [v, "migrate", "--db", w, "--no-backup", "--format", "json"]
+        # To v3, as the floor goes: v4 (provision intents) is a separate additive step.
+        base = [v, "migrate", "--db", w, "--no-backup", "--format", "json", "--to", "3"]
         # The floor as a deployer's neighbour would have to run it: BEGIN IMMEDIATE (a deferred BEGIN that
         # reads first can lose its snapshot to the deployer's commit, SQLITE_BUSY_SNAPSHOT, which no busy
         # handler retries) and vmdb's 5 s busy timeout (the CLI's default, 0, fails on the deployer's first write).
         floor = f"sed 's/^BEGIN;$/BEGIN IMMEDIATE;/' {FLOOR} | sqlite3 -cmd '.timeout 5000' {w}"
         self.impls = {"floor": floor, "vmdb": base, "online": base + ["--online"],
-                      "online_p025": base + ["--online", "--pace", "0.25"]}
+                      "online_p025": base + ["--online", "--pace", "0.25"],
+                      # Returns at the cut-over; the next plain migrate (timed, the deployer still writing) empties the old tables.
+                      "online_later": base + ["--online", "--drain", "later"],
+                      # No pause at all: what an adaptive pace could give at most.
+                      "online_p0": base + ["--online", "--pace", "0"]}
         self.probed = {"floor", "vmdb"}
         self.logs = os.path.join(a.data, "deployer")
 
@@ -267,6 +272,11 @@ class Online(Migrate):
         probe_impl = impl + "_lock" if impl in self.probed else impl
         cmd = self.impls[impl]
         rec, p = self.run_one(probe_impl, cmd)
+        if impl == "online_later" and rec["exit"] == 0:
+            t0 = time.monotonic()
+            q = subprocess.run([self.a.vmdb, "migrate", "--db", self.w, "--no-backup", "--format", "json", "--to", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            rec["later_drain_s"] = round(time.monotonic() - t0, 3)
+            rec["later_drain_exit"] = q.returncode
         time.sleep(0.5)  # and after it ends
         dep.send_signal(signal.SIGTERM)
         out = dep.stdout.read().strip().splitlines()
@@ -393,6 +403,8 @@ def summarize_online(res):
                      f"{', '.join(sorted({o.get('longestTransaction', '') for o in os_}))}; cut-over {rng([o['cutOverMilliseconds'] for o in os_], '{:.1f}')} ms "
                      f"after {rng([o['cutOverRetries'] for o in os_], '{:.0f}')} retries; copy {rng([o['copySeconds'] for o in os_])} s, "
                      f"verify {rng([o['verifySeconds'] for o in os_])} s, drain {rng([o['drainSeconds'] for o in os_])} s; "
+                     f"at the cut-over (v3 in place) after {rng([o.get('secondsToCutOver', 0) for o in os_])} s"
+                     + (f", the next migrate's drain {rng([r['later_drain_s'] for r in ok(rs) if 'later_drain_s' in r])} s" if impl == "online_later" else "") + "; "
                      f"{rng([o['rowsCopied'] for o in os_], '{:.0f}')} rows copied, {rng([o['changesApplied'] for o in os_], '{:.0f}')} changes applied; "
                      f"file growth {rng([o['fileGrowthBytes'] / 1e6 for o in os_], '{:.0f}')} MB, its peak WAL {rng([o['peakWALBytes'] / 1e6 for o in os_], '{:.0f}')} MB")
         pr = [r["probe"]["longest_blocked_s"] for r in ok(rs) if "probe" in r]

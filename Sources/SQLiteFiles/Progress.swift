@@ -7,6 +7,8 @@ public enum ProgressEvent: Sendable {
     case advanced(phase: String, done: Int, total: Int?)
     /// The phase finished after `seconds`.
     case finished(phase: String, seconds: Double)
+    /// A moment worth a line of its own as it happens (an online migration's cut-over).
+    case note(String)
 }
 
 public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void

@@ -4,7 +4,8 @@ import Testing
 import VMDBTestSupport
 
 /// `vmdb migrate --online` SIGKILLed in every phase (prepare, copy, verify, cut-over,
-/// drain) while a deployer process (``MixedDeployer``: Python's sqlite3, busy timeout
+/// drain, a run returning at the cut-over with `--drain later`, and the next run
+/// finishing that drain) while a deployer process (``MixedDeployer``: Python's sqlite3, busy timeout
 /// 1 s, a write every 2 ms) writes before, during and after the kill (issue 13).
 ///
 /// After every kill: the deployer saw no error (the capture triggers a kill leaves
@@ -29,7 +30,14 @@ import VMDBTestSupport
         /// `everyWrite` (v2-only statements: REPLACE, UPSERT, vm_id changes, event moves) only
         /// where the kill lands before the cut-over and the deployer stops before the offline rerun.
         var mode: MixedDeployer.Mode = .bothSchemas
-        var description: String { "\(marker) +\(Int(delay * 1000)) ms\(postpone ? " (cut-over postponed)" : ""), \(mode.rawValue) writes, rerun \(rerun.rawValue)" }
+        /// The killed run returns at the cut-over (`--drain later`).
+        var drainLater = false
+        /// A run with `--drain later` completes first; the killed run is the plain `migrate`
+        /// after it, which empties the old tables it left.
+        var afterEarlyReturn = false
+        var description: String {
+            "\(marker) +\(Int(delay * 1000)) ms\(postpone ? " (cut-over postponed)" : "")\(drainLater ? " (--drain later)" : "")\(afterEarlyReturn ? " (in the migrate after a --drain later run)" : ""), \(mode.rawValue) writes, rerun \(rerun.rawValue)"
+        }
     }
 
     static let prepare = "vmdb: online: prepare"
@@ -42,6 +50,7 @@ import VMDBTestSupport
     static let emptyVMs = "vmdb: online: empty the old vms"
     static let emptyEvents = "vmdb: online: empty the old vm_events"
     static let emptied = "vmdb: online: empty the old vm_events (the deployer uses the new one) done"
+    static let inPlace = "vmdb: online: version 3 is in place"
 
     /// The CI set: each phase at least once, reruns alternating online and offline.
     static let ciPoints: [KillPoint] = [
@@ -56,6 +65,8 @@ import VMDBTestSupport
         KillPoint(marker: emptyVMs, delay: 0.005, rerun: .online),
         KillPoint(marker: emptyEvents, delay: 0.02, rerun: .offline),
         KillPoint(marker: emptied, delay: 0, rerun: .online),
+        KillPoint(marker: inPlace, delay: 0, rerun: .offline, drainLater: true),
+        KillPoint(marker: emptyEvents, delay: 0.01, rerun: .online, afterEarlyReturn: true),
     ]
 
     /// The heavy set adds a sweep of delays after each phase's start.
@@ -80,6 +91,12 @@ import VMDBTestSupport
                 points.append(KillPoint(marker: marker, delay: delay, postpone: marker == postponed, rerun: rerun))
             }
         }
+        for delay in [0.001, 0.003, 0.01] {
+            points.append(KillPoint(marker: inPlace, delay: delay, rerun: points.count % 2 == 0 ? .online : .offline, drainLater: true))
+        }
+        for (marker, delay) in [(emptyVMs, 0.0), (emptyVMs, 0.05), (emptyEvents, 0.1), (emptied, 0)] {
+            points.append(KillPoint(marker: marker, delay: delay, rerun: points.count % 2 == 0 ? .online : .offline, afterEarlyReturn: true))
+        }
         return points
     }
 
@@ -102,6 +119,7 @@ import VMDBTestSupport
         case line.contains("online: verify"): return "verify"
         case line.contains("cut-over postponed"): return "cut-over"
         case line.contains("online: cut-over"): return done && !line.contains("retrying") ? "drain" : "cut-over"
+        case line.contains("is in place (cut-over at"): return "drain"
         case line.contains("online: empty the old"): return "drain"
         default: return "other: " + line
         }
@@ -130,6 +148,17 @@ import VMDBTestSupport
                     _ = FileManager.default.createFile(atPath: hold, contents: nil)
                     arguments += ["--postpone-cut-over-file", hold]
                 }
+                if point.drainLater { arguments += ["--drain", "later"] }
+                if point.afterEarlyReturn {
+                    // Returns at the cut-over: v3, the old tables left whole for the next run.
+                    let early = try Reliability.vmdb(arguments + ["--drain", "later"])
+                    #expect(early.exitCode == 0, "\(point): the --drain later run: \(early.standardError)")
+                    #expect(early.standardError.contains(Self.inPlace), "\(point): \(early.standardError)")
+                    let (version, recorded) = try OnlineReliability.read(path) { db in (try Reliability.recordedVersion(db), try OnlineReliability.recordedPhase(db)) }
+                    #expect(version == FutureMigrations.latestShipped && recorded == "drain", "\(point): after --drain later: v\(version), \(recorded ?? "no online state")")
+                    // The run killed is the next plain migrate, emptying them beside the deployer.
+                    arguments = ["migrate", "--db", path, "--no-backup", "--progress", "--default-network", "main"]
+                }
                 let run = try WatchedProcess.run(arguments, killAt: point.marker, after: point.delay, in: work, label: "kill\(index)")
                 let phase = run.wasKilled ? Self.phase(run.standardError) : "finished before the kill"
                 phases.add(phase)
@@ -156,7 +185,8 @@ import VMDBTestSupport
                 // after it at v3 (draining); the phase the kill hit must agree with the file.
                 switch phase {
                 case "prepare", "copy", "verify": #expect(version == 2 && recorded != "drain", "\(point): killed in \(phase) but v\(version), \(recorded ?? "no state")")
-                case "drain": #expect(version == 3, "\(point): killed while draining but v\(version)")
+                // (A run that returns at the cut-over applies v4 beside the drain it leaves.)
+                case "drain": #expect(version == 3 || (point.drainLater || point.afterEarlyReturn) && version >= 3, "\(point): killed while draining but v\(version)")
                 default: #expect((2...FutureMigrations.latestShipped).contains(version))
                 }
                 outcomes.add("v\(version) \(recorded.map { "online \($0)" } ?? "no online state")")

@@ -27,6 +27,19 @@ import VMDBTestSupport
         #expect(error["message"] as? String == "--backup-dir and --no-backup exclude each other")
     }
 
+    /// `--drain` goes with `--online`, and `later` not with `--dry-run` (the dry run measures
+    /// the drain on its copy); an unknown timing is named.
+    @Test(arguments: [
+        (["--drain", "later"], "--drain and --postpone-cut-over-file go with --online"),
+        (["--online", "--dry-run", "--drain", "later"], "--drain later does not go with --dry-run"),
+        (["--online", "--drain", "soon"], "'soon'"),
+    ])
+    func drainGoesWithOnline(_ extra: [String], _ message: String) async {
+        let result = await run(["migrate", "--db", "/nonexistent.db"] + extra)
+        #expect(result.code == 64, "\(result.err)")
+        #expect(result.err.contains(message), "\(result.err)")
+    }
+
     /// Each network option is refused by the store's rule, with the file untouched.
     @Test(arguments: ["qa\u{81}", "qa\u{9f}", " qa", "qa\u{2028}"])
     func everyNetworkOptionUsesTheStoresRule(_ network: String) async throws {

@@ -37,15 +37,15 @@ extension Migrator {
 
     /// Finishes what an earlier online run left (emptying old tables after a cut-over,
     /// or undoing one that did not cut over), unless this run resumes it: an online run
-    /// of the same migration file, next in line.
-    func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws {
+    /// of the same migration file, next in line. Returns what it finished.
+    func finishOnlineLeftovers(_ queue: DatabaseQueue, path: String, options: MigrationOptions, next: MigrationScript?) throws -> FinishedOnlineRun? {
         try queue.writeWithoutTransaction { db in
-            guard let state = try OnlineState.read(db, names: onlineNames) else { return }
+            guard let state = try OnlineState.read(db, names: onlineNames) else { return nil }
             let resumable = state.formatNumber == OnlineState.currentFormat && options.online != nil
                 && next?.version == state.version && next?.checksum == state.checksum
-            if state.phase.restart(resumable: resumable) == .resume { return }
+            if state.phase.restart(resumable: resumable) == .resume { return nil }
             let settings = options.online ?? OnlineSettings()
-            try withOnlineConnection(db) {
+            return try withOnlineConnection(db) {
                 try OnlineCleanup(names: onlineNames, history: history, path: path, settings: settings,
                                   log: options.statementLog, progress: options.progress).finishLeftovers(db)
             }
@@ -132,7 +132,7 @@ extension Migrator {
 
     /// One migration, online when it recreates tables; otherwise as ``apply`` runs it.
     func applyOnline(_ db: Database, script: MigrationScript, options: MigrationOptions, settings: OnlineSettings,
-                     baseline: Int?, backupSHA256: String?, path: String, reader: DatabaseQueue?) throws -> MigrationResult {
+                     baseline: Int?, backupSHA256: String?, path: String, reader: DatabaseQueue?, drainNow: Bool) throws -> MigrationResult {
         guard !script.definition.recreations.isEmpty else {
             return try apply(db, script: script, parameters: options.parameters, level: options.verification,
                              baseline: baseline, backupSHA256: backupSHA256, log: options.statementLog,
@@ -158,7 +158,7 @@ extension Migrator {
                                     log: options.statementLog, progress: options.progress)
         return try withOnlineConnection(db) {
             do {
-                return try migration.run(db, reader: reader, backupSHA256: backupSHA256)
+                return try migration.run(db, reader: reader, backupSHA256: backupSHA256, drainNow: drainNow)
             } catch let error as MigrationError where [.failedVerification, .onlineNotPossible, .schemaChangedDuringOnline].contains(error.code) {
                 // Nothing of it may stay: the deployer's writes stop being captured at once,
                 // and the new tables are emptied and dropped.

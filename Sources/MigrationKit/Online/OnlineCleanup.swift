@@ -18,28 +18,63 @@ struct OnlineCleanup {
     let log: ((String) -> Void)?
     let progress: ProgressHandler?
 
-    /// Finishes whatever an earlier online run left, if anything.
-    func finishLeftovers(_ db: Database) throws {
-        guard let state = try OnlineState.read(db, names: names) else { return }
+    /// Finishes whatever an earlier online run left, if anything, and says what it was.
+    @discardableResult
+    func finishLeftovers(_ db: Database) throws -> FinishedOnlineRun? {
+        guard let state = try OnlineState.read(db, names: names) else { return nil }
         let transactions = WriteTransactions(figures: state.figures, path: path, log: log, pace: settings.pause)
+        let watch = Stopwatch()
         switch state.phase.restart(resumable: false) {
         case .finishDrain:
-            try drain(db, state: state, transactions) { figures in
+            let rows = try drain(db, state: state, transactions) { figures in
                 guard var record = try history.read(db).first(where: { $0.version == state.version })?.verification else { return nil }
+                var figures = figures
+                figures.drainSeconds += watch.elapsedSeconds
                 record.online = figures
                 return record
             }
+            return FinishedOnlineRun(version: state.version, work: .drain, rows: rows, seconds: watch.elapsedSeconds)
         case .undo, .resume:
-            try abort(db, state: state, transactions)
+            let rows = try abort(db, state: state, transactions)
+            return FinishedOnlineRun(version: state.version, work: .undo, rows: rows, seconds: watch.elapsedSeconds)
         }
+    }
+
+    /// Stores the figures as they stand right after the cut-over (its own transaction
+    /// included) in the state and the history row, in one short transaction: a drain
+    /// left for later, or cut short, then starts from them.
+    func recordCutOver(_ db: Database, state: OnlineState, record: VerificationRecord, _ transactions: WriteTransactions) throws {
+        _ = try transactions.run(db, doing: "recording the cut-over's figures") {
+            var figures = transactions.figures
+            figures.transactions += 1
+            var next = state
+            next.figures = figures
+            try next.write(db, names: names)
+            var record = record
+            record.online = figures
+            try history.updateVerification(db, version: state.version, record,
+                                           lockMilliseconds: Int(figures.longestTransactionMilliseconds.rounded()))
+        }
+    }
+
+    /// Rows left in the old tables after the cut-over.
+    func rowsLeftToDrain(_ db: Database, state: OnlineState) throws -> Int {
+        var rows = 0
+        for table in state.tables where try db.tableExists(names.old(table)) {
+            rows += try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.old(table).quotedIdentifier)") ?? 0
+        }
+        return rows
     }
 
     /// Empties and drops the old tables; the last transaction also stores the final
     /// figures in the migration's history row (`record` gives the record to store).
+    /// Returns the rows it emptied.
+    @discardableResult
     func drain(_ db: Database, state: OnlineState, _ transactions: WriteTransactions,
-               record: (OnlineFigures) throws -> VerificationRecord?) throws {
+               record: (OnlineFigures) throws -> VerificationRecord?) throws -> Int {
+        var rows = 0
         for table in state.tables {
-            try empty(db, names.old(table), phase: "online: empty the old \(table) (the deployer uses the new one)", transactions)
+            rows += try empty(db, names.old(table), phase: "online: empty the old \(table) (the deployer uses the new one)", transactions)
         }
         _ = try transactions.run(db, doing: "dropping the old tables") {
             for table in state.tables.reversed() where try db.tableExists(names.old(table)) {
@@ -55,10 +90,12 @@ struct OnlineCleanup {
             }
         }
         try? db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
+        return rows
     }
 
-    /// Undoes an online migration that did not cut over.
-    func abort(_ db: Database, state: OnlineState, _ transactions: WriteTransactions) throws {
+    /// Undoes an online migration that did not cut over; returns the rows it emptied.
+    @discardableResult
+    func abort(_ db: Database, state: OnlineState, _ transactions: WriteTransactions) throws -> Int {
         _ = try transactions.run(db, doing: "removing the online migration's capture triggers") {
             for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?)) = ?", arguments: [names.triggerPrefix, names.triggerPrefix]) {
                 try run(db, "DROP TRIGGER \(trigger.quotedIdentifier)")
@@ -67,8 +104,9 @@ struct OnlineCleanup {
             if aborting.phase != .abort { try aborting.move(to: .abort) }
             try aborting.write(db, names: names)
         }
+        var rows = 0
         for table in state.tables {
-            try empty(db, names.new(table), phase: "online: empty the unfinished new \(table)", transactions)
+            rows += try empty(db, names.new(table), phase: "online: empty the unfinished new \(table)", transactions)
         }
         _ = try transactions.run(db, doing: "removing the online migration's tables") {
             for table in state.tables.reversed() where try db.tableExists(names.new(table)) {
@@ -88,13 +126,15 @@ struct OnlineCleanup {
             try run(db, "DROP TABLE IF EXISTS \(names.changes.quotedIdentifier)")
             try run(db, "DROP TABLE IF EXISTS \(names.state.quotedIdentifier)")
         }
+        return rows
     }
 
-    /// Deletes every row of `table` in batches sized by time, then it is cheap to drop.
-    private func empty(_ db: Database, _ table: String, phase: String, _ transactions: WriteTransactions) throws {
-        guard try db.tableExists(table) else { return }
+    /// Deletes every row of `table` in batches sized by time, then it is cheap to drop;
+    /// returns the rows it deleted.
+    private func empty(_ db: Database, _ table: String, phase: String, _ transactions: WriteTransactions) throws -> Int {
+        guard try db.tableExists(table) else { return 0 }
         let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.quotedIdentifier)") ?? 0
-        guard total > 0 else { return }
+        guard total > 0 else { return 0 }
         progress?(.started(phase: phase, total: total))
         let watch = Stopwatch()
         var rows = 1_000
@@ -119,6 +159,7 @@ struct OnlineCleanup {
             try transactions.checkpoint(db)
         }
         progress?(.finished(phase: phase, seconds: watch.elapsedSeconds))
+        return done
     }
 
     private func run(_ db: Database, _ sql: String) throws {

@@ -18,6 +18,9 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
     public var copySeconds = 0.0
     public var verifySeconds = 0.0
     public var drainSeconds = 0.0
+    /// From the start of the run that cut over to the cut-over's commit: from then on the
+    /// deployer writes the new version (what is left is emptying the old tables).
+    public var secondsToCutOver = 0.0
     /// How much larger the file is after the migration (the old tables' pages are free, not returned).
     public var fileGrowthBytes: Int64 = 0
     /// The largest the WAL grew during the run.
@@ -39,7 +42,7 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case transactions, longestTransactionMilliseconds, longestTransaction, totalTransactionMilliseconds, cutOverRetries,
-             cutOverMilliseconds, rowsCopied, changesApplied, copySeconds, verifySeconds, drainSeconds, fileGrowthBytes,
+             cutOverMilliseconds, rowsCopied, changesApplied, copySeconds, verifySeconds, drainSeconds, secondsToCutOver, fileGrowthBytes,
              peakWALBytes, resumes, overLimitRollbacks, pendingChanges, peakPendingChanges, changesPerLockSecond, catchUpSeconds
     }
 
@@ -58,6 +61,7 @@ public struct OnlineFigures: Sendable, Hashable, Codable {
         copySeconds = try value(.copySeconds)
         verifySeconds = try value(.verifySeconds)
         drainSeconds = try value(.drainSeconds)
+        secondsToCutOver = try value(.secondsToCutOver)
         fileGrowthBytes = try value(.fileGrowthBytes)
         peakWALBytes = try value(.peakWALBytes)
         resumes = try value(.resumes)

@@ -18,7 +18,9 @@ import SQLiteFiles
 ///    changed since the snapshot, swap the tables by RENAME, restore the operator's
 ///    triggers and views, run the probes, write the history row. Too slow: roll
 ///    back, wait, try again.
-/// 5. Empty the old tables in small batches, then drop them.
+/// 5. Empty the old tables in small batches, then drop them: now, or in the next
+///    run (``OnlineSettings/Drain``). The migration is applied at step 4, so a
+///    failure here returns a ``PendingDrain`` with the result rather than an error.
 ///
 /// Every step's state is in the database, in the same transaction as the step, so
 /// after a crash the next run resumes (online) or cleans up (offline); the capture
@@ -36,8 +38,9 @@ struct OnlineMigration {
     var progress: ProgressHandler? { options.progress }
 
     /// Runs (or resumes) the migration; `db` is the migrator's connection, with
-    /// foreign keys and triggers off (``Migrator/withOnlineConnection``).
-    func run(_ db: Database, reader: DatabaseQueue, backupSHA256: String?) throws -> MigrationResult {
+    /// foreign keys and triggers off (``Migrator/withOnlineConnection``). With
+    /// `drainNow` false it returns at the cut-over, the old tables left to the next run.
+    func run(_ db: Database, reader: DatabaseQueue, backupSHA256: String?, drainNow: Bool) throws -> MigrationResult {
         let watch = Stopwatch()
         let sizeBefore = DiskSpace.fileSize(path)
         var state = try OnlineState.read(db, names: names)
@@ -74,18 +77,46 @@ struct OnlineMigration {
         var record = try cutOver(db, reader: reader, plan: plan, state: &current, schemaBefore: schemaBefore,
                                  backupSHA256: backupSHA256, started: watch, transactions)
         transactions.schemaGuard = nil   // the cut-over changed it, and the run is done with it
+        // The command's outcome is decided here: the migration is applied, and the deployer
+        // writes the new version from this commit on. What follows only empties the old
+        // tables; a failure there stops the drain, never the migration (the next run finishes it).
+        let secondsToCutOver = watch.elapsedSeconds
+        transactions.update {
+            $0.secondsToCutOver = secondsToCutOver
+            $0.fileGrowthBytes = DiskSpace.fileSize(path) - sizeBefore   // again after a drain now
+        }
+        record.online = transactions.figures
+        progress?(.note(String(format: "online: version %d is in place (cut-over at %.2f s): the deployer writes version %d from now; ", script.version, secondsToCutOver, script.version)
+            + (drainNow ? "emptying the old tables follows" : "the old tables are left for the next migrate run to empty")))
+        let result = { (seconds: Double, pending: PendingDrain?) in
+            MigrationResult(version: script.version, name: script.name, seconds: seconds,
+                            lockSeconds: transactions.figures.longestTransactionMilliseconds / 1000, verification: record, pendingDrain: pending)
+        }
         let cleanup = OnlineCleanup(names: names, history: migrator.history, path: path, settings: settings, log: log, progress: progress)
         let drainWatch = Stopwatch()
-        try cleanup.drain(db, state: current, transactions) { figures in
-            var figures = figures
-            figures.drainSeconds = drainWatch.elapsedSeconds
-            figures.fileGrowthBytes = DiskSpace.fileSize(path) - sizeBefore
-            figures.peakWALBytes = max(figures.peakWALBytes, transactions.figures.peakWALBytes)
-            record.online = figures
-            return record
+        do {
+            try cleanup.recordCutOver(db, state: current, record: record, transactions)
+            record.online = transactions.figures
+            guard drainNow else {
+                return result(watch.elapsedSeconds, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: nil))
+            }
+            try cleanup.drain(db, state: current, transactions) { figures in
+                var figures = figures
+                figures.drainSeconds = drainWatch.elapsedSeconds
+                figures.fileGrowthBytes = DiskSpace.fileSize(path) - sizeBefore
+                figures.peakWALBytes = max(figures.peakWALBytes, transactions.figures.peakWALBytes)
+                record.online = figures
+                return record
+            }
+        } catch {
+            let stopped = MigrationError.wrapping(error, path: path, doing: "emptying the old tables after the cut-over")
+            transactions.update { $0.drainSeconds = drainWatch.elapsedSeconds }
+            record.online = transactions.figures
+            // Only the batch under way was rolled back: the migration stands, so "nothing was changed" would mislead.
+            let what = stopped.message.replacingOccurrences(of: "; nothing was changed", with: "")
+            return result(watch.elapsedSeconds, PendingDrain(rowsLeft: try? cleanup.rowsLeftToDrain(db, state: current), interruption: what))
         }
-        return MigrationResult(version: script.version, name: script.name, seconds: watch.elapsedSeconds,
-                               lockSeconds: transactions.figures.longestTransactionMilliseconds / 1000, verification: record)
+        return result(watch.elapsedSeconds, nil)
     }
 
     // MARK: Prepare

@@ -21,6 +21,11 @@ public struct OnlineProgress: Sendable, Codable, Hashable {
     /// Changes the deployer made that are not yet in the new tables.
     public let pendingChanges: Int
     public let startedAt: String
+    /// Whether the migration is applied (phase `drain`: the deployer writes the new
+    /// version; only the old tables' rows are left to empty).
+    public let isApplied: Bool
+    /// What finishes or resumes it, in a sentence.
+    public let next: String
 
     static func read(_ db: Database, names: OnlineNames) throws -> OnlineProgress? {
         guard let state = try OnlineState.read(db, names: names) else { return nil }
@@ -38,6 +43,15 @@ public struct OnlineProgress: Sendable, Codable, Hashable {
         let pending = try db.tableExists(names.changes)
             ? try Int.fetchOne(db, sql: "SELECT count(*) FROM \(names.changes.quotedIdentifier) WHERE seq > ?", arguments: [state.appliedChange]) ?? 0
             : 0
-        return OnlineProgress(version: state.version, phase: state.phase.rawValue, tables: tables, pendingChanges: pending, startedAt: state.startedAt)
+        let next = switch state.phase {
+        case .copy, .verify:
+            "an online migrate run resumes it; a migrate run without --online undoes it first, then migrates offline"
+        case .drain:
+            "the migration is applied; the next migrate run, with or without --online, empties the old tables in short transactions (the deployer keeps writing) and drops them before anything else"
+        case .abort:
+            "the next migrate run finishes removing it, then migrates"
+        }
+        return OnlineProgress(version: state.version, phase: state.phase.rawValue, tables: tables, pendingChanges: pending, startedAt: state.startedAt,
+                              isApplied: state.phase == .drain, next: next)
     }
 }

@@ -16,6 +16,20 @@ public struct OnlineSettings: Sendable {
     /// the lock limit: how long it may go without shrinking to a new low before the run
     /// stops with ``MigrationError/Code/onlineLagging`` (resumable).
     public var maxLagSeconds = 120.0
+    /// When the old tables are emptied after the cut-over (the migration is applied at
+    /// the cut-over either way).
+    public var drain = Drain.now
+
+    /// When an online run empties and drops the old tables, after its cut-over.
+    public enum Drain: String, Sendable, CaseIterable {
+        /// In the same run, before it returns (short transactions, paced as the copy).
+        case now
+        /// Not in this run: it returns at the cut-over, and the next migrate run, in
+        /// any mode, empties them first (`status` shows them meanwhile). The migrations
+        /// after it in the same run apply meanwhile, unless one of them also recreates
+        /// tables online: one online run at a time, so the drain then happens first.
+        case later
+    }
 
     /// Test seams: a fixed copy chunk size (rows; nil: sized by time), the change-log
     /// entries one batch applies, and a call after each of the migrator's committed

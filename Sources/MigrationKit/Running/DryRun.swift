@@ -121,6 +121,7 @@ extension Migrator {
             var copyOptions = options
             copyOptions.takesBackup = false
             copyOptions.preflightDone = true   // migrate runs below only if the plan, preflight included, passed
+            copyOptions.online?.drain = .now   // the copy is measured and compared whole, the drain included
             var run: MigrationRunReport?
             if failure == nil {
                 do {

@@ -36,6 +36,8 @@ public struct MigrationResult: Sendable, Codable {
     /// How long the write lock was held: the deployer was blocked that long.
     public let lockSeconds: Double
     public let verification: VerificationRecord
+    /// Online: the old tables left to empty after the cut-over (nil: none left).
+    public var pendingDrain: PendingDrain? = nil
 }
 
 /// What `migrate` did.
@@ -48,6 +50,8 @@ public struct MigrationRunReport: Sendable, Codable {
     public let backup: BackupRecord?
     public let migrations: [MigrationResult]
     public let seconds: Double
+    /// An earlier online run this one finished first (a drain left after its cut-over, or an undo).
+    public var finishedEarlierRun: FinishedOnlineRun? = nil
 
     public var lockSeconds: Double { migrations.map(\.lockSeconds).reduce(0, +) }
 }

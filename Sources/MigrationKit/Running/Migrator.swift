@@ -70,10 +70,11 @@ public struct Migrator: Sendable {
                 }
             }
             // An earlier online run's leftovers: finished (old tables emptied) or undone, unless resumed.
-            try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
+            let finished = try finishOnlineLeftovers(queue, path: path, options: options, next: scripts.first)
             guard !scripts.isEmpty || baseline != nil else {
                 return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: status.currentVersion,
-                                          baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds)
+                                          baselinedVersion: nil, backup: nil, migrations: [], seconds: watch.elapsedSeconds,
+                                          finishedEarlierRun: finished)
             }
             if !scripts.isEmpty {
                 try checkDiskSpace(queue, path: path, scripts: scripts, options: options)
@@ -102,7 +103,8 @@ public struct Migrator: Sendable {
             try? snapshotReader?.close()
             try? queue.close()
             return MigrationRunReport(path: path, fromVersion: status.currentVersion, toVersion: scripts.last?.version ?? status.currentVersion,
-                                      baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds)
+                                      baselinedVersion: baseline, backup: backup, migrations: results, seconds: watch.elapsedSeconds,
+                                      finishedEarlierRun: finished)
         }
     }
 
@@ -117,11 +119,22 @@ public struct Migrator: Sendable {
             }
             var results: [MigrationResult] = []
             var pendingBaseline = baseline
-            for script in scripts {
+            for (index, script) in scripts.enumerated() {
                 if let settings = options.online {
-                    results.append(try applyOnline(db, script: script, options: options, settings: settings, baseline: pendingBaseline,
-                                                   backupSHA256: backup?.sha256, path: db.configuration.label ?? "the database",
-                                                   reader: snapshotReader))
+                    // One online run's state at a time: a drain is left only when no later
+                    // migration of this run recreates tables (the others run beside it).
+                    let isLastOnline = !scripts[(index + 1)...].contains { !$0.definition.recreations.isEmpty }
+                    let result = try applyOnline(db, script: script, options: options, settings: settings, baseline: pendingBaseline,
+                                                 backupSHA256: backup?.sha256, path: db.configuration.label ?? "the database",
+                                                 reader: snapshotReader, drainNow: settings.drain == .now || !isLastOnline)
+                    results.append(result)
+                    // What stopped the drain (a deployer holding the lock, a full disk) would stop
+                    // the next migration too: stop here, saying this one is applied.
+                    if let stopped = result.pendingDrain?.interruption, index < scripts.count - 1 {
+                        let next = scripts[index + 1].version, last = scripts[scripts.count - 1].version
+                        throw MigrationError(.locked, "migration \(script.version) (\(script.name)) is applied: the deployer writes version \(script.version) since its cut-over. Emptying its old tables then stopped (\(stopped)), so \(next == last ? "migration \(next) was" : "migrations \(next) to \(last) were") not started. Run the migration again: it empties the old tables first, then goes on",
+                                             path: db.configuration.label, version: script.version)
+                    }
                 } else {
                     results.append(try apply(db, script: script, parameters: options.parameters, level: options.verification,
                                              baseline: pendingBaseline, backupSHA256: backup?.sha256,

@@ -14,7 +14,10 @@ extension VMDB {
                 With --online (WAL only) a migration that rebuilds tables copies them in short \
                 transactions while capture triggers follow the deployer's writes, verifies every \
                 row on a snapshot, and swaps in one cut-over transaction of at most --max-lock-ms, \
-                retried; an interrupted run resumes with --online or is undone by a plain migrate.
+                retried; an interrupted run resumes with --online or is undone by a plain migrate. \
+                The migration is applied at the cut-over, which is said as it happens; emptying the \
+                old tables follows (--drain now), or is left to the next migrate run (--drain later), \
+                and a failure there leaves the migration applied, exit 0 with a warning.
 
                 One migrator at a time: migrate and restore lock the file <db>.vmdb-lock beside the \
                 database (an advisory lock the kernel drops when the process ends, even killed). \
@@ -63,6 +66,9 @@ extension VMDB {
         @Option(help: ArgumentHelp("With --online: while this file exists, hold the cut-over (the new tables keep in sync).", valueName: "path"), completion: .file())
         var postponeCutOverFile: String?
 
+        @Option(help: ArgumentHelp("With --online: empty the old tables after the cut-over in this run (now), or return at the cut-over and leave them to the next migrate run, in any mode (later; `vmdb status` shows them meanwhile).", valueName: "now|later"))
+        var drain: OnlineSettings.Drain = .now
+
         @Option(help: ArgumentHelp("With --online: after the copy, how long the deployer's changes may outrun the migration (the pending count reaching no new low) before it stops with exit 75, resumable.", valueName: "seconds"))
         var maxLagSeconds: Double = 120
 
@@ -71,9 +77,10 @@ extension VMDB {
             if keepCopy != nil && !dryRun { throw ValidationError("--keep-copy goes with --dry-run") }
             if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
             if let version, version < 1 { throw ValidationError("--to takes a version from 1") }
-            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil || maxLagSeconds != 120) {
-                throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds and --postpone-cut-over-file go with --online")
+            if !online && (maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil || maxLagSeconds != 120 || drain != .now) {
+                throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds, --drain and --postpone-cut-over-file go with --online")
             }
+            if dryRun && drain == .later { throw ValidationError("--drain later does not go with --dry-run: the dry run measures the drain on its copy") }
             guard maxLagSeconds > 0 else { throw ValidationError("--max-lag-seconds takes seconds above 0") }
             guard maxLockMs >= 1, chunkMs >= 1, chunkMs <= maxLockMs * 10, pace >= 0, pace <= 100 else {
                 throw ValidationError("--max-lock-ms and --chunk-ms take milliseconds from 1, --pace a ratio from 0 to 100")
@@ -99,6 +106,7 @@ extension VMDB {
                 settings.pause = pace
                 settings.postponeCutOverFile = postponeCutOverFile
                 settings.maxLagSeconds = maxLagSeconds
+                settings.drain = drain
                 options.online = settings
             }
             if dryRun {
@@ -111,7 +119,16 @@ extension VMDB {
                 return
             }
             let report = try VMDB.migrator.migrate(path: path, options: options)
+            // The migration stands (exit 0); what stopped the drain after its cut-over is a warning.
+            for migration in report.migrations {
+                guard let pending = migration.pendingDrain, let stopped = pending.interruption else { continue }
+                console.err("vmdb: warning: migration \(migration.version) is applied (the deployer writes version \(migration.version) since its cut-over), but emptying its old tables stopped: \(stopped). \(Self.rows(pending)) remain in the old tables; `vmdb migrate --db \(path)` empties them first, with or without --online\n")
+            }
             try output.emit(report) { Self.text(report) }
+        }
+
+        static func rows(_ pending: PendingDrain) -> String {
+            pending.rowsLeft.map { "\($0) rows" } ?? "Rows"
         }
 
         static func text(_ report: MigrationRunReport) -> String {
@@ -122,6 +139,14 @@ extension VMDB {
             if let backup = report.backup {
                 lines.append("backup: \(backup.path) (\(backup.bytes) bytes, sha256 \(backup.sha256.prefix(16))…, \(String(format: "%.2f", backup.seconds)) s)")
             }
+            if let earlier = report.finishedEarlierRun {
+                switch earlier.work {
+                case .drain:
+                    lines.append(String(format: "finished the drain an earlier run left: migration %d's old tables emptied (%d rows) and dropped in %.2f s", earlier.version, earlier.rows, earlier.seconds))
+                case .undo:
+                    lines.append(String(format: "undid an earlier online run of migration %d that had not cut over: its new tables emptied (%d rows) and dropped in %.2f s", earlier.version, earlier.rows, earlier.seconds))
+                }
+            }
             if report.migrations.isEmpty {
                 lines.append("\(report.path) is at version \(report.toVersion): nothing to do")
             }
@@ -129,6 +154,11 @@ extension VMDB {
                 if let online = migration.verification.online {
                     lines.append(String(format: "migrated to %d (%@) online in %.2f s:", migration.version, migration.name, migration.seconds))
                     lines += online.reportLines
+                    lines.append(String(format: "  version %d in place at the cut-over, %.2f s after the start: the deployer writes version %d since", migration.version, online.secondsToCutOver, migration.version))
+                    if let pending = migration.pendingDrain {
+                        let why = pending.interruption.map { "emptying them stopped (\($0))" } ?? "left by --drain later"
+                        lines.append("  drain pending: \(rows(pending)) left in the old tables (\(why)). The migration stands; `vmdb migrate --db \(report.path)` empties them first, and `vmdb status` shows them")
+                    }
                 } else {
                     lines.append(String(format: "migrated to %d (%@) in %.2f s, write lock held %.2f s", migration.version, migration.name, migration.seconds, migration.lockSeconds))
                 }
@@ -154,3 +184,4 @@ extension VMDB {
 }
 
 extension VerificationLevel: ExpressibleByArgument {}
+extension OnlineSettings.Drain: ExpressibleByArgument {}

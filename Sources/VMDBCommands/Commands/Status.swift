@@ -60,7 +60,8 @@ extension VMDB {
                 case "copy", "verify":
                     lines.append("online migration to \(online.version) in progress or interrupted (started \(online.startedAt)): the deployer uses the old tables; capture triggers keep the new ones in sync")
                 case "drain":
-                    lines.append("online migration to \(online.version) applied; its old tables are still being emptied (`vmdb migrate` finishes that)")
+                    let rows = online.tables.map(\.rowsLeft).reduce(0, +)
+                    lines.append("online migration to \(online.version) applied at its cut-over; drain pending: \(rows) rows left in the old tables. `vmdb migrate --db \(status.path)` empties and drops them first (short transactions, with or without --online; the deployer keeps writing). `vmdb status` only reads")
                 default:
                     lines.append("online migration to \(online.version) given up; its new tables are being removed (`vmdb migrate` finishes that)")
                 }

@@ -28,6 +28,8 @@ struct ProgressRenderer: Sendable {
                 console.err(line + "\n")
             case .finished(let phase, let seconds):
                 console.err(String(format: "vmdb: %@ done in %.2f s\n", phase, seconds))
+            case .note(let text):
+                console.err("vmdb: \(text)\n")
             }
         }
     }
