@@ -61,6 +61,27 @@ import VMDBTestSupport
         #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT max(version) FROM vmdb_migrations") } == 4)
     }
 
+    @Test func aMigrationThatDropsATableOnlineChecksTheOthersAndRecordsTheDrop() throws {
+        // v5 adds a table with rows; v6, online, drops it and writes vm_events. The dropped table is
+        // touched (its schema is gone) but no longer there to check: before the fix, quick_check
+        // named it and the migration failed with "no such table".
+        let directory = try TemporaryDirectory("scoped-drop")
+        let path = try Fixtures.database(version: 4, in: directory)
+        let migrator = try FutureMigrations.migrator([
+            (FutureMigrations.fileName("notes", version: 5), "--! step\nCREATE TABLE notes (note TEXT);\nINSERT INTO notes VALUES ('a'), ('b');\n"),
+            (FutureMigrations.fileName("drop_notes", version: 6), "--! drops table notes\n--! step\nDROP TABLE notes;\n"),
+        ])
+        var options = OnlineConvergenceTests.options(online: nil)
+        options.targetVersion = 5
+        _ = try migrator.migrate(path: path, options: options)
+        let report = try Self.migrate(migrator, path, online: true)
+        let record = try #require(report.migrations.last?.verification)
+        #expect(report.migrations.last?.version == 6)
+        #expect(record.passed && record.integrity == "ok", "\(record.failures)")
+        #expect(record.tables.isEmpty, "a table declared dropped is not counted: \(record.tables)")
+        #expect(try DatabaseQueue(path: path).read { try $0.tableExists("notes") } == false)
+    }
+
     /// What counts as touched, against SQLite's own answers: rows written, a schema
     /// changed (a table's or one of its indexes'), and every WITHOUT ROWID table.
     @Test func touchedTablesAreTheWrittenTheReshapedAndTheWithoutRowid() throws {

@@ -76,9 +76,11 @@ struct MigrationRunner {
         var changedTables: [String]? = definition.recreations.isEmpty ? nil : definition.recreations.map(\.table)
         if let reader = scoped, let written {
             // Nothing is committed yet, so the reader still sees every table as it was.
-            let touched = try written.touched(db, before: schemaBefore, after: try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix))
+            let schemaAfterSteps = try SchemaSnapshot.read(db, excludingPrefix: bookkeepingPrefix)
+            let touched = try written.touched(db, before: schemaBefore, after: schemaAfterSteps)
             plans = plans.filter { touched.contains($0.table.lowercased()) }
-            changedTables = schemaBefore.tableNames.filter { touched.contains($0.lowercased()) }
+            // Checked for integrity and keys: those still there (a dropped one is the census's "gone").
+            changedTables = schemaAfterSteps.tableNames.filter { touched.contains($0.lowercased()) }
             let watch = Stopwatch()
             progress?(.started(phase: "census before, of the \(plans.count) table(s) written (on a snapshot)", total: nil))
             let results = try ConcurrentCensus(reader: reader, tables: plans.map { ($0.table, level == .counts ? [] : $0.before) },
