@@ -134,7 +134,7 @@ let package = Package(
         .target(
             name: "VMDBTestSupport",
             dependencies: [
-                "MigrationKit", "ShippedMigrations", "SQLiteFiles",
+                "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The compute daemon the repair tests talk to, in its own process (see TestDaemon).

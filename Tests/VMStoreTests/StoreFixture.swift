@@ -24,26 +24,6 @@ struct StoreFixture {
     }
 }
 
-extension VMIdentity {
-    /// `network/vm_id` for test literals that are known valid.
-    static func id(_ network: String, _ vmID: String) -> VMIdentity {
-        try! VMIdentity(network: network, vmID: vmID)
-    }
-}
-
-extension VMReference {
-    static func ref(_ vmID: String, _ network: String? = nil) -> VMReference {
-        try! VMReference(vmID: vmID, network: network)
-    }
-}
-
-extension NewVM {
-    static func sample(_ network: String, _ vmID: String, name: String? = nil, status: VMStatus = .running) -> NewVM {
-        NewVM(identity: .id(network, vmID), name: name ?? "vm-\(vmID)", nodeID: 11, contractID: 100_231, twinID: 4012,
-              status: status, ipv4: "185.69.166.12/24", flist: "https://hub.grid.tf/tf-official-vms/ubuntu-24.04-full.flist",
-              cpu: 2, memoryMB: 4096, diskGB: 50, metadata: #"{"tags":["web"]}"#)
-    }
-}
 
 /// The code of a store error, or nil for any other outcome.
 func storeErrorCode(_ body: () throws -> Void) -> StoreError.Code? {
