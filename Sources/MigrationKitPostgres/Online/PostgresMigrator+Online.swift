@@ -1,0 +1,15 @@
+import MigrationKit
+import PostgresAccess
+
+extension PostgresMigrator {
+    /// Applies every pending migration up to `target` (all: nil) with the deployer writing:
+    /// a version that declares online directives (`concurrently`, `not-valid`, `backfill`)
+    /// runs step by step (``PostgresOnlineSettings``); one that declares none runs as
+    /// ``migrate(_:to:parameters:)`` runs it, in one transaction. An interrupted online run
+    /// is resumed at its first step not done. Errors are ``MigrationError``s with the codes
+    /// the offline path uses (busy, 75, when a lock was not had in `settings.attempts` tries).
+    public func migrateOnline(_ location: PostgresLocation, to target: Int? = nil, parameters: MigrationParameters = [:],
+                              settings: PostgresOnlineSettings = PostgresOnlineSettings()) async throws -> PostgresOnlineReport {
+        PostgresOnlineReport(migrations: try await locked(location, to: target, parameters: parameters, online: settings))
+    }
+}
