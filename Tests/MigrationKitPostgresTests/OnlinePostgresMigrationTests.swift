@@ -33,7 +33,7 @@ import VMDBTestSupport
             """)
     }
 
-    @Test(.timeLimit(.minutes(3))) func v2ToV3OnlineWithTheDeployerWriting() async throws {
+    @Test(.timeLimit(.minutes(30))) func v2ToV3OnlineWithTheDeployerWriting() async throws {
         let heavy = ProcessInfo.processInfo.environment["VMDB_HEAVY"] == "1"
         let count = heavy ? 1_000_000 : 100_000
         try await ScratchDatabase.with { database in

@@ -10,6 +10,8 @@ extension PostgresMigrator {
     /// the offline path uses (busy, 75, when a lock was not had in `settings.attempts` tries).
     public func migrateOnline(_ location: PostgresLocation, to target: Int? = nil, parameters: MigrationParameters = [:],
                               settings: PostgresOnlineSettings = PostgresOnlineSettings()) async throws -> PostgresOnlineReport {
-        PostgresOnlineReport(migrations: try await locked(location, to: target, parameters: parameters, online: settings))
+        // Each directive's statement checked from the files alone, before connecting.
+        for script in catalog.scripts { _ = try PostgresOnlineStep.steps(of: script) }
+        return PostgresOnlineReport(migrations: try await locked(location, to: target, parameters: parameters, online: settings))
     }
 }
