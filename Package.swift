@@ -89,7 +89,7 @@ let package = Package(
             name: "VMDBCommands",
             dependencies: [
                 "BuildInfo", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore", "VMRepair", "VMSnapshots",
-                "PostgresAccess", "MigrationKitPostgres",
+                "PostgresAccess", "MigrationKitPostgres", "VMStorePostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),   // sqlite3_libversion() for --version
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

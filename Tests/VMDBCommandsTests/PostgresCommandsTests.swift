@@ -75,7 +75,7 @@ import VMDBTestSupport
 
     @Test func theCommandsThatWorkOnSQLiteOnlyRefuseAURLByName() async throws {
         let url = "postgres://someone:s3cret-pw@127.0.0.1:1/deployer"
-        for command in [["vm", "list"], ["init"], ["repair", "--inventory", "x.json"], ["snapshots", "capture", "--out", "x"]] {
+        for command in [["init"], ["repair", "--inventory", "x.json"], ["snapshots", "capture", "--out", "x"]] {
             let result = await run(command + ["--db", url])
             #expect(result.code == 64, "\(command): \(result.err)")
             #expect(result.err.contains("PostgreSQL"), "\(command): \(result.err)")
@@ -115,6 +115,26 @@ import VMDBTestSupport
             let history = try await database.strings("SELECT concat_ws(' ', name, checksum, applied_at, tool_version, verification) FROM vmdb_migrations")
             #expect(history.count == 4)
             #expect(history.allSatisfy { !$0.contains(password) })
+        }
+    }
+
+    /// The store's commands on PostgreSQL: the same listing and the same ambiguity rule as on a file.
+    @Test func vmCommandsWorkOnAURL() async throws {
+        try await PostgresScratchDatabase.with { database in
+            #expect(await run(["migrate", "--db", database.url, "--no-backup"]).code == 0)
+            try await database.execute("""
+                INSERT INTO vms (vm_id, name, network, status, created_at, updated_at) VALUES ('005o', 'web', 'main', 'running', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                INSERT INTO vms (vm_id, name, network, status, created_at, updated_at) VALUES ('005o', 'web-qa', 'qa', 'running', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')
+                """)
+            let listed = await run(["vm", "list", "--db", database.url])
+            #expect(listed.code == 0, "\(listed.err)")
+            #expect(listed.out.contains("main") && listed.out.contains("qa") && listed.out.contains("2 VMs"))
+            let ambiguous = await run(["vm", "show", "005o", "--db", database.url])
+            #expect(ambiguous.code == 64)
+            #expect(ambiguous.err.contains("main") && ambiguous.err.contains("qa"))
+            let deleted = await run(["vm", "delete", "qa/005o", "--db", database.url])
+            #expect(deleted.code == 0, "\(deleted.err)")
+            #expect(try await database.strings("SELECT network || '/' || vm_id FROM vms") == ["main/005o"])
         }
     }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PostgresAccess
+import VMStore
+import VMStorePostgres
 
 /// `--db PATH|URL`, falling back to `VMDB_DB`.
 struct DatabaseOptions: ParsableArguments {
@@ -15,7 +17,7 @@ struct DatabaseOptions: ParsableArguments {
     func resolvedPath() throws -> String {
         let text = try given()
         guard !DatabaseLocation.isPostgresURL(text) else {
-            throw ValidationError("--db names a PostgreSQL database, and this command works on SQLite files only. On PostgreSQL, vmdb runs status, plan, migrate, verify, backup and restore")
+            throw ValidationError("--db names a PostgreSQL database, and this command works on SQLite files only. On PostgreSQL, vmdb runs status, plan, migrate, verify, backup, restore and vm")
         }
         return text
     }
@@ -28,6 +30,14 @@ struct DatabaseOptions: ParsableArguments {
         let location = try PostgresLocation(url: text)
         for warning in location.warnings { Console.current.err("vmdb: warning: \(warning)\n") }
         return .postgres(location)
+    }
+
+    /// The store on the file or on the PostgreSQL database.
+    func openStore() throws -> VMStore {
+        switch try location() {
+        case .file(let path): try VMStore(path: path)
+        case .postgres(let location): try VMStore(postgres: location)
+        }
     }
 
     private func given() throws -> String {
