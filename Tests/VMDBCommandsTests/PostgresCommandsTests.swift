@@ -75,7 +75,7 @@ import VMDBTestSupport
 
     @Test func theCommandsThatWorkOnSQLiteOnlyRefuseAURLByName() async throws {
         let url = "postgres://someone:s3cret-pw@127.0.0.1:1/deployer"
-        for command in [["init"], ["repair", "--inventory", "x.json"], ["snapshots", "capture", "--out", "x"]] {
+        for command in [["repair", "--inventory", "x.json"], ["snapshots", "capture", "--out", "x"]] {
             let result = await run(command + ["--db", url])
             #expect(result.code == 64, "\(command): \(result.err)")
             #expect(result.err.contains("PostgreSQL"), "\(command): \(result.err)")
@@ -135,6 +135,20 @@ import VMDBTestSupport
             let deleted = await run(["vm", "delete", "qa/005o", "--db", database.url])
             #expect(deleted.code == 0, "\(deleted.err)")
             #expect(try await database.strings("SELECT network || '/' || vm_id FROM vms") == ["main/005o"])
+        }
+    }
+
+    /// init makes the schema in an empty database, and refuses one that has it (64), changing nothing.
+    @Test func initMakesTheSchemaInAnEmptyDatabaseOnly() async throws {
+        try await PostgresScratchDatabase.with { database in
+            let created = await run(["init", "--db", database.url, "--to", "3"])
+            #expect(created.code == 0, "\(created.err)")
+            #expect(created.out.contains("at schema version 3") && !created.out.contains(database.password))
+            let again = await run(["init", "--db", database.url])
+            #expect(again.code == 64)
+            #expect(again.err.contains("already holds a vmdb schema (version 3)"))
+            let versions = try await database.strings("SELECT max(version)::text FROM vmdb_migrations")
+            #expect(versions == ["3"])
         }
     }
 

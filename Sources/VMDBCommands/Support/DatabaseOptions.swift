@@ -17,7 +17,7 @@ struct DatabaseOptions: ParsableArguments {
     func resolvedPath() throws -> String {
         let text = try given()
         guard !DatabaseLocation.isPostgresURL(text) else {
-            throw ValidationError("--db names a PostgreSQL database, and this command works on SQLite files only. On PostgreSQL, vmdb runs status, plan, migrate, verify, backup, restore and vm")
+            throw ValidationError("--db names a PostgreSQL database, and this command works on SQLite files only. On PostgreSQL, vmdb runs init, status, plan, migrate, verify, backup, restore and vm")
         }
         return text
     }
