@@ -6,11 +6,6 @@ enum DatabaseLocation {
     case file(path: String)
     case postgres(PostgresLocation)
 
-    static func isPostgresURL(_ text: String) -> Bool {
-        let lowered = text.lowercased()
-        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
-    }
-
     /// What the operator is shown: the path, or the URL with its password masked.
     var description: String {
         switch self {

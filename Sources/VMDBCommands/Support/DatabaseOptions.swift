@@ -16,7 +16,7 @@ struct DatabaseOptions: ParsableArguments {
     /// The SQLite file, for the commands that work on SQLite only; a PostgreSQL URL is refused by name.
     func resolvedPath() throws -> String {
         let text = try given()
-        guard !DatabaseLocation.isPostgresURL(text) else {
+        guard !PostgresLocation.isURL(text) else {
             throw ValidationError("--db names a PostgreSQL database, and this command works on SQLite files only. On PostgreSQL, vmdb runs init, status, plan, migrate, verify, backup, restore and vm")
         }
         return text
@@ -26,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
     /// libpq ignores it) are said here, the password masked.
     func location() throws -> DatabaseLocation {
         let text = try given()
-        guard DatabaseLocation.isPostgresURL(text) else { return .file(path: text) }
+        guard PostgresLocation.isURL(text) else { return .file(path: text) }
         let location = try PostgresLocation(url: text)
         for warning in location.warnings { Console.current.err("vmdb: warning: \(warning)\n") }
         return .postgres(location)
@@ -36,7 +36,7 @@ struct DatabaseOptions: ParsableArguments {
     func openStore() throws -> VMStore {
         switch try location() {
         case .file(let path): try VMStore(path: path)
-        case .postgres(let location): try VMStore(postgres: location)
+        case .postgres(let location): try VMStore(postgres: location)   // its warnings said once, by location()
         }
     }
 
