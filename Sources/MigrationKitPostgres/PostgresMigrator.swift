@@ -46,7 +46,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// The run under the advisory lock: each pending version offline (one transaction), or
-    /// online with `online`'s settings when it declares online directives.
+    /// online with `online`'s settings (``migrateOnline(_:to:parameters:settings:)``).
     func locked(_ location: PostgresLocation, to target: Int?, parameters: MigrationParameters,
                 online: PostgresOnlineSettings?) async throws -> [PostgresOnlineMigrationReport] {
         try await connected(location) { db in
@@ -98,7 +98,7 @@ public struct PostgresMigrator: Sendable {
 
     /// The history against the catalog: a version this tool does not ship is a newer
     /// database (4); a checksum that differs, an edited history (5).
-    func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
+    private func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
         for row in applied {
             guard let script = catalog.script(version: row.version) else {
                 throw MigrationError(.newerDatabase, "\(location) records migration \(row.version) (\(row.name)), which this version of the tool does not ship (its latest is \(catalog.latestVersion)): use the newer tool that applied it. Nothing was changed", version: row.version)
@@ -110,7 +110,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// One migration in one transaction, verified before COMMIT.
-    func apply(_ script: MigrationScript, _ db: PostgresConnection, location: PostgresLocation,
+    private func apply(_ script: MigrationScript, _ db: PostgresConnection, location: PostgresLocation,
                        parameters: MigrationParameters, history: PostgresHistory) async throws -> AppliedMigration {
         let definition = script.definition
         if let recreation = definition.recreations.first {

@@ -3,9 +3,9 @@ import PostgresAccess
 
 extension PostgresMigrator {
     /// Applies every pending migration up to `target` (all: nil) with the deployer writing:
-    /// a version that declares online directives (`concurrently`, `not-valid`, `backfill`)
-    /// runs step by step (``PostgresOnlineSettings``); one that declares none runs as
-    /// ``migrate(_:to:parameters:)`` runs it, in one transaction. An interrupted online run
+    /// each version runs block by block (``PostgresOnlineSettings``), its directives
+    /// (`concurrently`, `not-valid`, `backfill`) without holding a lock that blocks writes
+    /// for long, and is verified at the end with its history row. An interrupted online run
     /// is resumed at its first step not done. Errors are ``MigrationError``s with the codes
     /// the offline path uses (busy, 75, when a lock was not had in `settings.attempts` tries).
     public func migrateOnline(_ location: PostgresLocation, to target: Int? = nil, parameters: MigrationParameters = [:],

@@ -49,7 +49,7 @@ struct PostgresOnlineExecutor {
         try await session.execute("SET lock_timeout = 0")
         try await progress.create(session)
         let resumed = try await progress.isUnderway(script, session)
-        var done = try await progress.read(script, session)
+        let done = try await progress.read(script, session)
         try await migrator.checkParameters(definition, session, parameters: parameters, script: script)
 
         let census = PostgresCensus(session: session, definition: definition, parameters: parameters, level: migrator.verification,
@@ -77,7 +77,6 @@ struct PostgresOnlineExecutor {
                     report.alreadyDone = true
                 } else {
                     try await run(step, entry: done[step.number], session, progress, into: &report)
-                    done[step.number] = .init(phase: "done", keyDone: nil)
                 }
             } catch let error as MigrationError {
                 throw Self.interrupted(error, at: step, version: script.version)
@@ -86,6 +85,7 @@ struct PostgresOnlineExecutor {
             reports.append(report)
         }
 
+        // The history's lock_ms: each step's longest lock blocking writes, summed (what the deployer could have waited).
         var lockMilliseconds = 0.0
         var figures = OnlineFigures()
         for report in reports {
