@@ -105,6 +105,29 @@ print(f"done {slowest * 1000:.1f}", flush=True)
         return acknowledged
     }
 
+    /// What a test reads back, one string per row: the VMs it inserted, the events it added, the statuses it set.
+    public static let insertedVMsQuery = "SELECT network || ' ' || vm_id FROM vms WHERE vm_id LIKE 'w%'"
+    public static let addedEventsQuery = "SELECT id::text FROM vm_events WHERE kind = 'checked'"
+    public static let statusesQuery = "SELECT id || ' ' || status FROM vms WHERE status LIKE 'upd-%'"
+
+    /// The acknowledged writes (of the default prefix) not in those rows; for an update, its VM's last status.
+    public static func missing(_ acknowledged: [String], insertedVMs: [String], addedEvents: [String], statuses: [String]) -> [String] {
+        let vms = Set(insertedVMs), events = Set(addedEvents), statuses = Set(statuses)
+        var lastStatus: [String: String] = [:]
+        var missing: [String] = []
+        for line in acknowledged {
+            let parts = line.split(separator: " ").map(String.init)
+            switch parts.first {
+            case "i" where parts.count == 3: if !vms.contains("\(parts[1]) \(parts[2])") { missing.append(line) }
+            case "e" where parts.count == 2: if !events.contains(parts[1]) { missing.append(line) }
+            case "u" where parts.count == 3: lastStatus[parts[1]] = parts[2]
+            default: missing.append("unreadable: \(line)")
+            }
+        }
+        for (id, status) in lastStatus.sorted(by: { $0.key < $1.key }) where !statuses.contains("\(id) \(status)") { missing.append("u \(id) \(status)") }
+        return missing
+    }
+
     private func lines(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }

@@ -69,22 +69,9 @@ import VMDBTestSupport
 
     /// Every write the deployer saw acknowledged is in the database, events with their VM's network.
     static func expectPresent(_ acknowledged: [String], in database: ScratchDatabase) async throws {
-        let vms = Set(try await database.strings("SELECT network || ' ' || vm_id FROM vms WHERE vm_id LIKE 'w%'"))
-        let statuses = Dictionary(uniqueKeysWithValues: try await database.strings("SELECT id || ' ' || status FROM vms WHERE status LIKE 'upd-%'")
-            .map { line in (String(line.prefix { $0 != " " }), String(line.drop { $0 != " " }.dropFirst())) })
-        let events = Set(try await database.strings("SELECT id::text FROM vm_events WHERE kind = 'checked'"))
-        var lastStatus: [String: String] = [:]
-        var missing: [String] = []
-        for line in acknowledged {
-            let parts = line.split(separator: " ").map(String.init)
-            switch parts.first {
-            case "i": if !vms.contains("\(parts[1]) \(parts[2])") { missing.append(line) }
-            case "e": if !events.contains(parts[1]) { missing.append(line) }
-            case "u": lastStatus[parts[1]] = parts[2]
-            default: missing.append("unreadable: \(line)")
-            }
-        }
-        for (id, status) in lastStatus where statuses[id] != status { missing.append("u \(id) \(status) (found \(statuses[id] ?? "none"))") }
+        let missing = PostgresStandInDeployer.missing(acknowledged, insertedVMs: try await database.strings(PostgresStandInDeployer.insertedVMsQuery),
+                                                      addedEvents: try await database.strings(PostgresStandInDeployer.addedEventsQuery),
+                                                      statuses: try await database.strings(PostgresStandInDeployer.statusesQuery))
         #expect(missing.isEmpty, "acknowledged writes not in the database: \(missing.prefix(5))")
         let matched = try await database.strings("SELECT count(*)::text FROM vm_events AS e JOIN vms AS v ON v.vm_id = e.vm_id AND v.network = e.network")
         #expect(try await database.strings("SELECT count(*)::text FROM vm_events") == matched, "every event carries its VM's network")
@@ -186,11 +173,16 @@ import VMDBTestSupport
             #expect(error?.code == .locked && error?.message.contains("resumes there") == true, "\(String(describing: error))")
             #expect(error?.message.contains("vmdb-test-pw") == false)
             #expect(try await Self.migrator.history(database.location).map(\.version) == [1, 2])
-            // Held for 600 ms, then released: the default settings wait it out.
+            // Held past vmdb's lock_timeout, then released: the default settings wait it out.
             let report = try await database.withConnection { holder in
                 _ = try await holder.query("BEGIN", logger: Self.logger)
                 _ = try await holder.query("LOCK TABLE vms IN ROW EXCLUSIVE MODE", logger: Self.logger)
                 async let migrated = Self.migrator.migrateOnline(database.location, to: 3)
+                // Until vmdb waits on the lock, then past its 200 ms lock_timeout: at least one try given up.
+                let deadline = Date().addingTimeInterval(60)
+                while try await database.strings("SELECT count(*)::text FROM pg_locks WHERE NOT granted AND relation = 'vms'::regclass") == ["0"], Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 try await Task.sleep(for: .milliseconds(600))
                 _ = try await holder.query("COMMIT", logger: Self.logger)
                 return try await migrated

@@ -81,21 +81,9 @@ import VMDBTestSupport
             SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid
             UNION ALL SELECT conname FROM pg_constraint WHERE NOT convalidated
             """) == [], "an index or a constraint left invalid")
-        var missing: [String] = []
-        let vms = Set(try Psql.lines(database.url, "SELECT network || ' ' || vm_id FROM vms WHERE vm_id LIKE 'w%'"))
-        let events = Set(try Psql.lines(database.url, "SELECT id FROM vm_events WHERE kind = 'checked'"))
-        let statuses = Set(try Psql.lines(database.url, "SELECT id || ' ' || status FROM vms WHERE status LIKE 'upd-%'"))
-        var lastStatus: [String: String] = [:]
-        for line in acknowledged {
-            let parts = line.split(separator: " ").map(String.init)
-            switch parts.first {
-            case "i": if !vms.contains("\(parts[1]) \(parts[2])") { missing.append(line) }
-            case "e": if !events.contains(parts[1]) { missing.append(line) }
-            case "u": lastStatus[parts[1]] = parts[2]
-            default: missing.append("unreadable: \(line)")
-            }
-        }
-        for (id, status) in lastStatus where !statuses.contains("\(id) \(status)") { missing.append("u \(id) \(status)") }
+        let missing = PostgresStandInDeployer.missing(acknowledged, insertedVMs: try Psql.lines(database.url, PostgresStandInDeployer.insertedVMsQuery),
+                                                      addedEvents: try Psql.lines(database.url, PostgresStandInDeployer.addedEventsQuery),
+                                                      statuses: try Psql.lines(database.url, PostgresStandInDeployer.statusesQuery))
         #expect(missing.isEmpty, "acknowledged writes not in the database: \(missing.prefix(5))")
         #expect(try Psql.lines(database.url, "SELECT count(*) FROM vm_events WHERE network IS NULL") == ["0"])
     }
