@@ -120,18 +120,13 @@ public struct RepairSession: Sendable {
         }
         // A store on another engine is read into a copy once the inventories are in, as the
         // file is read then: a VM the deployer records while the daemons answer is no orphan.
-        let copy: StoreCopy?
-        let analysis: DatabaseQueue
-        if let store, store.sqliteFilePath == nil {
-            try Self.requireRepairable(store.databaseSchemaVersion, location: databasePath)
-            copy = try StoreCopy()
-            analysis = copy!.analysis
-        } else {
-            copy = nil
-            analysis = try openAnalysisConnection()
+        // (Such a store refused, when it opened, a version it cannot read and write; PostgreSQL's start at v3.)
+        let copy = try store.flatMap { $0.sqliteFilePath == nil ? try StoreCopy() : nil }
+        let analysis = try copy?.analysis ?? openAnalysisConnection()
+        defer { if copy == nil { try? analysis.close() } }
+        if copy == nil {
             try analysis.inDatabase { db in try Self.requireCurrentSchema(db, path: databasePath) }
         }
-        defer { if copy == nil { try? analysis.close() } }
 
         var report = RepairReport(database: databasePath, mode: options.apply ? "apply" : "report", sources: [],
                                   networksChecked: [], networksNotChecked: [])
@@ -187,14 +182,6 @@ public struct RepairSession: Sendable {
     /// The oldest version repair works on: where a VM is identified by (network, vm_id).
     /// Provision intents are resolved from v4 on; a v3 file is repaired as before.
     static let oldestVersion = 3
-
-    /// A store's version, for a store on another engine (which refused, when it opened, a version it
-    /// cannot read and write): v3 on, as for a file.
-    static func requireRepairable(_ version: Int, location: String) throws {
-        if version < oldestVersion {
-            throw RepairError(.databaseNotCurrent, "\(location) is at schema version \(version); repair needs version \(oldestVersion) or later, where a VM is identified by (network, vm_id). Migrate first: `vmdb migrate --db \(location)`, then run repair again. Nothing was changed")
-        }
-    }
 
     /// Repair works on the schemas the store opens from v3 on (or a later one that
     /// keeps the store working), and never migrates.

@@ -94,6 +94,11 @@ import VMStore
         #expect(reports[1].applied?.recorded == 3 && reports[1].applied?.intentsAdopted == 1 && reports[1].applied?.intentMissesNoted == 1)
         #expect(reports[2].applied?.recorded == 0 && reports[2].counts.orphans == 0)
         #expect(reports[2].intents?.findings.map(\.resolution) == [.awaitingSecondScan, .ambiguous])
+        if engine == .postgres, let password = URLComponents(string: try PostgresTestServer.url())?.password {
+            // The report names the database by its URL, the password masked.
+            #expect(try reports.map(Self.comparable).allSatisfy { !$0.contains(password) })
+            #expect(!reports[0].database.contains(password) && reports[0].database.hasPrefix("postgres://"))
+        }
         return Outcome(reports: try reports.map(Self.comparable), rows: try database.rows())
     }
 
