@@ -93,13 +93,14 @@ let package = Package(
             name: "VMDBCommands",
             dependencies: [
                 "BuildInfo", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore", "VMRepair", "VMSnapshots",
+                "PostgresAccess", "MigrationKitPostgres", "VMStorePostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),   // sqlite3_libversion() for --version
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
         // Where a PostgreSQL database is (a postgres:// URL, libpq's PGPASSWORD, .pgpass and service file)
-        // and how PostgresNIO reaches it. Not linked into `vmdb` yet (design step 1).
+        // and how PostgresNIO reaches it.
         .target(
             name: "PostgresAccess",
             dependencies: [
@@ -141,6 +142,14 @@ let package = Package(
             dependencies: [
                 "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        // A PostgreSQL database of a test's own on the test server, for every test target that needs one.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                "PostgresAccess", "VMDBTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // The compute daemon the repair tests talk to, in its own process (see TestDaemon).
         .executableTarget(
@@ -217,7 +226,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMDBCommandsTests",
-            dependencies: ["VMDBCommands", "MigrationKit", "VMStore", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["VMDBCommands", "MigrationKit", "VMStore", "VMDBTestSupport", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -168,7 +168,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// One connection for the whole run (the advisory lock is the session's).
-    private func connected<T: Sendable>(_ location: PostgresLocation,
+    func connected<T: Sendable>(_ location: PostgresLocation,
                                         _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await location.withClient { client in try await client.withConnection { try await body($0) } }
     }
