@@ -22,7 +22,7 @@ import VMDBTestSupport
 
     @Test(arguments: ShippedSnapshots.names.filter { $0 != holdsANUL })
     func migratesOnPostgreSQLAsOnSQLite(_ name: String) async throws {
-        let result = await try Self.verifier().verify(folder: SnapshotTestSupport.folder(name))
+        let result = try await Self.verifier().verify(folder: SnapshotTestSupport.folder(name))
         #expect(result.outcome == .passed, "\(name): \(result.differences.joined(separator: "\n"))")
         #expect(result.finalVersion == ShippedMigrations.postgresCatalog.latestVersion)
         let (expectation, _) = try SnapshotVerifier.read(folder: SnapshotTestSupport.folder(name))
@@ -38,7 +38,7 @@ import VMDBTestSupport
     }
 
     @Test func anOperatorsTablesAndColumnsAreNamedAsNotCarried() async throws {
-        let result = await try Self.verifier().verify(folder: SnapshotTestSupport.folder("v2-wal-operator"))
+        let result = try await Self.verifier().verify(folder: SnapshotTestSupport.folder("v2-wal-operator"))
         #expect(result.passed, "\(result.differences)")
         for addition in ["table vm_audit (not carried to PostgreSQL)", "table vm_backups (not carried to PostgreSQL)",
                          "column vms.owner_email (not carried to PostgreSQL)"] {
@@ -47,7 +47,7 @@ import VMDBTestSupport
     }
 
     @Test func aTextHoldingANULIsRefusedByTableColumnAndRow() async throws {
-        let result = await try Self.verifier().verify(folder: SnapshotTestSupport.folder(Self.holdsANUL))
+        let result = try await Self.verifier().verify(folder: SnapshotTestSupport.folder(Self.holdsANUL))
         #expect(result.outcome == .failed)
         #expect(result.differences.count == 1)
         #expect(result.differences.first?.contains("vms.name, rowid 10: a TEXT holding a NUL character") == true, "\(result.differences)")
