@@ -197,7 +197,7 @@ let package = Package(
             dependencies: [
                 "VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 // Repair on PostgreSQL, beside SQLite (RepairAcrossEnginesTests).
-                "VMStorePostgres", "PostgresAccess", "MigrationKitPostgres", "ShippedMigrations",
+                "VMStorePostgres", "PostgresAccess", "PostgresTestSupport", "MigrationKitPostgres", "ShippedMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(

@@ -10,15 +10,6 @@ import VMStore
 @Suite struct RepairAcrossEnginesTests {
     static let start = Date(timeIntervalSince1970: 1_795_000_000)
 
-    /// The clock of the stores and of repair, moved by the test.
-    final class Clock: @unchecked Sendable {
-        // @unchecked: every access holds the lock.
-        private let lock = NSLock()
-        private var seconds = 0.0
-        var now: Date { lock.withLock { start.addingTimeInterval(seconds) } }
-        func set(_ value: Double) { lock.withLock { seconds = value } }
-    }
-
     /// What the deployer recorded: VMs the daemons agree with, one they describe otherwise (drift),
     /// one they no longer list (a ghost), a deleted one, a network no daemon is asked about, and
     /// three interrupted provisions (one VM under its request id, none, two).
@@ -49,7 +40,7 @@ import VMStore
     ]
     static let qaEntries = [vmEntry("q1", name: "vm-q1"), vmEntry("zq", name: "stray", status: "stopped")]
 
-    func options(apply: Bool, clock: Clock) -> RepairOptions {
+    func options(apply: Bool, clock: TestClock) -> RepairOptions {
         var options = RepairOptions()
         options.apply = apply
         options.takesBackup = false
@@ -70,36 +61,36 @@ import VMStore
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 
-    struct Outcome: Equatable {
+    struct Outcome: Equatable, Sendable {
         var reports: [String]
         var rows: [String: [[String?]]]
     }
 
     /// Report, apply, apply again, on one engine, with the daemons asked live each time.
     func runScenario(on engine: RepairEngine, daemons: [InventorySource]) async throws -> Outcome {
-        let clock = Clock()
-        let database = try await RepairDatabase(engine, clock: { clock.now })
-        defer { database.close() }
-        try Self.seed(database.store)
-        clock.set(120)
-        var reports: [RepairReport] = []
-        for apply in [false, true, true] {
-            reports.append(try await RepairSession(store: database.store, options: options(apply: apply, clock: clock)).run(daemons))
-        }
+        let clock = TestClock(start: Self.start)
+        return try await RepairDatabase.with(engine, clock: { clock.now }) { database in
+            try Self.seed(database.store)
+            clock.set(120)
+            var reports: [RepairReport] = []
+            for apply in [false, true, true] {
+                reports.append(try await RepairSession(store: database.store, options: options(apply: apply, clock: clock)).run(daemons))
+            }
 
-        // What the scenario is: the same on both engines is only worth something if something happened.
-        #expect(reports[0].counts == .init(orphans: 3, ghosts: 1, drift: 1), "\(engine)")
-        #expect(reports[0].intents?.findings.map(\.resolution) == [.adopt, .firstMiss, .ambiguous])
-        #expect(reports[0].networksNotChecked == ["other"])
-        #expect(reports[1].applied?.recorded == 3 && reports[1].applied?.intentsAdopted == 1 && reports[1].applied?.intentMissesNoted == 1)
-        #expect(reports[2].applied?.recorded == 0 && reports[2].counts.orphans == 0)
-        #expect(reports[2].intents?.findings.map(\.resolution) == [.awaitingSecondScan, .ambiguous])
-        if engine == .postgres, let password = URLComponents(string: try PostgresTestServer.url())?.password {
-            // The report names the database by its URL, the password masked.
-            #expect(try reports.map(Self.comparable).allSatisfy { !$0.contains(password) })
-            #expect(!reports[0].database.contains(password) && reports[0].database.hasPrefix("postgres://"))
+            // What the scenario is: the same on both engines is only worth something if something happened.
+            #expect(reports[0].counts == .init(orphans: 3, ghosts: 1, drift: 1), "\(engine)")
+            #expect(reports[0].intents?.findings.map(\.resolution) == [.adopt, .firstMiss, .ambiguous])
+            #expect(reports[0].networksNotChecked == ["other"])
+            #expect(reports[1].applied?.recorded == 3 && reports[1].applied?.intentsAdopted == 1 && reports[1].applied?.intentMissesNoted == 1)
+            #expect(reports[2].applied?.recorded == 0 && reports[2].counts.orphans == 0)
+            #expect(reports[2].intents?.findings.map(\.resolution) == [.awaitingSecondScan, .ambiguous])
+            if engine == .postgres, let password = URLComponents(string: try PostgresTestServer.url())?.password {
+                // The report names the database by its URL, the password masked.
+                #expect(try reports.map(Self.comparable).allSatisfy { !$0.contains(password) })
+                #expect(!reports[0].database.contains(password) && reports[0].database.hasPrefix("postgres://"))
+            }
+            return Outcome(reports: try reports.map(Self.comparable), rows: try database.rows())
         }
-        return Outcome(reports: try reports.map(Self.comparable), rows: try database.rows())
     }
 
     @Test func theSameRecordsAndDaemonsGiveTheSameReportsAndRowsOnSQLiteAndPostgreSQL() async throws {
@@ -127,90 +118,90 @@ import VMStore
     /// the intent adopted, in the same transaction, so all of it is rolled back.
     @Test(arguments: RepairEngine.allCases)
     func aRunThatFailsAfterItsFirstWritesLeavesEveryRowAsItWas(engine: RepairEngine) async throws {
-        let clock = Clock()
-        let database = try await RepairDatabase(engine, clock: { clock.now })
-        defer { database.close() }
-        try Self.seed(database.store)
-        try database.execute(
-            sqlite: """
-                CREATE TRIGGER refuse_adoption BEFORE INSERT ON vm_repairs WHEN NEW.action = 'adopted_intent'
-                BEGIN SELECT RAISE(ABORT, 'adoption refused by the test'); END
-                """,
-            postgres: [
-                """
-                CREATE FUNCTION refuse_adoption() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF NEW.action = 'adopted_intent' THEN RAISE EXCEPTION 'adoption refused by the test'; END IF;
-                    RETURN NEW;
-                END $$
-                """,
-                "CREATE TRIGGER refuse_adoption BEFORE INSERT ON vm_repairs FOR EACH ROW EXECUTE FUNCTION refuse_adoption()",
-            ])
-        let directory = try TemporaryDirectory("repair-failure")
-        let inventory = directory.file("main.json")
-        try Data(inventoryDocument(Self.mainEntries, network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
-        clock.set(120)
-        let before = try database.rows()
+        let clock = TestClock(start: Self.start)
+        try await RepairDatabase.with(engine, clock: { clock.now }) { database in
+            try Self.seed(database.store)
+            try database.execute(
+                sqlite: """
+                    CREATE TRIGGER refuse_adoption BEFORE INSERT ON vm_repairs WHEN NEW.action = 'adopted_intent'
+                    BEGIN SELECT RAISE(ABORT, 'adoption refused by the test'); END
+                    """,
+                postgres: [
+                    """
+                    CREATE FUNCTION refuse_adoption() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF NEW.action = 'adopted_intent' THEN RAISE EXCEPTION 'adoption refused by the test'; END IF;
+                        RETURN NEW;
+                    END $$
+                    """,
+                    "CREATE TRIGGER refuse_adoption BEFORE INSERT ON vm_repairs FOR EACH ROW EXECUTE FUNCTION refuse_adoption()",
+                ])
+            let directory = try TemporaryDirectory("repair-failure")
+            let inventory = directory.file("main.json")
+            try Data(inventoryDocument(Self.mainEntries, network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
+            clock.set(120)
+            let before = try database.rows()
 
-        let error = await #expect(throws: RepairError.self) {
-            try await RepairSession(store: database.store, options: options(apply: true, clock: clock)).run([.file(path: inventory, network: nil)])
+            let error = await #expect(throws: RepairError.self) {
+                try await RepairSession(store: database.store, options: options(apply: true, clock: clock)).run([.file(path: inventory, network: nil)])
+            }
+            #expect(error?.kind == .internalFailure)
+            #expect(error?.message.contains("rolled back") == true && error?.message.contains("adoption refused by the test") == true, "\(String(describing: error))")
+            #expect(try database.rows() == before)
         }
-        #expect(error?.kind == .internalFailure)
-        #expect(error?.message.contains("rolled back") == true && error?.message.contains("adoption refused by the test") == true, "\(String(describing: error))")
-        #expect(try database.rows() == before)
     }
 
     /// An orphan whose entry the store cannot keep (a NUL in its name) comes after another orphan
     /// was recorded in the transaction: refused as bad input, and nothing is left of the run.
     @Test(arguments: RepairEngine.allCases)
     func anOrphanTheStoreCannotKeepLeavesNothingOfTheRun(engine: RepairEngine) async throws {
-        let clock = Clock()
-        let database = try await RepairDatabase(engine, clock: { clock.now })
-        defer { database.close() }
-        try Self.seed(database.store)
-        let directory = try TemporaryDirectory("repair-nul")
-        let inventory = directory.file("main.json")
-        let entries = [vmEntry("z1", name: "web"), vmEntry("z2", name: "bad\u{0}name")]
-        try Data(inventoryDocument(entries, network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
-        clock.set(120)
-        let before = try database.rows()
+        let clock = TestClock(start: Self.start)
+        try await RepairDatabase.with(engine, clock: { clock.now }) { database in
+            try Self.seed(database.store)
+            let directory = try TemporaryDirectory("repair-nul")
+            let inventory = directory.file("main.json")
+            let entries = [vmEntry("z1", name: "web"), vmEntry("z2", name: "bad\u{0}name")]
+            try Data(inventoryDocument(entries, network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
+            clock.set(120)
+            let before = try database.rows()
 
-        let error = await #expect(throws: RepairError.self) {
-            try await RepairSession(store: database.store, options: options(apply: true, clock: clock)).run([.file(path: inventory, network: nil)])
+            let error = await #expect(throws: RepairError.self) {
+                try await RepairSession(store: database.store, options: options(apply: true, clock: clock)).run([.file(path: inventory, network: nil)])
+            }
+            #expect(error?.kind == .malformedInput)
+            #expect(error?.message.contains("main/z2") == true, "\(String(describing: error))")
+            #expect(try database.rows() == before)
         }
-        #expect(error?.kind == .malformedInput)
-        #expect(error?.message.contains("main/z2") == true, "\(String(describing: error))")
-        #expect(try database.rows() == before)
     }
 
     /// On PostgreSQL repair cannot back the database up itself: asked to, it records nothing unless
     /// the caller's backup ran first.
     @Test func onPostgreSQLApplyTakesTheCallersBackupOrRecordsNothing() async throws {
-        let clock = Clock()
-        let database = try await RepairDatabase(.postgres, clock: { clock.now })
-        defer { database.close() }
-        try Self.seed(database.store)
-        let directory = try TemporaryDirectory("repair-backup")
-        let inventory = directory.file("main.json")
-        try Data(inventoryDocument([vmEntry("z1", name: "web")], network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
-        let before = try database.rows()
-        var options = options(apply: true, clock: clock)
-        options.takesBackup = true
+        let clock = TestClock(start: Self.start)
+        try await RepairDatabase.with(.postgres, clock: { clock.now }) { database in
+            try Self.seed(database.store)
+            let directory = try TemporaryDirectory("repair-backup")
+            let inventory = directory.file("main.json")
+            try Data(inventoryDocument([vmEntry("z1", name: "web")], network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
+            let before = try database.rows()
+            var options = options(apply: true, clock: clock)
+            options.takesBackup = true
 
-        let error = await #expect(throws: RepairError.self) {
-            try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
-        }
-        #expect(error?.kind == .usage && error?.message.contains("--no-backup") == true)
-        #expect(try database.rows() == before)
+            let error = await #expect(throws: RepairError.self) {
+                try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
+            }
+            #expect(error?.kind == .usage && error?.message.contains("--no-backup") == true)
+            #expect(try database.rows() == before)
 
-        let backups = Counter()
-        options.takeBackup = {
-            backups.increment()
-            return nil
+            let backups = Counter()
+            options.takeBackup = {
+                backups.increment()
+                return nil
+            }
+            let report = try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
+            #expect(backups.value == 1)
+            #expect(report.applied?.recorded == 1)
         }
-        let report = try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
-        #expect(backups.value == 1)
-        #expect(report.applied?.recorded == 1)
     }
 
     final class Counter: @unchecked Sendable {

@@ -4,6 +4,7 @@ import MigrationKitPostgres
 import PostgresAccess
 import PostgresNIO
 import ShippedMigrations
+import PostgresTestSupport
 import Testing
 import VMDBTestSupport
 import VMStore
@@ -18,15 +19,12 @@ enum RepairEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 /// A v4 database of one test's own with a store on it: a file made as `vmdb init` makes it, or a
-/// PostgreSQL database on the test server (`VMDB_TEST_POSTGRES_URL`) migrated by the shipped
-/// PostgreSQL migrations, dropped by ``close()``. Rows are read beside the store, as text.
-final class RepairDatabase: @unchecked Sendable {
-    // @unchecked: used by one test at a time; the store is Sendable.
+/// PostgreSQL database on the test server (`PostgresScratchDatabase`) migrated by the shipped
+/// PostgreSQL migrations. Rows are read beside the store, as text.
+final class RepairDatabase: Sendable {
     let engine: RepairEngine
     let store: VMStore
-    private let directory: TemporaryDirectory
     private let file: String?
-    private let postgresName: String?
     private let postgresURL: String?
 
     /// The columns compared across engines, per table. Not the row ids: each engine assigns its own
@@ -41,39 +39,33 @@ final class RepairDatabase: @unchecked Sendable {
         ("vm_events", ["network", "vm_id", "kind", "at", "detail"]),
     ]
 
-    init(_ engine: RepairEngine, clock: @escaping @Sendable () -> Date) async throws {
-        self.engine = engine
-        directory = try TemporaryDirectory("repair-\(engine.rawValue)")
-        switch engine {
-        case .sqlite:
-            let path = try Fixtures.database(version: 4, in: directory)
-            (file, postgresName, postgresURL) = (path, nil, nil)
-            store = try VMStore(path: path, options: .init(clock: clock))
-        case .postgres:
-            let server = try PostgresTestServer.url()
-            // An identifier the test makes, not a value: CREATE DATABASE takes no parameter.
-            let name = "vmdb_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-            var components = try #require(URLComponents(string: server))
-            components.path = "/" + name
-            let url = try #require(components.string)
-            try Self.run(on: server, ["CREATE DATABASE \(name)"])
-            do {
-                let migrator = PostgresMigrator(catalog: ShippedMigrations.postgresCatalog, toolVersion: "repair-tests",
-                                                configuration: ShippedMigrations.configuration)
-                _ = try await migrator.migrate(try PostgresLocation(url: url), to: 4)
-                store = try VMStore(postgres: try PostgresLocation(url: url), clock: clock)
-            } catch {
-                try? Self.run(on: server, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
-                throw error
-            }
-            (file, postgresName, postgresURL) = (nil, String(name), url)
-        }
+    private init(engine: RepairEngine, store: VMStore, file: String?, postgresURL: String?) {
+        (self.engine, self.store, self.file, self.postgresURL) = (engine, store, file, postgresURL)
     }
 
-    func close() {
-        try? store.close()
-        if let postgresName, let server = try? PostgresTestServer.url() {
-            try? Self.run(on: server, ["DROP DATABASE IF EXISTS \(postgresName) WITH (FORCE)"])
+    /// Runs `body` with a new database on `engine` (dropped after, on PostgreSQL) and a store on it.
+    static func with<T: Sendable>(_ engine: RepairEngine, clock: @escaping @Sendable () -> Date,
+                                  _ body: @Sendable (RepairDatabase) async throws -> T) async throws -> T {
+        switch engine {
+        case .sqlite:
+            let directory = try TemporaryDirectory("repair-sqlite")
+            let path = try Fixtures.database(version: 4, in: directory)
+            let database = RepairDatabase(engine: engine, store: try VMStore(path: path, options: .init(clock: clock)), file: path, postgresURL: nil)
+            defer {
+                try? database.store.close()
+                _ = directory   // the folder lives until the store is closed
+            }
+            return try await body(database)
+        case .postgres:
+            return try await PostgresScratchDatabase.with { scratch in
+                let migrator = PostgresMigrator(catalog: ShippedMigrations.postgresCatalog, toolVersion: "repair-tests",
+                                                configuration: ShippedMigrations.configuration)
+                _ = try await migrator.migrate(scratch.location, to: 4)
+                let database = RepairDatabase(engine: engine, store: try VMStore(postgres: scratch.location, clock: clock), file: nil,
+                                              postgresURL: scratch.url)
+                defer { try? database.store.close() }
+                return try await body(database)
+            }
         }
     }
 
@@ -112,6 +104,7 @@ final class RepairDatabase: @unchecked Sendable {
         return tables
     }
 
+    /// Runs each statement on a connection of its own, waiting from this thread (as the store does).
     private static func run(on url: String, _ statements: [String]) throws {
         let connection = try connect(to: url)
         defer { try? connection.close().wait() }
