@@ -204,6 +204,38 @@ import VMStore
         }
     }
 
+    /// Repair's time on each engine at scale (BENCHMARKS.md): `VMDB_REPAIR_SCALE=100000`. The records
+    /// are made in SQL (the test's own statements), the inventory lists all but 100 and 100 more.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VMDB_REPAIR_SCALE"] != nil), arguments: RepairEngine.allCases)
+    func repairAtScale(engine: RepairEngine) async throws {
+        let count = Int(ProcessInfo.processInfo.environment["VMDB_REPAIR_SCALE"] ?? "") ?? 100_000
+        let directory = try TemporaryDirectory("repair-scale")
+        let inventory = directory.file("main.json")
+        let entries = (100..<(count + 100)).map { vmEntry("vm-\($0)", name: "vm-\($0)") }
+        try Data(inventoryDocument(entries, network: "main").utf8).write(to: URL(fileURLWithPath: inventory))
+        let clock = TestClock(start: Self.start)
+        try await RepairDatabase.with(engine, clock: { clock.now }) { database in
+            try database.execute(
+                sqlite: """
+                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < \(count - 1))
+                    INSERT INTO vms (network, vm_id, name, status, created_at, updated_at, origin)
+                    SELECT 'main', 'vm-' || i, 'vm-' || i, 'running', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'provision' FROM n
+                    """,
+                postgres: ["""
+                    INSERT INTO vms (network, vm_id, name, status, created_at, updated_at, origin)
+                    SELECT 'main', 'vm-' || i, 'vm-' || i, 'running', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'provision'
+                    FROM generate_series(0, \(count - 1)) AS i
+                    """])
+            var options = options(apply: false, clock: clock)
+            let report = try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
+            #expect(report.counts == .init(orphans: 100, ghosts: 100, drift: 0))
+            options.apply = true
+            let applied = try await RepairSession(store: database.store, options: options).run([.file(path: inventory, network: nil)])
+            #expect(applied.applied?.recorded == 100)
+            print("repair at scale, \(engine), \(count) VMs: report \(report.seconds) s (inventory \(report.inventorySeconds) s), apply \(applied.seconds) s")
+        }
+    }
+
     final class Counter: @unchecked Sendable {
         // @unchecked: every access holds the lock.
         private let lock = NSLock()

@@ -38,7 +38,11 @@ final class StoreCopy: Sendable {
     /// - Throws: ``StoreError`` from the store; ``RepairError`` `diskFull` when the copy cannot be written.
     func fill(from store: VMStore) throws {
         do {
-            try analysis.inDatabase { db in try Self.fill(db, from: store) }
+            // One transaction: a scratch file's rows need no commit each.
+            try analysis.inTransaction { db in
+                try Self.fill(db, from: store)
+                return .commit
+            }
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
