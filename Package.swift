@@ -80,6 +80,10 @@ let package = Package(
             name: "VMSnapshots",
             dependencies: [
                 "MigrationKit", "SQLiteFiles",
+                // Snapshots migrated on PostgreSQL too (Postgres/).
+                "ContentHash", "MigrationKitPostgres", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -121,6 +125,7 @@ let package = Package(
                 "ContentHash", "MigrationKit", "PostgresAccess", "SQLiteFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),   // Copy/: reading the SQLite rows it copies
             ]),
         // Measurements behind BENCHMARKS.md; not part of the product.
         .executableTarget(
@@ -189,10 +194,15 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMRepairTests",
-            dependencies: ["VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                // Repair on PostgreSQL, beside SQLite (RepairAcrossEnginesTests).
+                "VMStorePostgres", "PostgresAccess", "PostgresTestSupport", "MigrationKitPostgres", "ShippedMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         .testTarget(
             name: "VMSnapshotsTests",
-            dependencies: ["VMSnapshots", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["VMSnapshots", "MigrationKit", "MigrationKitPostgres", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crashes, concurrent writers, full disks and bad input (issue 8).
         .testTarget(
             name: "ReliabilityTests",
