@@ -148,9 +148,10 @@ struct PostgresOnlineExecutor {
         }
         switch step.kind {
         case .plain:
+            // The progress row first: from the first DDL on, the strong lock is held only to COMMIT.
             note(try await transaction(in: session) {
-                for statement in step.statements { try await session.execute(statement, parameters: parameters) }
                 try await progress.save(script, step: step.number, phase: "done", session)
+                for statement in step.statements { try await session.execute(statement, parameters: parameters) }
             }, strong: true)
 
         case .concurrently(let index):
@@ -171,8 +172,8 @@ struct PostgresOnlineExecutor {
         case .notValid(let table, let constraint):
             if entry?.phase != "added" {
                 note(try await transaction(in: session) {
-                    try await session.execute(step.onlineStatement, parameters: parameters)
                     try await progress.save(script, step: step.number, phase: "added", session)
+                    try await session.execute(step.onlineStatement, parameters: parameters)
                 }, strong: true)
                 try await checkpoint("added")
             }
