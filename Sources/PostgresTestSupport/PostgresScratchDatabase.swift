@@ -40,8 +40,18 @@ public struct PostgresScratchDatabase: Sendable {
         return result
     }
 
+    /// Dropped, tried again for a while: after many writes an autovacuum worker may be in it,
+    /// which FORCE may not end for a role without pg_signal_backend (SQLSTATE 42501).
     private func drop(_ admin: PostgresLocation) async throws {
-        try await admin.withClient { client in _ = try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+        for attempt in 1... {
+            do {
+                try await admin.withClient { client in _ = try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+                return
+            } catch let error as PostgresConnectionError where attempt < 40 {
+                guard case .server(_, "42501", _) = error else { throw error }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 
     public func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {

@@ -12,6 +12,9 @@ extension VMDB.Migrate {
         if dryRun || !noBackup {
             throw ValidationError("on PostgreSQL this vmdb migrates without a dry run or its own backup yet: give --no-backup (take one with pg_dump first)")
         }
+        if maxLockMs != 100 || chunkMs != 20 || pace != 1 || postponeCutOverFile != nil || maxLagSeconds != 120 || drain != .now {
+            throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds, --drain and --postpone-cut-over-file are the SQLite online copy's settings; on PostgreSQL, --online takes --busy-timeout (each step's lock_timeout, retried with backoff)")
+        }
         if keepCopy != nil { throw ValidationError("--keep-copy is for SQLite files: on PostgreSQL the dry run's scratch database is always dropped") }
         var migrator = VMDB.postgresMigrator
         migrator.verification = verify
