@@ -78,7 +78,7 @@ public struct PostgresMigrator: Sendable {
 
     /// The history against the catalog: a version this tool does not ship is a newer
     /// database (4); a checksum that differs, an edited history (5).
-    private func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
+    func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
         for row in applied {
             guard let script = catalog.script(version: row.version) else {
                 throw MigrationError(.newerDatabase, "\(location) records migration \(row.version) (\(row.name)), which this version of the tool does not ship (its latest is \(catalog.latestVersion)): use the newer tool that applied it. Nothing was changed", version: row.version)
@@ -168,7 +168,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// One connection for the whole run (the advisory lock is the session's).
-    private func connected<T: Sendable>(_ location: PostgresLocation,
+    func connected<T: Sendable>(_ location: PostgresLocation,
                                         _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await location.withClient { client in try await client.withConnection { try await body($0) } }
     }
