@@ -123,8 +123,30 @@ import VMDBTestSupport
                 return error
             }
             #expect(error?.code == .locked, "\(String(describing: error))")
+            #expect(error?.message.contains(database.password) == false)
             #expect(try await PostgresBackupFixture.content(database) == before)
             #expect(try await PostgresBackupFixture.schema(database) == schemaBefore)
+        }
+    }
+
+    /// The tools get the password in their environment, never on their command line (which `ps`
+    /// shows every user): a pg_dump that writes down what it was given says so.
+    @Test func thePasswordReachesTheToolsByTheirEnvironmentOnly() async throws {
+        try await ScratchDatabase.with { database in
+            let tools = try TemporaryDirectory("pg-tools")
+            for tool in ["pg_dump", "pg_restore", "psql"] {
+                let script = "#!/bin/sh\nprintf '%s\\n' \"$@\" > \(tools.file(tool + ".argv"))\nenv > \(tools.file(tool + ".env"))\n"
+                try Data(script.utf8).write(to: URL(fileURLWithPath: tools.file(tool)))
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: tools.file(tool))
+            }
+            let folder = try TemporaryDirectory("pg-backup")
+            _ = try await PostgresBackupFixture.migrator.backup(database.location, to: folder.file("b.pgdump"), toolFolder: tools.path)
+            let argv = try String(contentsOfFile: tools.file("pg_dump.argv"), encoding: .utf8)
+            let environment = try String(contentsOfFile: tools.file("pg_dump.env"), encoding: .utf8).split(separator: "\n")
+            #expect(argv.hasPrefix("-w\n--format=custom\n--snapshot="), "\(argv)")
+            #expect(!argv.contains(database.password))
+            #expect(environment.contains("PGPASSWORD=\(database.password)"))
+            #expect(environment.contains("PGDATABASE=\(database.location.database)"))
         }
     }
 
