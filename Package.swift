@@ -80,6 +80,10 @@ let package = Package(
             name: "VMSnapshots",
             dependencies: [
                 "MigrationKit", "SQLiteFiles",
+                // Snapshots migrated on PostgreSQL too (Postgres/).
+                "ContentHash", "MigrationKitPostgres", "PostgresAccess",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -89,13 +93,14 @@ let package = Package(
             name: "VMDBCommands",
             dependencies: [
                 "BuildInfo", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore", "VMRepair", "VMSnapshots",
+                "PostgresAccess", "MigrationKitPostgres", "VMStorePostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),   // sqlite3_libversion() for --version
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "vmdb", dependencies: ["VMDBCommands"]),
         // Where a PostgreSQL database is (a postgres:// URL, libpq's PGPASSWORD, .pgpass and service file)
-        // and how PostgresNIO reaches it. Not linked into `vmdb` yet (design step 1).
+        // and how PostgresNIO reaches it.
         .target(
             name: "PostgresAccess",
             dependencies: [
@@ -120,6 +125,7 @@ let package = Package(
                 "ContentHash", "MigrationKit", "PostgresAccess", "SQLiteFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),   // Copy/: reading the SQLite rows it copies
             ]),
         // Measurements behind BENCHMARKS.md; not part of the product.
         .executableTarget(
@@ -140,6 +146,14 @@ let package = Package(
             dependencies: [
                 "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        // A PostgreSQL database of a test's own on the test server, for every test target that needs one.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                "PostgresAccess", "VMDBTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // The compute daemon the repair tests talk to, in its own process (see TestDaemon).
         .executableTarget(
@@ -184,10 +198,15 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMRepairTests",
-            dependencies: ["VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "VMRepair", "VMStore", "MigrationKit", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                // Repair on PostgreSQL, beside SQLite (RepairAcrossEnginesTests).
+                "VMStorePostgres", "PostgresAccess", "PostgresTestSupport", "MigrationKitPostgres", "ShippedMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         .testTarget(
             name: "VMSnapshotsTests",
-            dependencies: ["VMSnapshots", "MigrationKit", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["VMSnapshots", "MigrationKit", "MigrationKitPostgres", "ShippedMigrations", "SQLiteFiles", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crashes, concurrent writers, full disks and bad input (issue 8).
         .testTarget(
             name: "ReliabilityTests",
@@ -211,7 +230,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMDBCommandsTests",
-            dependencies: ["VMDBCommands", "MigrationKit", "VMStore", "VMDBTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["VMDBCommands", "MigrationKit", "VMStore", "VMDBTestSupport", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,10 @@ struct PostgresCensus {
 
     /// The ordinary tables of the current schema, the bookkeeping left out.
     func tables() async throws -> [String] {
+        try await Self.tables(session, excludingPrefix: excludingPrefix)
+    }
+
+    static func tables(_ session: PostgresSession, excludingPrefix: String) async throws -> [String] {
         var bindings = PostgresBindings()
         bindings.append(excludingPrefix)
         return try await session.values(PostgresQuery(unsafeSQL: """

@@ -57,7 +57,7 @@ public enum PostgresContentHasher {
     }
 
     /// The table's ordinary columns (not dropped, not generated), as the catalog names them.
-    static func columnNames(_ connection: PostgresConnection, table: String, logger: Logger) async throws -> [String] {
+    public static func columnNames(_ connection: PostgresConnection, table: String, logger: Logger) async throws -> [String] {
         let query: PostgresQuery = """
             SELECT attname::text FROM pg_attribute
             WHERE attrelid = to_regclass(\(PostgresIdentifier.quoted(table))) AND attnum > 0 AND NOT attisdropped AND attgenerated = ''

@@ -71,11 +71,16 @@ struct PostgresHistory {
         encoder.outputFormatting = .sortedKeys
         bindings.append(try row.verification.map { String(decoding: try encoder.encode($0), as: UTF8.self) })
         bindings.append(row.keepsStoreCompatibleFrom)
-        try await session.run(PostgresQuery(unsafeSQL: """
-            INSERT INTO \(PostgresIdentifier.quoted(table))
-                (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind, verification, store_compatible_from)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            """, binds: bindings))
+        try await session.run(PostgresQuery(unsafeSQL: Self.insertSQL(table: table), binds: bindings))
+    }
+
+    /// The history row's INSERT, its values bound ($1 … $10).
+    static func insertSQL(table: String) -> String {
+        """
+        INSERT INTO \(PostgresIdentifier.quoted(table)) \
+        (version, name, checksum, applied_at, duration_ms, lock_ms, tool_version, kind, verification, store_compatible_from) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        """
     }
 
     private static func bind(_ value: String) -> PostgresBindings {

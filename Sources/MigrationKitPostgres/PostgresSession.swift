@@ -100,13 +100,21 @@ struct PostgresSession: Sendable {
     func translate(_ error: any Error) -> MigrationError {
         if let error = error as? MigrationError { return error }
         guard let error = error as? PSQLError, let info = error.serverInfo else {
-            return MigrationError(.unexpectedFailure, "\(location): the connection failed (\(PostgresConnectionError(error, at: location)))", version: version)
+            return MigrationError(.serverUnreachable, "\(PostgresConnectionError(error, at: location)); if a migration was under way, its transaction was rolled back by the server. Run it again when the server answers", version: version)
         }
         let sqlState = info[.sqlState] ?? "?????"
         let message = info[.message] ?? "no message"
         switch sqlState {
         case "55P03", "57014", "40P01":   // lock_not_available (lock_timeout), query_canceled (statement_timeout), deadlock
             return MigrationError(.locked, "\(location): a lock the migration needs was held by another session past the lock timeout (SQLSTATE \(sqlState): \(message)); everything was rolled back. Retry when the deployer's long transactions are done", version: version)
+        case let state where state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state):   // connection lost, server shut down
+            return MigrationError(.serverUnreachable, "\(location): the server ended the session (SQLSTATE \(sqlState): \(message)); everything was rolled back. Run it again when the server answers", version: version)
+        case let state where state.hasPrefix("53"):   // insufficient resources: disk full, out of memory, too many connections
+            return MigrationError(.outOfSpace, "\(location): the server ran short of a resource (SQLSTATE \(sqlState): \(message)); everything was rolled back. Free it (disk space, memory, connections) and run again", version: version)
+        case "42501":
+            return MigrationError(.permissionDenied, "\(location): the role \(location.user) may not do what the migration needs (SQLSTATE \(sqlState): \(message)); everything was rolled back. Run vmdb as the tables' owner, or grant it the rights", version: version)
+        case let state where state.hasPrefix("42") || state == "2BP01":   // an object missing, already there, or depended on
+            return MigrationError(.schemaConflict, "\(location): the migration does not fit the schema as it is (SQLSTATE \(sqlState): \(message)); everything was rolled back. `vmdb verify` lists how the schema differs from a fresh install; an object of the operator's in the way must be changed or dropped first", version: version)
         case let state where state.hasPrefix("23"):
             return MigrationError(.dataConflict, "\(location): the data refuses the migration (SQLSTATE \(sqlState): \(message)); everything was rolled back. Fix the rows it names, then migrate again", version: version)
         default:

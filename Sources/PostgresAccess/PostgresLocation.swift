@@ -129,6 +129,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
         self.pool = pool
     }
 
+    /// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`, as libpq reads a
+    /// connection URI) rather than a file: how a configuration value picks the engine.
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
     /// The location as a URL with the password masked: what vmdb prints.
     public var description: String {
         var text = "postgres://" + Self.escaped(user)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import MigrationKit
+import MigrationKitPostgres
 import SQLiteFiles
 import ShippedMigrations
 
@@ -16,7 +17,7 @@ public struct VMDB: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 done or nothing to do; 1 bug; 2 verification failed (rolled back); \
             3 action needed (pending migrations, orphans or drift, schema drift); 4 database newer than \
-            this tool; 5 history inconsistent; 64 usage; 65 input unusable; 69 daemon unreachable; \
+            this tool; 5 history inconsistent; 64 usage; 65 input unusable; 69 daemon or PostgreSQL server unreachable; \
             74 disk full or I/O error; 75 busy, retry later.
             """,
         version: BuildDescription.current.line,
@@ -29,6 +30,11 @@ public struct VMDB: AsyncParsableCommand {
 
     /// The migrator this build ships.
     static var migrator: Migrator { ShippedMigrations.migrator(toolVersion: version) }
+
+    /// The same migrations in their PostgreSQL forms, under the same history.
+    static var postgresMigrator: PostgresMigrator {
+        PostgresMigrator(catalog: ShippedMigrations.postgresCatalog, toolVersion: version, configuration: ShippedMigrations.configuration)
+    }
 
     /// Runs `vmdb` with `arguments` and returns its exit code; output goes to `console`.
     public static func execute(_ arguments: [String], console: Console = .standard) async -> Int32 {

@@ -17,8 +17,13 @@ public struct RepairOptions: Sendable {
     public var idField: String?
     /// Record the orphans (after a backup); otherwise only report.
     public var apply = false
-    /// Take an online backup before recording (default on, as `migrate`).
+    /// Take a backup before recording (default on, as `migrate`): on a SQLite file, an online
+    /// backup beside it (or in ``backupDirectory``); on another engine, ``takeBackup`` does it.
     public var takesBackup = true
+    /// How a store not on a SQLite file (PostgreSQL) is backed up before recording, when
+    /// ``takesBackup``; the record it returns goes in the report. Without it such a run refuses
+    /// to record rather than record without the backup it was asked for.
+    public var takeBackup: (@Sendable () throws -> BackupRecord?)?
     /// Where the backup goes; default: the database's folder.
     public var backupDirectory: String?
     /// The most findings of each kind listed in the report (all are counted); nil lists all.
@@ -39,16 +44,37 @@ public struct RepairOptions: Sendable {
 
 /// One run of repair on one database: read the inventories into temporary
 /// tables, compare them with the store in SQL, report, and with ``RepairOptions/apply``
-/// record the orphans with their audit rows in one transaction after a backup.
+/// record the orphans and resolve the provision intents, with their audit rows, in one
+/// transaction after a backup.
 ///
-/// Report mode opens the database read-only: nothing is written to it.
+/// On a SQLite file the analysis reads the file itself, on a read-only connection; on
+/// another engine (PostgreSQL) it reads a copy of the store's records, taken in one snapshot
+/// into a private SQLite file (``StoreCopy``): the same SQL finds the same findings. Every
+/// write goes through the store's writer, on either engine.
+///
+/// Report mode writes nothing to the database.
 public struct RepairSession: Sendable {
+    /// The database, for messages and the report: the file's path, or the URL with its password masked.
     public let databasePath: String
     public let options: RepairOptions
+    /// The caller's store, or nil: the session opens the file at ``databasePath`` to record.
+    private let store: VMStore?
 
+    /// Repair of the SQLite file at `databasePath`; the session opens its own store to record
+    /// (with the options' busy timeout and clock).
     public init(databasePath: String, options: RepairOptions = RepairOptions()) {
         self.databasePath = databasePath
         self.options = options
+        self.store = nil
+    }
+
+    /// Repair of the database under `store`, on either engine (`VMStore(path:)`, `VMStore(postgres:)`):
+    /// the store's own busy timeout and clock apply to its writes (the options' clock still dates the
+    /// audit rows and ages the intents). The caller closes the store.
+    public init(store: VMStore, options: RepairOptions = RepairOptions()) {
+        self.databasePath = store.path
+        self.options = options
+        self.store = store
     }
 
     /// Runs the comparison (and the recording, with `apply`), suspending meanwhile.
@@ -92,9 +118,15 @@ public struct RepairSession: Sendable {
         guard !sources.isEmpty else {
             throw RepairError(.usage, "nothing to compare with: give --inventory FILE… or --daemons CONFIG")
         }
-        let analysis = try openAnalysisConnection()
-        defer { try? analysis.close() }
-        try analysis.inDatabase { db in try Self.requireCurrentSchema(db, path: databasePath) }
+        // A store on another engine is read into a copy once the inventories are in, as the
+        // file is read then: a VM the deployer records while the daemons answer is no orphan.
+        // (Such a store refused, when it opened, a version it cannot read and write; PostgreSQL's start at v3.)
+        let copy = try store.flatMap { $0.sqliteFilePath == nil ? try StoreCopy() : nil }
+        let analysis = try copy?.analysis ?? openAnalysisConnection()
+        defer { if copy == nil { try? analysis.close() } }
+        if copy == nil {
+            try analysis.inDatabase { db in try Self.requireCurrentSchema(db, path: databasePath) }
+        }
 
         var report = RepairReport(database: databasePath, mode: options.apply ? "apply" : "report", sources: [],
                                   networksChecked: [], networksNotChecked: [])
@@ -110,6 +142,7 @@ public struct RepairSession: Sendable {
         report.inventorySeconds = Self.seconds(since: loadStart)
         options.progress?(.finished(phase: "read inventories", seconds: report.inventorySeconds))
         report.networksChecked = Array(Set(report.sources.map(\.network))).sorted()
+        if let copy, let store { try copy.fill(from: store) }
 
         let hasIntents = try analysis.inDatabase { db in try IntentReconciler.hasIntents(db) }
         try analysis.inDatabase { db in
@@ -205,30 +238,26 @@ public struct RepairSession: Sendable {
         return .standard
     }
 
-    /// Backup, then every orphan and its audit row in one store transaction, then the
-    /// provision intents' resolutions in another.
+    /// Backup, then every orphan and its audit row, and the provision intents' resolutions, in
+    /// one store transaction: all of them commit together, or none does.
     private func record(_ report: RepairReport, analysis: DatabaseQueue) throws -> RepairReport.Applied {
         guard report.counts.orphans > 0 || report.intents?.needsWrite == true else { return RepairReport.Applied() }
-        var backup: BackupRecord?
-        if options.takesBackup {
-            let version = try analysis.inDatabase { db in try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") } ?? VMStore.schemaVersion
-            let destination = BackupService.backupPath(for: databasePath, in: options.backupDirectory, version: version)
-            backup = try BackupService.backup(analysis, sourcePath: databasePath, to: destination, progress: options.progress)
-        }
+        let backup = try takeBackup(analysis)
         options.progress?(.started(phase: "record orphans", total: report.counts.orphans))
         let recordStart = DispatchTime.now()
         var applied: RepairReport.Applied
         do {
-            let store = try VMStore(path: databasePath, options: VMStore.Options(busyTimeout: options.busyTimeout, clock: options.clock))
-            defer { try? store.close() }
+            let store = try self.store ?? VMStore(path: databasePath, options: VMStore.Options(busyTimeout: options.busyTimeout, clock: options.clock))
+            defer { if self.store == nil { try? store.close() } }
             applied = try analysis.inDatabase { db in
-                var recorder = OrphanRecorder(store: store, clock: options.clock)
-                recorder.hasIntents = report.intents != nil
-                return try recorder.record(from: db)
-            }
-            if let intents = report.intents {
-                try analysis.inDatabase { db in
-                    try IntentRecorder(store: store, clock: options.clock).record(intents, from: db, into: &applied)
+                try store.write { writer in
+                    var recorder = OrphanRecorder(clock: options.clock)
+                    recorder.hasIntents = report.intents != nil
+                    var applied = try recorder.record(from: db, through: writer)
+                    if let intents = report.intents {
+                        try IntentRecorder(clock: options.clock).record(intents, from: db, through: writer, into: &applied)
+                    }
+                    return applied
                 }
             }
         } catch let error as StoreError {
@@ -237,6 +266,20 @@ public struct RepairSession: Sendable {
         options.progress?(.finished(phase: "record orphans", seconds: Self.seconds(since: recordStart)))
         applied.backup = backup
         return applied
+    }
+
+    /// The backup before recording: an online backup of the SQLite file, or the caller's for another engine.
+    private func takeBackup(_ analysis: DatabaseQueue) throws -> BackupRecord? {
+        guard options.takesBackup else { return nil }
+        if let store, store.sqliteFilePath == nil {
+            guard let takeBackup = options.takeBackup else {
+                throw RepairError(.usage, "--apply takes a backup first, and repair cannot back up \(databasePath) itself: back it up (`vmdb backup --db …`), then run repair --apply with --no-backup. Nothing was changed")
+            }
+            return try takeBackup()
+        }
+        let version = try analysis.inDatabase { db in try Int.fetchOne(db, sql: "SELECT max(version) FROM vmdb_migrations") } ?? VMStore.schemaVersion
+        let destination = BackupService.backupPath(for: databasePath, in: options.backupDirectory, version: version)
+        return try BackupService.backup(analysis, sourcePath: databasePath, to: destination, progress: options.progress)
     }
 
     /// A file or SQLite error in repair's terms (and exit codes), the file error kept for the command layer.
@@ -258,6 +301,8 @@ public struct RepairSession: Sendable {
             return RepairError(.busy, "\(error). No orphan was recorded (the backup taken is kept)")
         case .schemaTooOld, .notManaged:
             return RepairError(.databaseNotCurrent, "\(error)")
+        case .unusableDatabase:
+            return RepairError(.unusableDatabase, "\(error). Nothing was recorded")
         case .databaseNewer:
             return RepairError(.databaseNewer, "\(error)")
         case .databaseFailure where [13, 10].contains((error.resultCode ?? 0) & 0xff):

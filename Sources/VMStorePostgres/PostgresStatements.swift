@@ -156,6 +156,13 @@ struct PostgresStatements: StoreStatements {
         return InsertedRow(rowID: try row.decode(Int64.self), changed: inserted.metadata.rows ?? inserted.rows.count)
     }
 
+    func insertRepair(_ identity: VMIdentity, action: String, source: String, entry: String, recordedAt: String) throws -> Int {
+        try run("""
+            INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at)
+            VALUES (\(identity.network), \(identity.vmID), \(action), \(source), \(entry), \(recordedAt))
+            """).metadata.rows ?? 0
+    }
+
     // MARK: Provision intents
 
     func requireIntents() throws {

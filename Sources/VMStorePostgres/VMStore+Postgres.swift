@@ -21,6 +21,24 @@ extension VMStore {
     ///   - clock: The clock behind `created_at`, `updated_at` and `updates_checked_at`.
     /// - Throws: ``StoreError``: `unusableDatabase` (no server, a refused login, no such database),
     ///   `notManaged` (no migration history), `schemaTooOld` / `databaseNewer`.
+    /// Opens the store the deployer's configuration names: a SQLite file's path, or a `postgres://` URL
+    /// (its pool settings in the URL: `pool_max`, `pool_min`). One setting picks the engine; the code
+    /// that uses the store does not change.
+    ///
+    /// ```swift
+    /// let store = try VMStore(database: configuration.database)   // "/var/lib/deployer/vms.db" or "postgres://…"
+    /// ```
+    ///
+    /// - Throws: as ``init(path:options:)`` or ``init(postgres:busyTimeout:clock:)``; `PostgresLocationError`
+    ///   for a URL that cannot be read (its password masked in the message).
+    public convenience init(database: String, options: Options = Options()) throws {
+        if PostgresLocation.isURL(database) {
+            try self.init(postgres: try PostgresLocation(url: database), busyTimeout: options.busyTimeout, clock: options.clock)
+        } else {
+            try self.init(path: database, options: options)
+        }
+    }
+
     public convenience init(postgres location: PostgresLocation, busyTimeout: Double = 5,
                             clock: @escaping @Sendable () -> Date = { Date() }) throws {
         self.init(engine: try PostgresStoreEngine(location, busyTimeout: busyTimeout), clock: clock)

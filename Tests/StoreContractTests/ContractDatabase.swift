@@ -34,6 +34,32 @@ enum ContractDatabase: Sendable {
         }
     }
 
+    /// Every `vm_repairs` row but its id, in id order, read as another connection.
+    func repairRows() throws -> [[String]] {
+        let columns = "network, vm_id, action, source, entry, recorded_at"
+        switch self {
+        case .sqlite(let path):
+            var other: OpaquePointer?
+            defer { sqlite3_close(other) }
+            var statement: OpaquePointer?
+            defer { sqlite3_finalize(statement) }
+            guard sqlite3_open_v2(path, &other, SQLITE_OPEN_READONLY, nil) == SQLITE_OK,
+                  sqlite3_prepare_v2(other, "SELECT \(columns) FROM vm_repairs ORDER BY id", -1, &statement, nil) == SQLITE_OK else {
+                throw ContractDatabaseError.cannotRead(path)
+            }
+            var rows: [[String]] = []
+            while sqlite3_step(statement) == SQLITE_ROW {
+                rows.append((0..<6).map { String(cString: sqlite3_column_text(statement, $0)) })
+            }
+            return rows
+        case .postgres(let database):
+            let other = try ScratchDatabase.connect(to: database.url)
+            defer { try? other.close().wait() }
+            let result = try other.query(PostgresQuery(unsafeSQL: "SELECT \(columns) FROM vm_repairs ORDER BY id"), logger: ScratchDatabase.logger).wait()
+            return try result.rows.map { row in try row.makeRandomAccess().map { try $0.decode(String.self) } }
+        }
+    }
+
     /// Runs `body` while another connection holds what every write needs: SQLite's write lock
     /// (`BEGIN IMMEDIATE`), or on PostgreSQL a lock on `vms` that conflicts with every row change
     /// (`SHARE ROW EXCLUSIVE`, which readers do not wait for), released after `body`.
@@ -66,4 +92,5 @@ enum ContractDatabase: Sendable {
 enum ContractDatabaseError: Error {
     case cannotLock(String)
     case cannotEmpty(String)
+    case cannotRead(String)
 }

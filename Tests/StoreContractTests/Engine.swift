@@ -1,5 +1,4 @@
 import Foundation
-import PostgresAccess
 import Testing
 import VMDBTestSupport
 import VMStore
@@ -26,13 +25,14 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite:
             let directory = try TemporaryDirectory("contract")
             let path = try Fixtures.database(version: version, in: directory)
-            let store = try VMStore(path: path, options: .init(busyTimeout: busyTimeout, clock: clock))
+            // The way a deployer opens it: one configuration value, a path or a URL.
+            let store = try VMStore(database: path, options: .init(busyTimeout: busyTimeout, clock: clock))
             defer { try? store.close() }
             return try body(store, .sqlite(path: path))
         case .postgres:
             let database = try await ScratchDatabase.make(version: version)
             defer { database.drop() }
-            let store = try VMStore(postgres: try PostgresLocation(url: database.url), busyTimeout: busyTimeout, clock: clock)
+            let store = try VMStore(database: database.url, options: .init(busyTimeout: busyTimeout, clock: clock))
             defer { try? store.close() }
             return try body(store, .postgres(database))
         }
@@ -44,13 +44,13 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite:
             let directory = try TemporaryDirectory("contract")
             let path = try Fixtures.database(version: VMStore.schemaVersion, in: directory)
-            let store = try VMStore(path: path, options: .init(clock: { Engine.fixedNow }))
+            let store = try VMStore(database: path, options: .init(clock: { Engine.fixedNow }))
             defer { try? store.close() }
             return try await body(store, .sqlite(path: path))
         case .postgres:
             let database = try await ScratchDatabase.make()
             defer { database.drop() }
-            let store = try VMStore(postgres: try PostgresLocation(url: database.url), clock: { Engine.fixedNow })
+            let store = try VMStore(database: database.url, options: .init(clock: { Engine.fixedNow }))
             defer { try? store.close() }
             return try await body(store, .postgres(database))
         }

@@ -15,6 +15,7 @@ import Testing
         "emptySchema": 65, "newerDatabase": 4, "inconsistentHistory": 5, "locked": 75, "migratorRunning": 75,
         "concurrentMigration": 75, "outOfSpace": 74, "ioError": 74, "noTemporaryFolder": 74, "failedVerification": 2,
         "dataConflict": 2, "onlineNotPossible": 65, "onlineNeedsWAL": 65, "cutOverTimedOut": 75, "onlineLagging": 75, "schemaChangedDuringOnline": 65,
+        "permissionDenied": 65, "serverUnreachable": 69,
         "unexpectedSQLiteError": 1, "unexpectedFailure": 1,
     ]
 

@@ -11,18 +11,10 @@ import VMStore
 @Suite struct IntentRepairTests {
     static let start = Date(timeIntervalSince1970: 1_795_000_000)
 
-    final class Clock: @unchecked Sendable {
-        // @unchecked: every access holds the lock.
-        private let lock = NSLock()
-        private var seconds = 0.0
-        var now: Date { lock.withLock { start.addingTimeInterval(seconds) } }
-        func set(_ value: Double) { lock.withLock { seconds = value } }
-    }
-
     struct World {
         let directory: TemporaryDirectory
         let path: String
-        let clock = Clock()
+        let clock = TestClock(start: IntentRepairTests.start)
 
         init() throws {
             directory = try TemporaryDirectory("intent-repair")

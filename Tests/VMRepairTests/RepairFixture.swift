@@ -63,6 +63,19 @@ struct RepairFixture {
     }
 }
 
+/// A clock a test moves: `start` plus the seconds set.
+final class TestClock: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
+    private let lock = NSLock()
+    private let start: Date
+    private var seconds = 0.0
+
+    init(start: Date) { self.start = start }
+
+    var now: Date { lock.withLock { start.addingTimeInterval(seconds) } }
+    func set(_ value: Double) { lock.withLock { seconds = value } }
+}
+
 /// A daemon's VM entry as JSON text, built by JSONSerialization (so any string is escaped correctly).
 func vmEntry(_ id: String, name: String? = nil, status: String? = "running", node: Int? = nil, contract: Int? = nil,
              idKey: String = "vm_id", extra: [String: Any] = [:]) -> String {

@@ -20,10 +20,42 @@ public struct DatabaseStatus: Sendable, Codable {
     /// Versions missing below the highest applied one.
     public let missingVersions: [Int]
     public let journalMode: String
+    /// `sqlite` or `postgresql`: which engine holds the database.
+    public var engine = "sqlite"
     /// An online migration in progress, interrupted, or emptying its old tables (nil: none).
     public var online: OnlineProgress?
 
     public var isCurrent: Bool { pending.isEmpty && unknownVersions.isEmpty }
+
+    init(path: String, currentVersion: Int, latestVersion: Int, isManaged: Bool, applied: [AppliedMigration], pending: [Pending],
+         unknownVersions: [Int], checksumMismatches: [Int], missingVersions: [Int], journalMode: String) {
+        self.path = path
+        self.currentVersion = currentVersion
+        self.latestVersion = latestVersion
+        self.isManaged = isManaged
+        self.applied = applied
+        self.pending = pending
+        self.unknownVersions = unknownVersions
+        self.checksumMismatches = checksumMismatches
+        self.missingVersions = missingVersions
+        self.journalMode = journalMode
+    }
+
+    /// A managed database's standing from its history against `catalog`: the same rules on every engine.
+    public init(path: String, history applied: [AppliedMigration], catalog: MigrationCatalog, journalMode: String, engine: String) {
+        let versions = Set(applied.map(\.version))
+        let current = versions.max() ?? 0
+        self.init(
+            path: path, currentVersion: current, latestVersion: catalog.latestVersion, isManaged: true, applied: applied,
+            pending: catalog.scripts.filter { $0.version > current }.map { .init(version: $0.version, name: $0.name) },
+            unknownVersions: applied.map(\.version).filter { catalog.script(version: $0) == nil },
+            checksumMismatches: applied.filter { entry in
+                catalog.script(version: entry.version).map { $0.checksum != entry.checksum } ?? false
+            }.map(\.version),
+            missingVersions: current > 0 ? (1...current).filter { !versions.contains($0) } : [],
+            journalMode: journalMode)
+        self.engine = engine
+    }
 
     /// Throws the refusal a migrating command owes this database, if any.
     ///

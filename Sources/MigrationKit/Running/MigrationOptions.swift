@@ -63,6 +63,10 @@ public struct MigrationPlan: Sendable, Codable {
         public let name: String
         public let checksum: String
         public let statements: [String]
+
+        public init(version: Int, name: String, checksum: String, statements: [String]) {
+            (self.version, self.name, self.checksum, self.statements) = (version, name, checksum, statements)
+        }
     }
 
     public let path: String
@@ -76,4 +80,15 @@ public struct MigrationPlan: Sendable, Codable {
     /// (a table using a collation or a virtual-table module of the deployer's app), each
     /// with why; nil when every object was rehearsed.
     public var notRehearsed: [String]?
+
+    public init(path: String, fromVersion: Int, toVersion: Int, baselinedVersion: Int?, parameters: [String], migrations: [Entry],
+                notRehearsed: [String]? = nil) {
+        self.path = path
+        self.fromVersion = fromVersion
+        self.toVersion = toVersion
+        self.baselinedVersion = baselinedVersion
+        self.parameters = parameters
+        self.migrations = migrations
+        self.notRehearsed = notRehearsed
+    }
 }

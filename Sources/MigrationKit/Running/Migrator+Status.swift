@@ -23,18 +23,8 @@ extension Migrator {
     private func inspectHistory(_ db: Database, path: String) throws -> DatabaseStatus {
         let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
         if try history.exists(db) {
-            let applied = try history.read(db, toolVersion: toolVersion)
-            let versions = Set(applied.map(\.version))
-            let current = versions.max() ?? 0
-            let unknown = applied.map(\.version).filter { catalog.script(version: $0) == nil }
-            let mismatched = applied.filter { entry in
-                catalog.script(version: entry.version).map { $0.checksum != entry.checksum } ?? false
-            }.map(\.version)
-            let missing = current > 0 ? (1...current).filter { !versions.contains($0) } : []
-            return DatabaseStatus(
-                path: path, currentVersion: current, latestVersion: catalog.latestVersion, isManaged: true,
-                applied: applied, pending: pending(after: current), unknownVersions: unknown,
-                checksumMismatches: mismatched, missingVersions: missing, journalMode: journalMode)
+            return DatabaseStatus(path: path, history: try history.read(db, toolVersion: toolVersion), catalog: catalog,
+                                  journalMode: journalMode, engine: "sqlite")
         }
         let version = try fingerprintVersion(db, path: path)
         return DatabaseStatus(

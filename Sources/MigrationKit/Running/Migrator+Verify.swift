@@ -19,6 +19,20 @@ public struct VerifyReport: Sendable, Codable {
     /// Why the triggers and views were not run, when they could not be (a read-only file).
     public let objectsNotProbed: String?
 
+    public init(path: String, version: Int, isManaged: Bool, drift: [String], additions: [String], integrity: String,
+                foreignKeyViolations: [String], historyProblems: [String], brokenObjects: [String], objectsNotProbed: String?) {
+        self.path = path
+        self.version = version
+        self.isManaged = isManaged
+        self.drift = drift
+        self.additions = additions
+        self.integrity = integrity
+        self.foreignKeyViolations = foreignKeyViolations
+        self.historyProblems = historyProblems
+        self.brokenObjects = brokenObjects
+        self.objectsNotProbed = objectsNotProbed
+    }
+
     public var isClean: Bool {
         drift.isEmpty && integrity == "ok" && foreignKeyViolations.isEmpty && historyProblems.isEmpty && brokenObjects.isEmpty
     }

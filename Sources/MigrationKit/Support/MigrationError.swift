@@ -26,6 +26,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         case diskFull
         /// Another migrator holds the database, or it stayed locked.
         case busy
+        /// The database server could not be reached, or the connection was lost.
+        case serverUnavailable
         /// A bug: the message says what to report.
         case internalFailure
     }
@@ -110,6 +112,10 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         /// During an online run, someone changed the schema of a table it migrates (a column,
         /// an index, a trigger); the run was undone, the change kept. ``MigrationError/object`` names it.
         public static let schemaChangedDuringOnline = Code("schemaChangedDuringOnline", .unusableInput)
+        /// The database server's role lacks a right the command needs (PostgreSQL's SQLSTATE 42501).
+        public static let permissionDenied = Code("permissionDenied", .unusableInput)
+        /// The database server could not be reached, or it closed the connection mid-run.
+        public static let serverUnreachable = Code("serverUnreachable", .serverUnavailable)
         /// A SQLite error nothing here expected: a bug.
         public static let unexpectedSQLiteError = Code("unexpectedSQLiteError", .internalFailure)
         /// Something the migrator relies on did not hold (a connection setting refused, its own state
@@ -122,7 +128,7 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             malformedMigration, noSuchVersion, versionBehind, unreadableSchema, schemaConflict, rowsNotCarried,
             unknownSchema, unusableFile, emptySchema, newerDatabase, inconsistentHistory, locked, migratorRunning,
             concurrentMigration, outOfSpace, ioError, noTemporaryFolder, failedVerification, dataConflict, onlineNotPossible,
-            onlineNeedsWAL, cutOverTimedOut, onlineLagging, schemaChangedDuringOnline, unexpectedSQLiteError, unexpectedFailure,
+            onlineNeedsWAL, cutOverTimedOut, onlineLagging, schemaChangedDuringOnline, permissionDenied, serverUnreachable, unexpectedSQLiteError, unexpectedFailure,
         ]
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import MigrationKit
 
 extension VMDB {
-    struct Migrate: ParsableCommand {
+    struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply pending migrations, each in one verified transaction, after an online backup.",
             discussion: """
@@ -48,8 +48,8 @@ extension VMDB {
         @Option(help: "What to check before commit: full (counts, content hashes, integrity) or counts.")
         var verify: VerificationLevel = .full
 
-        @Option(help: "Seconds to wait for the deployer's write lock before giving up (exit 75).")
-        var busyTimeout: Double = 5
+        @Option(help: ArgumentHelp("Seconds to wait for the deployer's write lock before giving up, exit 75 (default: 5; on PostgreSQL 2, each statement's lock_timeout).", valueName: "seconds"))
+        var busyTimeout: Double?
 
         @Flag(help: "Migrate while the deployer keeps writing: short write transactions only (needs WAL). See README, Upgrading.")
         var online = false
@@ -81,21 +81,26 @@ extension VMDB {
                 throw ValidationError("--max-lock-ms, --chunk-ms, --pace, --max-lag-seconds, --drain and --postpone-cut-over-file go with --online")
             }
             if dryRun && drain == .later { throw ValidationError("--drain later does not go with --dry-run: the dry run measures the drain on its copy") }
+            if let busyTimeout, !(busyTimeout > 0) { throw ValidationError("--busy-timeout takes seconds above 0") }
             guard maxLagSeconds > 0 else { throw ValidationError("--max-lag-seconds takes seconds above 0") }
             guard maxLockMs >= 1, chunkMs >= 1, chunkMs <= maxLockMs * 10, pace >= 0, pace <= 100 else {
                 throw ValidationError("--max-lock-ms and --chunk-ms take milliseconds from 1, --pace a ratio from 0 to 100")
             }
         }
 
-        func run() throws {
-            let path = try database.resolvedPath()
+        func run() async throws {
+            let path: String
+            switch try database.location() {
+            case .file(let file): path = file
+            case .postgres(let location): return try await run(on: location)
+            }
             var options = MigrationOptions()
             options.targetVersion = version
             options.parameters = defaultNetwork.map { ["default_network": $0] } ?? [:]
             options.verification = verify
             options.takesBackup = !noBackup
             options.backupDirectory = backupDir
-            options.busyTimeout = busyTimeout
+            options.busyTimeout = busyTimeout ?? 5
             options.progress = output.progressHandler
             let console = Console.current
             options.warning = { console.err("vmdb: warning: \($0)\n") }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import MigrationKit
+import MigrationKitPostgres
 
 extension VMDB {
-    struct Plan: ParsableCommand {
+    struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the exact SQL `migrate` would run, bookkeeping included. Changes nothing.")
 
@@ -19,9 +20,13 @@ extension VMDB {
             if let defaultNetwork { try NetworkName.validate(defaultNetwork, option: "--default-network") }
         }
 
-        func run() throws {
-            let plan = try VMDB.migrator.plan(path: try database.resolvedPath(), to: version,
-                                              parameters: defaultNetwork.map { ["default_network": $0] } ?? [:])
+        func run() async throws {
+            let plan = switch try database.location() {
+            case .file(let path):
+                try VMDB.migrator.plan(path: path, to: version, parameters: defaultNetwork.map { ["default_network": $0] } ?? [:])
+            case .postgres(let location):
+                try await VMDB.postgresMigrator.plan(location, to: version)
+            }
             try output.emit(plan) { Self.sql(plan) }
         }
 

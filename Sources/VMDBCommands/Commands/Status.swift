@@ -1,8 +1,9 @@
 import ArgumentParser
 import MigrationKit
+import MigrationKitPostgres
 
 extension VMDB {
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the schema version, applied, pending and unknown migrations.",
             discussion: "With --check, exits 3 when migrations are pending, 4 when the database is newer than this tool, 5 when its history is inconsistent.")
@@ -13,8 +14,11 @@ extension VMDB {
         @Flag(help: "Exit 3 when migrations are pending (for scripts and CI).")
         var check = false
 
-        func run() throws {
-            let status = try VMDB.migrator.status(path: try database.resolvedPath())
+        func run() async throws {
+            let status = switch try database.location() {
+            case .file(let path): try VMDB.migrator.status(path: path)
+            case .postgres(let location): try await VMDB.postgresMigrator.status(location)
+            }
             try output.emit(Report(status: status, build: .current)) { Self.text(status, build: .current) }
             if check {
                 try status.requireConsistentHistory()
@@ -38,7 +42,7 @@ extension VMDB {
         }
 
         static func text(_ status: DatabaseStatus, build: BuildDescription) -> String {
-            var lines = [build.line, "database: \(status.path) (journal mode \(status.journalMode))"]
+            var lines = [build.line, status.engine == "postgresql" ? "database: \(status.path) (PostgreSQL)" : "database: \(status.path) (journal mode \(status.journalMode))"]
             lines.append("schema version: \(status.currentVersion) (latest this vmdb ships: \(status.latestVersion))")
             if !status.isManaged {
                 lines.append("history: none yet. The schema was recognised as version \(status.currentVersion); `vmdb migrate` records it (baseline) before migrating")

@@ -76,7 +76,7 @@ extension VMDB.VM {
 
         func run() throws {
             struct Listing: Encodable { let count: Int; let vms: [VMRecord] }
-            let store = try VMStore(path: try database.resolvedPath())
+            let store = try database.openStore()
             defer { try? store.close() }
             let records = try store.list(network: network, status: status.map(VMStatus.init(rawValue:)))
             try output.emit(Listing(count: records.count, vms: records)) { text(records) }
@@ -113,7 +113,7 @@ extension VMDB.VM {
 
         func run() throws {
             struct Shown: Encodable { let vm: VMRecord; let events: [VMEvent] }
-            let store = try VMStore(path: try database.resolvedPath())
+            let store = try database.openStore()
             defer { try? store.close() }
             let record = try store.vm(try target.reference())
             let events = try store.events(of: record.identity.reference)
@@ -154,7 +154,7 @@ extension VMDB.VM {
 
         func run() throws {
             struct Deleted: Encodable { let deleted: VMRecord }
-            let store = try VMStore(path: try database.resolvedPath())
+            let store = try database.openStore()
             defer { try? store.close() }
             let record = try store.delete(try target.reference())
             try output.emit(Deleted(deleted: record)) {

@@ -40,7 +40,7 @@ extension VMDB.VM {
 
         func run() throws {
             struct Listing: Encodable { let count: Int; let states: [String: Int]; let intents: [ProvisionIntent] }
-            let store = try VMStore(path: try database.resolvedPath())
+            let store = try database.openStore()
             defer { try? store.close() }
             let before = Timestamp.string(from: Date().addingTimeInterval(-olderThan + 1))
             let intents = try store.provisionIntents(state: ProvisionState(rawValue: state), network: network, createdBefore: before)

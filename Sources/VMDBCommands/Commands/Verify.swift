@@ -1,8 +1,9 @@
 import ArgumentParser
 import MigrationKit
+import MigrationKitPostgres
 
 extension VMDB {
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the schema against the migrations, integrity, foreign keys and history checksums.",
             discussion: "Exits 3 on schema drift, foreign key violations, or a trigger or view that fails when run (each is run once and rolled back), 65 when integrity_check fails, 4 or 5 for history problems.")
@@ -10,8 +11,11 @@ extension VMDB {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
-            let report = try VMDB.migrator.verify(path: try database.resolvedPath())
+        func run() async throws {
+            let report = switch try database.location() {
+            case .file(let path): try VMDB.migrator.verify(path: path)
+            case .postgres(let location): try await VMDB.postgresMigrator.verify(location)
+            }
             try output.emit(report) { Self.text(report) }
             if report.integrity != "ok" { throw ExitCode(65) }
             if !report.isClean { throw ExitCode(3) }

@@ -61,6 +61,7 @@ extension MigrationError.Kind {
         case .unusableInput: 65
         case .diskFull: 74
         case .busy: 75
+        case .serverUnavailable: 69
         case .internalFailure: 1
         }
     }

@@ -74,17 +74,17 @@ struct IntentReconciler {
     }
 }
 
-/// Applies the intent findings in one store transaction: adoptions (with their audit
+/// Applies the intent findings in the run's write transaction: adoptions (with their audit
 /// rows), first misses and abandonments. Each intent is read again inside it: one the
 /// deployer closed or leased again meanwhile is left as it is.
 struct IntentRecorder {
     /// The `vm_repairs.action` of an adopted intent's VM.
     static let adoptedAction = "adopted_intent"
 
-    let store: VMStore
     let clock: @Sendable () -> Date
 
-    func record(_ findings: IntentFindings, from analysis: Database, into applied: inout RepairReport.Applied) throws {
+    func record(_ findings: IntentFindings, from analysis: Database, through writer: VMStore.Writer,
+                into applied: inout RepairReport.Applied) throws {
         let actionable = findings.findings.filter(\.resolution.writes)
         guard !actionable.isEmpty else { return }
         let texts = InventoryEntryTexts()
@@ -95,51 +95,40 @@ struct IntentRecorder {
             FROM temp.repair_inventory AS i JOIN temp.repair_sources AS s ON s.id = i.source
             WHERE i.network = ? AND i.request_id = ?
             """)
-        let outcome = try store.write { writer -> RepairReport.Applied in
-            var applied = RepairReport.Applied()
-            let audit = try writer.database.makeStatement(sql: """
-                INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            for finding in actionable {
-                // The deployer may have closed it, or taken it up again, since the analysis read.
-                guard let intent = try writer.provisionIntent(network: finding.network, requestID: finding.requestID),
-                      intent.state == .pending, intent.leaseExpiresAt.map({ $0 <= nowText }) ?? true else {
+        for finding in actionable {
+            // The deployer may have closed it, or taken it up again, since the analysis read.
+            guard let intent = try writer.provisionIntent(network: finding.network, requestID: finding.requestID),
+                  intent.state == .pending, intent.leaseExpiresAt.map({ $0 <= nowText }) ?? true else {
+                applied.intentsChangedMeanwhile += 1
+                continue
+            }
+            switch finding.resolution {
+            case .adopt:
+                guard let row = try Row.fetchOne(entryQuery, arguments: [finding.network, finding.requestID]) else { continue }
+                let entry = try texts.text(path: row["path"], offset: row["entry_offset"], length: row["entry_length"])
+                let identity: VMIdentity
+                do {
+                    identity = try VMIdentity(network: finding.network, vmID: row["vm_id"])
+                } catch {
+                    throw RepairError(.malformedInput, "the VM listed for request id \(finding.requestID) has an id that cannot be recorded (\(error)); nothing was recorded")
+                }
+                let source: String = row["source"]
+                guard try writer.adoptProvision(requestID: finding.requestID, vm: DaemonFields.newVM(identity, entry: entry)) else {
                     applied.intentsChangedMeanwhile += 1
                     continue
                 }
-                switch finding.resolution {
-                case .adopt:
-                    guard let row = try Row.fetchOne(entryQuery, arguments: [finding.network, finding.requestID]) else { continue }
-                    let entry = try texts.text(path: row["path"], offset: row["entry_offset"], length: row["entry_length"])
-                    let identity: VMIdentity
-                    do {
-                        identity = try VMIdentity(network: finding.network, vmID: row["vm_id"])
-                    } catch {
-                        throw RepairError(.malformedInput, "the VM listed for request id \(finding.requestID) has an id that cannot be recorded (\(error)); nothing was recorded")
-                    }
-                    let source: String = row["source"]
-                    guard try writer.adoptProvision(requestID: finding.requestID, vm: DaemonFields.newVM(identity, entry: entry)) else {
-                        applied.intentsChangedMeanwhile += 1
-                        continue
-                    }
-                    try audit.execute(arguments: [identity.network, identity.vmID, Self.adoptedAction, source, entry, recordedAt])
-                    applied.intentsAdopted += 1
-                case .firstMiss:
-                    _ = try writer.noteProvisionMissing(network: finding.network, requestID: finding.requestID, abandoning: false, detail: "")
-                    applied.intentMissesNoted += 1
-                case .abandon:
-                    let detail = "no VM with request id \(finding.requestID) in the daemon's inventory, on \(intent.firstMissedAt ?? "an earlier scan") and on \(nowText)"
-                    _ = try writer.noteProvisionMissing(network: finding.network, requestID: finding.requestID, abandoning: true, detail: detail)
-                    applied.intentsAbandoned += 1
-                case .ambiguous, .awaitingSecondScan:
-                    break
-                }
+                try writer.recordRepair(identity, action: Self.adoptedAction, source: source, entry: entry, recordedAt: recordedAt)
+                applied.intentsAdopted += 1
+            case .firstMiss:
+                _ = try writer.noteProvisionMissing(network: finding.network, requestID: finding.requestID, abandoning: false, detail: "")
+                applied.intentMissesNoted += 1
+            case .abandon:
+                let detail = "no VM with request id \(finding.requestID) in the daemon's inventory, on \(intent.firstMissedAt ?? "an earlier scan") and on \(nowText)"
+                _ = try writer.noteProvisionMissing(network: finding.network, requestID: finding.requestID, abandoning: true, detail: detail)
+                applied.intentsAbandoned += 1
+            case .ambiguous, .awaitingSecondScan:
+                break
             }
-            return applied
         }
-        applied.intentsAdopted += outcome.intentsAdopted
-        applied.intentsAbandoned += outcome.intentsAbandoned
-        applied.intentMissesNoted += outcome.intentMissesNoted
-        applied.intentsChangedMeanwhile += outcome.intentsChangedMeanwhile
     }
 }

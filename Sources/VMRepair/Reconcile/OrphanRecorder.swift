@@ -3,22 +3,21 @@ import SQLiteFiles
 import GRDB
 import VMStore
 
-/// Records orphans in the store, each with its audit row, in one transaction.
+/// Records orphans in the store, each with its audit row, in the run's write transaction.
 struct OrphanRecorder {
     /// The `vm_repairs.action` of a recorded orphan.
     static let recordedAction = "recorded_orphan"
 
-    let store: VMStore
     let clock: @Sendable () -> Date
     /// Whether the database has provision intents (whose VMs are not orphans).
     var hasIntents = false
 
     /// Streams the orphans from the analysis connection and records each one
-    /// through the store's writer: all of them commit together, or none does.
+    /// through the store's writer (on any engine): all of them commit together, or none does.
     ///
     /// Each orphan is checked again inside the transaction, so one the deployer
     /// recorded meanwhile is skipped rather than failing the run.
-    func record(from analysis: Database) throws -> RepairReport.Applied {
+    func record(from analysis: Database, through writer: VMStore.Writer) throws -> RepairReport.Applied {
         var applied = RepairReport.Applied()
         let recordedAt = UTCTimestamp.string(from: clock())
         let texts = InventoryEntryTexts()
@@ -29,10 +28,7 @@ struct OrphanRecorder {
               AND NOT \(hasIntents ? IntentReconciler.matchesPendingIntent("i") : "0")
             ORDER BY i.network, i.vm_id
             """)
-        try store.write { writer in
-            let audit = try writer.database.makeStatement(sql: """
-                INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
-                """)
+        do {
             while let row = try orphans.next() {
                 let entry = try texts.text(path: row["path"], offset: row["entry_offset"], length: row["entry_length"])
                 let identity: VMIdentity
@@ -48,10 +44,10 @@ struct OrphanRecorder {
                 do {
                     try writer.provision(DaemonFields.newVM(identity, entry: entry), origin: .repair)
                 } catch let error as StoreError where error.code == .unstorableText {
-                    throw RepairError(.malformedInput, "the daemon's entry for orphan \(identity) cannot be recorded as it is: its \(error.column ?? "text") contains a NUL character (U+0000), which SQLite would cut off there; nothing was recorded. Fix the daemon's answer, or record this VM by hand")
+                    throw RepairError(.malformedInput, "the daemon's entry for orphan \(identity) cannot be recorded as it is: its \(error.column ?? "text") contains a NUL character (U+0000), which the database cannot keep as it is; nothing was recorded. Fix the daemon's answer, or record this VM by hand")
                 }
                 let source: String = row["source"]
-                try audit.execute(arguments: [identity.network, identity.vmID, Self.recordedAction, source, entry, recordedAt])
+                try writer.recordRepair(identity, action: Self.recordedAction, source: source, entry: entry, recordedAt: recordedAt)
                 applied.recorded += 1
             }
         }

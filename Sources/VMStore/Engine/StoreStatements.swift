@@ -34,6 +34,10 @@ package protocol StoreStatements {
     func update(_ column: VMColumn, to value: String?, at timestamp: String, _ identity: VMIdentity) throws -> Int
     /// Appends an event to the VM's history.
     func insertEvent(_ identity: VMIdentity, kind: String, at: String, detail: String?) throws -> InsertedRow
+    /// Appends an audit row to `vm_repairs` (v3 on); returns the rows inserted.
+    ///
+    /// - Throws: ``StoreError`` `schemaTooOld` on v2, which has no `vm_repairs`.
+    func insertRepair(_ identity: VMIdentity, action: String, source: String, entry: String, recordedAt: String) throws -> Int
 
     // MARK: Provision intents
 

@@ -145,6 +145,16 @@ struct SQLiteStatements: StoreStatements {
         return InsertedRow(rowID: database.lastInsertedRowID, changed: database.changesCount)
     }
 
+    func insertRepair(_ identity: VMIdentity, action: String, source: String, entry: String, recordedAt: String) throws -> Int {
+        guard queries.hasOrigin else {   // v2: no vm_repairs (it came with origin, in v3)
+            throw StoreError(.schemaTooOld(path: path, found: 2, expected: VMStore.schemaVersion))
+        }
+        try database.cachedStatement(sql: """
+            INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [identity.network, identity.vmID, action, source, entry, recordedAt])
+        return database.changesCount
+    }
+
     // MARK: Provision intents
 
     func requireIntents() throws {

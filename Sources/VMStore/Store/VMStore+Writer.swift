@@ -155,6 +155,20 @@ extension VMStore {
             return VMEvent(rowID: inserted.rowID, identity: identity, kind: kind, at: at, detail: detail)
         }
 
+        /// Appends an audit row to `vm_repairs`: what repair did to the VM (`action`), from which
+        /// inventory (`source`) and the daemon's entry as it was (`entry`), at `recordedAt`. The row
+        /// stays when the VM is deleted; nothing checks that the VM is recorded.
+        ///
+        /// - Throws: ``StoreError``: `unstorableText` (a NUL character), `schemaTooOld` (v2 has no
+        ///   `vm_repairs`), `databaseFailure`; the transaction then rolls back unless `body` catches it.
+        public func recordRepair(_ identity: VMIdentity, action: String, source: String, entry: String, recordedAt: String) throws {
+            try Self.refuseNUL("action", action, of: identity)
+            try Self.refuseNUL("source", source, of: identity)
+            try Self.refuseNUL("entry", entry, of: identity)
+            try expectOneChange(try statements.insertRepair(identity, action: action, source: source, entry: entry, recordedAt: recordedAt),
+                                identity, "repair audit")
+        }
+
         private func update(_ column: VMColumn, to value: String?, _ reference: VMReference, _ operation: String) throws -> VMChange {
             let identity = try resolve(reference)
             try Self.refuseNUL(column.rawValue, value, of: identity)
@@ -189,9 +203,8 @@ extension VMStore {
     /// ```swift
     /// try store.write { writer in
     ///     let record = try writer.provision(vm, origin: .repair)
-    ///     try writer.database.execute(
-    ///         sql: "INSERT INTO vm_repairs (network, vm_id, action, source, entry, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-    ///         arguments: [record.network, record.vmID, "recorded", source, entry, record.createdAt])
+    ///     try writer.recordRepair(record.identity, action: "recorded_orphan", source: source, entry: entry,
+    ///                             recordedAt: record.createdAt)
     /// }
     /// ```
     ///
