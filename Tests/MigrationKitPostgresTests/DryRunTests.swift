@@ -53,14 +53,22 @@ import VMDBTestSupport
         }
     }
 
+    /// A killed dry run's scratch database (an hour old, nobody connected) is dropped by the next dry
+    /// run; one made a moment ago is not, though nobody is connected to it yet: its dry run is
+    /// between CREATE DATABASE and its first connection.
     @Test func aScratchDatabaseLeftByAKilledDryRunIsDropped() async throws {
         try await ScratchDatabase.with { database in
             try await PostgresBackupFixture.atVersion2(database)
-            let leftover = "vmdb_dry_run_left\(UInt32.random(in: 0...UInt32.max))"
-            try await database.execute("CREATE DATABASE \(leftover)")
+            let now = try #require(Int(try await database.strings("SELECT extract(epoch FROM clock_timestamp())::bigint::text").first ?? ""))
+            let suffix = UInt32.random(in: 0...UInt32.max)
+            let (leftover, fresh) = ("vmdb_dry_run_\(now - 3600)_dead\(suffix)", "vmdb_dry_run_\(now)_starting\(suffix)")
+            try await database.execute("CREATE DATABASE \(leftover);\nCREATE DATABASE \(fresh)")
             let report = try await PostgresBackupFixture.migrator.dryRun(database.location)
+            let freshKept = try await exists(fresh, database)
+            try await database.execute("DROP DATABASE IF EXISTS \(fresh)")
             #expect(report.wouldSucceed)
             #expect(try await exists(leftover, database) == false)
+            #expect(freshKept)
         }
     }
 

@@ -16,12 +16,18 @@ extension PostgresMigrator {
     ///   `PostgresConnectionError` when the server cannot be reached.
     public func backup(_ location: PostgresLocation, to destination: String, toolFolder: String? = nil) async throws -> PostgresBackupRecord {
         let tools = try PostgresTools.locate(in: toolFolder.map { [$0] })
+        return try await connected(location) { db in
+            try await backup(location, session: PostgresSession(db, location: location, version: nil), tools: tools, to: destination)
+        }
+    }
+
+    /// pg_dump into the new file `destination`, its record beside it; nothing is left of either on failure.
+    private func backup(_ location: PostgresLocation, session: PostgresSession, tools: PostgresTools,
+                        to destination: String) async throws -> PostgresBackupRecord {
         let recordPath = PostgresBackupRecord.recordPath(for: destination)
         try createPrivateFiles([destination, recordPath])
         do {
-            let record = try await connected(location) { db in
-                try await dump(location, session: PostgresSession(db, location: location, version: nil), tools: tools, to: destination)
-            }
+            let record = try await dump(location, session: session, tools: tools, to: destination)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
@@ -36,7 +42,7 @@ extension PostgresMigrator {
     /// `session` exports; its record.
     func dump(_ location: PostgresLocation, session: PostgresSession, tools: PostgresTools, to destination: String) async throws -> PostgresBackupRecord {
         let watch = Stopwatch()
-        let snapshot = PostgresSnapshot(session: session, historyTable: configuration.historyTable)
+        let snapshot = PostgresSnapshot(session: session)
         let (version, tables) = try await snapshot.withExported { name in
             let version = try await snapshot.schemaVersion(configuration)
             let tables = try await snapshot.tables()
@@ -85,20 +91,13 @@ extension PostgresMigrator {
                     let version = try await PostgresHistory(configuration).read(session).last?.version ?? 0
                     let directory = safetyBackupDirectory ?? (source as NSString).deletingLastPathComponent
                     let stamp = UTCTimestamp.now().replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-                    let path = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("\(location.database).v\(version).\(stamp).pgdump")
-                    try createPrivateFiles([path, PostgresBackupRecord.recordPath(for: path)])
-                    do {
-                        safety = try await dump(location, session: session, tools: tools, to: path)
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                        try encoder.encode(safety).write(to: URL(fileURLWithPath: PostgresBackupRecord.recordPath(for: path)))
-                    } catch {
-                        for file in [path, PostgresBackupRecord.recordPath(for: path)] { try? FileManager.default.removeItem(atPath: file) }
-                        throw error
-                    }
+                    // The database's name as a file name only: a "/" in it never leaves the folder.
+                    let base = location.database.replacingOccurrences(of: "/", with: "_")
+                    let path = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent("\(base).v\(version).\(stamp).pgdump")
+                    safety = try await backup(location, session: session, tools: tools, to: path)
                 }
                 try await load(script, into: location, replacingCurrentSchema: true, tools: tools, doing: "restoring \(source)")
-                let restored = PostgresSnapshot(session: session, historyTable: configuration.historyTable)
+                let restored = PostgresSnapshot(session: session)
                 let (version, tables) = try await restored.withExported { _ in (try await restored.schemaVersion(configuration), try await restored.tables()) }
                 try await lock.release(session)
                 return PostgresRestoreReport(database: location.description, restoredFrom: source, restoredVersion: version,

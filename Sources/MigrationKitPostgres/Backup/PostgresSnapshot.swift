@@ -9,7 +9,6 @@ import PostgresNIO
 /// and hashes, while the deployer keeps writing.
 struct PostgresSnapshot {
     let session: PostgresSession
-    let historyTable: String
 
     /// Runs `body` with the exported snapshot's name, inside the transaction that holds it.
     func withExported<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
