@@ -108,7 +108,7 @@ struct PostgresStoreBenchmark: ParsableCommand {
             }
         }
 
-        results.append(try alternating("lookup by (network, vm_id)", count: data.pairLookups.count, store: {
+        results.append(try alternating("lookup by (network, vm_id)", count: data.pairLookups.count, rounds: rounds, store: {
             for identity in data.pairLookups {
                 guard try store.vm(identity) != nil else { throw ValidationError("missing \(identity)") }
             }
@@ -119,7 +119,7 @@ struct PostgresStoreBenchmark: ParsableCommand {
         }))
 
         let references = try data.idLookups.map { try VMReference(vmID: $0) }
-        results.append(try alternating("lookup by id alone (one network has it)", count: references.count, store: {
+        results.append(try alternating("lookup by id alone (one network has it)", count: references.count, rounds: rounds, store: {
             for reference in references { _ = try store.vm(reference) }
         }, raw: {
             for id in data.idLookups {
@@ -132,20 +132,6 @@ struct PostgresStoreBenchmark: ParsableCommand {
         for result in results {
             print(String(format: "| %@ | %.0f | %.0f | %.2f |", result.name, result.storeRate, result.rawRate, result.ratio))
         }
-    }
-
-    private func elapsed(_ body: () throws -> Void) throws -> Duration {
-        try ContinuousClock().measure(body)
-    }
-
-    /// The best of `rounds` runs of each side, store and raw taking turns.
-    private func alternating(_ name: String, count: Int, store: () throws -> Void, raw: () throws -> Void) throws -> StoreBenchmark.Measurement {
-        var best = (store: Duration.seconds(1_000_000), raw: Duration.seconds(1_000_000))
-        for _ in 0..<max(1, rounds) {
-            best.store = min(best.store, try elapsed(store))
-            best.raw = min(best.raw, try elapsed(raw))
-        }
-        return .init(name: name, count: count, store: best.store, raw: best.raw)
     }
 
     /// Runs async setup from this synchronous command (the main thread, never the cooperative pool's).

@@ -43,7 +43,7 @@ extension PostgresMigrator {
                         try await load(script, into: scratch, replacingCurrentSchema: false, tools: tools, doing: "filling the dry run's copy")
                         let copySeconds = watch.elapsedSeconds
                         var recorded: [AppliedMigration] = []
-                        var failure: PostgresDryRunReport.Failure?
+                        var failure: DryRunReport.Failure?
                         do {
                             recorded = try await migrate(scratch, to: target, parameters: parameters)
                         } catch let error as MigrationError {
