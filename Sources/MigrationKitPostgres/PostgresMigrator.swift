@@ -42,12 +42,19 @@ public struct PostgresMigrator: Sendable {
     /// Applies every pending migration up to `target` (all: nil); returns what it recorded.
     public func migrate(_ location: PostgresLocation, to target: Int? = nil,
                         parameters: MigrationParameters = [:]) async throws -> [AppliedMigration] {
+        try await locked(location, to: target, parameters: parameters, online: nil).map(\.applied)
+    }
+
+    /// The run under the advisory lock: each pending version offline (one transaction), or
+    /// online with `online`'s settings (``migrateOnline(_:to:parameters:settings:)``).
+    func locked(_ location: PostgresLocation, to target: Int?, parameters: MigrationParameters,
+                online: PostgresOnlineSettings?) async throws -> [PostgresOnlineMigrationReport] {
         try await connected(location) { db in
             let session = PostgresSession(db, location: location, version: nil)
             let lock = PostgresMigrationLock(key: configuration.historyTable)
             try await lock.acquire(session)
             do {
-                let recorded = try await run(db, location: location, to: target, parameters: parameters)
+                let recorded = try await run(db, location: location, to: target, parameters: parameters, online: online)
                 try await lock.release(session)
                 return recorded
             } catch {
@@ -58,7 +65,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     private func run(_ db: PostgresConnection, location: PostgresLocation, to target: Int?,
-                     parameters: MigrationParameters) async throws -> [AppliedMigration] {
+                     parameters: MigrationParameters, online: PostgresOnlineSettings?) async throws -> [PostgresOnlineMigrationReport] {
         let history = PostgresHistory(configuration)
         let session = PostgresSession(db, location: location, version: nil)
         try await history.create(session)
@@ -69,9 +76,22 @@ public struct PostgresMigrator: Sendable {
             throw MigrationError(.noSuchVersion, "there is no migration \(target) to migrate to (the latest is \(catalog.latestVersion))", version: target)
         }
         let pending = catalog.scripts.filter { $0.version > current && $0.version <= (target ?? .max) }
-        var recorded: [AppliedMigration] = []
+        var recorded: [PostgresOnlineMigrationReport] = []
+        let progress = PostgresOnlineProgress(configuration)
         for script in pending {
-            recorded.append(try await apply(script, db, location: location, parameters: parameters, history: history))
+            // Online when asked (a version without directives is then one plain step, verified as the
+            // online run verifies: the deployer writes meanwhile); and always when an online run of it was
+            // interrupted: its steps done cannot be undone in one transaction, so the run finishes it.
+            let underway = try await progress.isUnderway(script, session)
+            if online != nil || underway {
+                let executor = PostgresOnlineExecutor(migrator: self, script: script, location: location, parameters: parameters,
+                                                      settings: online ?? PostgresOnlineSettings())
+                recorded.append(try await executor.run(db))
+                continue
+            }
+            let watch = Stopwatch()
+            let applied = try await apply(script, db, location: location, parameters: parameters, history: history)
+            recorded.append(PostgresOnlineMigrationReport(offline: applied, milliseconds: watch.elapsedMilliseconds))
         }
         return recorded
     }
@@ -110,7 +130,7 @@ public struct PostgresMigrator: Sendable {
             for step in definition.steps {
                 guard case .sql(let block, _) = step else { continue }
                 for statement in PostgresScript(block).statements {
-                    try await session.execute(statement, parameters: parameters)
+                    try await session.execute(statement, parameters: parameters.merging(PostgresOnlineStep.everyKey) { given, _ in given })
                 }
             }
             var record = VerificationRecord(level: verification)
@@ -126,19 +146,7 @@ public struct PostgresMigrator: Sendable {
                 let after = try await census.take(plan.table, plan.after)
                 checks.compare(plan.table, columns: plan.columns, before: .init(before[plan.table] ?? .empty), after: .init(after), into: &record)
             }
-            for invariant in definition.invariants {
-                let violations = try await session.count(invariant.sql, parameters: parameters)
-                record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
-                if violations > 0 { record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)") }
-            }
-            if !definition.probes.isEmpty {
-                var probes: [ProbeResult] = []
-                for probe in definition.probes { probes.append(try await session.probe(probe, parameters: parameters)) }
-                record.probes = probes
-                for probe in probes where !probe.passed {
-                    record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
-                }
-            }
+            try await checkDeclared(definition, session, parameters: parameters, into: &record)
             guard record.failures.isEmpty else {
                 throw MigrationError(.failedVerification, "migration \(script.version) (\(script.name)) failed verification on \(location): " + record.failures.joined(separator: "; ") + ". Everything was rolled back", version: script.version, verification: record)
             }
@@ -155,8 +163,26 @@ public struct PostgresMigrator: Sendable {
         }
     }
 
+    /// The migration's invariants, each counted, and its probes, each in a savepoint rolled back.
+    func checkDeclared(_ definition: MigrationDefinition, _ session: PostgresSession, parameters: MigrationParameters,
+                       into record: inout VerificationRecord) async throws {
+        for invariant in definition.invariants {
+            let violations = try await session.count(invariant.sql, parameters: parameters)
+            record.invariants.append(InvariantResult(description: invariant.description, violations: violations))
+            if violations > 0 { record.failures.append("invariant \"\(invariant.description)\" broken by \(violations) row(s)") }
+        }
+        if !definition.probes.isEmpty {
+            var probes: [ProbeResult] = []
+            for probe in definition.probes { probes.append(try await session.probe(probe, parameters: parameters)) }
+            record.probes = probes
+            for probe in probes where !probe.passed {
+                record.failures.append("probe \"\(probe.description)\" (\(probe.expectation.rawValue)) did not hold: \(probe.outcome)")
+            }
+        }
+    }
+
     /// A parameter the migration needs (its count over the data is above 0) must be given.
-    private func checkParameters(_ definition: MigrationDefinition, _ session: PostgresSession, parameters: MigrationParameters,
+    func checkParameters(_ definition: MigrationDefinition, _ session: PostgresSession, parameters: MigrationParameters,
                                  script: MigrationScript) async throws {
         for parameter in definition.parameters where parameters[parameter.name] == nil {
             let needed = try await session.count(parameter.neededWhen, parameters: parameters)

@@ -7,6 +7,8 @@ import VMDBTestSupport
 /// A database of its own on the test server, for one test: created empty, dropped after.
 struct ScratchDatabase: Sendable {
     let location: PostgresLocation
+    /// Its URL, password included, for a process that is not vmdb (a stand-in deployer).
+    let url: String
     /// The test role's password (to check no message shows it).
     let password: String
     private let name: String
@@ -22,7 +24,7 @@ struct ScratchDatabase: Sendable {
         let slash = server[..<query].lastIndex(of: "/") ?? query
         let url = server[..<slash] + "/" + name + server[query...]
         let password = URLComponents(string: server)?.password ?? "-"
-        let database = ScratchDatabase(location: try PostgresLocation(url: url), password: password.removingPercentEncoding ?? password, name: name)
+        let database = ScratchDatabase(location: try PostgresLocation(url: url), url: String(url), password: password.removingPercentEncoding ?? password, name: name)
         do {
             try await body(database)
         } catch {
@@ -32,8 +34,18 @@ struct ScratchDatabase: Sendable {
         try await database.drop(admin)
     }
 
+    /// Dropped, tried again for a while: after many writes an autovacuum worker may be in it,
+    /// which FORCE may not end for a role without pg_signal_backend (SQLSTATE 42501).
     private func drop(_ admin: PostgresLocation) async throws {
-        try await admin.withClient { client in _ = try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+        for attempt in 1... {
+            do {
+                try await admin.withClient { client in _ = try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+                return
+            } catch let error as PostgresConnectionError where attempt < 40 {
+                guard case .server(_, "42501", _) = error else { throw error }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 
     func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {

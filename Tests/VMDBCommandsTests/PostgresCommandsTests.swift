@@ -75,7 +75,7 @@ import VMDBTestSupport
 
     @Test func theCommandsThatWorkOnSQLiteOnlyRefuseAURLByName() async throws {
         let url = "postgres://someone:s3cret-pw@127.0.0.1:1/deployer"
-        for command in [["repair", "--inventory", "x.json"], ["snapshots", "capture", "--out", "x"]] {
+        for command in [["snapshots", "capture", "--out", "x"]] {
             let result = await run(command + ["--db", url])
             #expect(result.code == 64, "\(command): \(result.err)")
             #expect(result.err.contains("PostgreSQL"), "\(command): \(result.err)")
@@ -149,6 +149,27 @@ import VMDBTestSupport
             #expect(again.err.contains("already holds a vmdb schema (version 3)"))
             let versions = try await database.strings("SELECT max(version)::text FROM vmdb_migrations")
             #expect(versions == ["3"])
+        }
+    }
+
+    /// repair on PostgreSQL: the same report, and --apply records the orphan (the backup asked for
+    /// explicitly off here; with it, see the backup tests).
+    @Test func repairFindsAndRecordsAnOrphanOnAURL() async throws {
+        try await PostgresScratchDatabase.with { database in
+            #expect(await run(["migrate", "--db", database.url, "--no-backup"]).code == 0)
+            let directory = try TemporaryDirectory()
+            let inventory = directory.file("main.json")
+            try Data(#"{"network": "main", "vms": [{"vm_id": "005o", "name": "web", "status": "running"}]}"#.utf8)
+                .write(to: URL(fileURLWithPath: inventory))
+            let found = await run(["repair", "--db", database.url, "--inventory", inventory])
+            #expect(found.code == 3, "\(found.err)")
+            #expect(found.out.contains("orphans (a daemon runs them, the store lacks them): 1"))
+            #expect(!found.out.contains(database.password) && !found.err.contains(database.password))
+            let applied = await run(["repair", "--db", database.url, "--inventory", inventory, "--apply", "--no-backup"])
+            #expect(applied.code == 0, "\(applied.err)")
+            let recorded = try await database.strings("SELECT network || '/' || vm_id || ' ' || origin FROM vms")
+            #expect(recorded == ["main/005o repair"])
+            #expect(await run(["repair", "--db", database.url, "--inventory", inventory]).code == 0)
         }
     }
 

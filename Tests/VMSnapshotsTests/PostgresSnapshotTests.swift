@@ -46,9 +46,12 @@ import VMDBTestSupport
         }
     }
 
-    @Test func aTextHoldingANULIsRefusedByTableColumnAndRow() async throws {
+    /// Not a migration's failure: the data cannot exist on PostgreSQL, said by table, column and row.
+    @Test func aTextHoldingANULIsNotPortableByTableColumnAndRow() async throws {
         let result = try await Self.verifier().verify(folder: SnapshotTestSupport.folder(Self.holdsANUL))
-        #expect(result.outcome == .failed)
+        #expect(result.outcome == .notPortable)
+        let suite = SnapshotSuiteReport(directory: "d", snapshots: [result])
+        #expect(suite.allPassed && suite.failedCount == 0 && suite.passedCount == 0)
         #expect(result.differences.count == 1)
         #expect(result.differences.first?.contains("vms.name, rowid 10: a TEXT holding a NUL character") == true, "\(result.differences)")
     }

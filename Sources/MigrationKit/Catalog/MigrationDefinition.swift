@@ -55,6 +55,19 @@ public struct MigrationDefinition: Sendable, Hashable {
         public let name: String
     }
 
+    /// How PostgreSQL's online executor runs a step block, so that no statement holds a
+    /// lock the deployer's writes wait on for longer than a catalog update. Offline, the
+    /// block runs as written, in the version's one transaction.
+    public enum OnlineDirective: Sendable, Hashable {
+        /// One `CREATE [UNIQUE] INDEX`, built `CONCURRENTLY` outside any transaction.
+        case concurrently
+        /// One `ALTER TABLE … ADD CONSTRAINT`, added `NOT VALID` and then validated in a
+        /// transaction of its own (one directive for both halves: none is left unvalidated).
+        case notValid
+        /// One `UPDATE`, run for `batch` keys of `table.key` at a time, each its own transaction.
+        case backfill(table: String, key: String, batch: Int)
+    }
+
     public var parameters: [Parameter] = []
     public var expectations: [Expectation] = []
     public var invariants: [Invariant] = []
@@ -68,6 +81,8 @@ public struct MigrationDefinition: Sendable, Hashable {
     public var keepsStoreCompatibleFrom: Int?
     /// SQL blocks run before the recreations (all steps when nothing is recreated).
     public var stepsBefore: [String] = []
+    /// The online directive of `stepsBefore[i]`, by `i` (a plain `step` has none).
+    public var onlineDirectives: [Int: OnlineDirective] = [:]
     public var recreations: [Recreation] = []
     /// SQL blocks run after the recreated tables are renamed into place.
     public var stepsAfter: [String] = []

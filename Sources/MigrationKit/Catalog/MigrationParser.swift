@@ -12,6 +12,14 @@
 ///     --! step                                   block: SQL statements
 ///     --! recreate TABLE                         block: the new CREATE TABLE statement
 ///     --! copy TABLE [AS ALIAS]                  block: SELECT filling it (default: same-named columns)
+///     --! concurrently                           block: one CREATE [UNIQUE] INDEX (online: CONCURRENTLY)
+///     --! not-valid                              block: one ALTER TABLE … ADD CONSTRAINT (online: NOT VALID, then VALIDATE)
+///     --! backfill TABLE BY KEY BATCH N           block: one UPDATE bounded by `KEY BETWEEN :batch_first AND :batch_last`
+///                                                (online: N keys per transaction; offline: every key at once)
+///
+/// The last three are steps like `step`, which every executor may run as written in the
+/// version's one transaction; PostgreSQL's online executor runs them without holding a
+/// strong lock for long (``MigrationDefinition/OnlineDirective``).
 ///
 /// Everything else is SQL or comment. Values are bound parameters (`:name`), never spliced.
 ///
@@ -37,6 +45,10 @@ enum MigrationParser {
             let body = current.lines.joined(separator: "\n").trimmingWhitespace
             guard !body.isEmpty else { throw fail("empty `\(current.kind)` block") }
             switch current.kind {
+            case "concurrently", "not-valid", "backfill":
+                guard definition.recreations.isEmpty else { throw fail("`\(current.kind)` is for migrations that alter tables in place; this one recreates tables") }
+                definition.onlineDirectives[definition.stepsBefore.count] = try onlineDirective(current.kind, current.argument, fail: fail)
+                definition.stepsBefore.append(body)
             case "step":
                 if definition.recreations.isEmpty { definition.stepsBefore.append(body) }
                 else { definition.stepsAfter.append(body) }
@@ -67,7 +79,7 @@ enum MigrationParser {
             let rest = directive.dropFirst(keyword.count).trimmingWhitespaceSubstring
             let (head, body) = splitAtColon(rest)
             switch keyword {
-            case "step", "recreate", "copy":
+            case "step", "recreate", "copy", "concurrently", "not-valid", "backfill":
                 block = (keyword, String(rest), [])
             case "parameter":
                 guard let body else { throw fail("`parameter` needs `NAME (DESCRIPTION): SELECT count(*) …`") }
@@ -110,6 +122,22 @@ enum MigrationParser {
         }
         try closeBlock()
         return definition
+    }
+
+    /// `concurrently`, `not-valid`, or `backfill TABLE BY KEY BATCH N`.
+    private static func onlineDirective(_ kind: String, _ argument: String,
+                                        fail: (String) -> MigrationError) throws -> MigrationDefinition.OnlineDirective {
+        let words = argument.split(whereSeparator: \.isWhitespace).map(String.init)
+        switch kind {
+        case "concurrently", "not-valid":
+            guard words.isEmpty else { throw fail("`\(kind)` takes no arguments") }
+            return kind == "concurrently" ? .concurrently : .notValid
+        default:
+            guard words.count == 5, words[1].lowercased() == "by", words[3].lowercased() == "batch", let batch = Int(words[4]), batch > 0 else {
+                throw fail("`backfill` needs `TABLE BY KEY BATCH N` (N > 0 keys per transaction)")
+            }
+            return .backfill(table: words[0], key: words[2], batch: batch)
+        }
     }
 
     private static func splitAtColon(_ text: Substring) -> (String, String?) {

@@ -27,6 +27,15 @@ public struct TableVerification: Sendable, Hashable, Codable {
     }
 }
 
+extension TableVerification {
+    /// For an engine's executor that records a census without comparing it (PostgreSQL's
+    /// online run, where the deployer writes between the two).
+    package static func uncompared(table: String, columns: [String], rowsBefore: Int, rowsAfter: Int?,
+                                   hashBefore: String?, hashAfter: String?) -> TableVerification {
+        TableVerification(table: table, columns: columns, rowsBefore: rowsBefore, rowsAfter: rowsAfter, hashBefore: hashBefore, hashAfter: hashAfter)
+    }
+}
+
 /// A declared invariant and how many rows broke it.
 public struct InvariantResult: Sendable, Hashable, Codable {
     public let description: String

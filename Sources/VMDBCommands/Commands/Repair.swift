@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import MigrationKit
 import VMRepair
+import VMStore
+import VMStorePostgres
 
 extension VMDB {
     /// `vmdb repair`: orphans, ghosts and drift (issue 5).
@@ -87,7 +89,7 @@ extension VMDB {
         }
 
         func run() async throws {
-            let path = try database.resolvedPath()
+            let location = try database.location()
             let sources: [InventorySource]
             if let daemons {
                 sources = try DaemonConfiguration.load(path: daemons).daemons.map { .daemon($0) }
@@ -104,8 +106,17 @@ extension VMDB {
             options.intentMinimumAge = intentAge
             options.intentAbandonInterval = abandonAfter
             options.progress = output.progressHandler
-            let session = RepairSession(databasePath: path, options: options)
-            let report = try await session.run(sources)
+            let report: RepairReport
+            switch location {
+            case .file(let path):
+                report = try await RepairSession(databasePath: path, options: options).run(sources)
+            case .postgres(let postgres):
+                // The records are read into a private SQLite file and analysed with the same SQL; every
+                // change goes through the store's writer, in one PostgreSQL transaction.
+                let store = try VMStore(postgres: postgres, busyTimeout: busyTimeout, clock: options.clock)
+                defer { try? store.close() }
+                report = try await RepairSession(store: store, options: options).run(sources)
+            }
             try output.emit(report, text: { report.text() }, markdown: { report.markdown() })
             if report.needsAction { throw ExitCode(3) }
         }

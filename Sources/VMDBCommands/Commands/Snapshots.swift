@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MigrationKit
+import PostgresAccess
 import VMSnapshots
 
 extension VMDB {
@@ -18,7 +19,7 @@ extension VMDB {
 }
 
 extension VMDB.Snapshots {
-    struct VerifySnapshots: ParsableCommand {
+    struct VerifySnapshots: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Migrate every snapshot to the latest version in a temporary database and compare it with its expected result.",
@@ -28,6 +29,12 @@ extension VMDB.Snapshots {
                 compared with a fresh install at the same version (operator additions are listed, not drift). \
                 Exit 0 when all pass; 2 when any differs (each difference is listed); 65 when a snapshot or the \
                 folder cannot be read.
+
+                With --postgres URL each snapshot is also migrated on PostgreSQL: a database of its own on that \
+                server (the URL's user creates and drops it), made at the snapshot's version by the PostgreSQL \
+                migrations, the rows copied in, migrated to the latest, and every table's rows and content hash \
+                compared with the SQLite result. A snapshot whose rows PostgreSQL cannot hold (a NUL in a text) is \
+                named "not portable", not failed.
                 """)
 
         @Argument(help: ArgumentHelp("The folder holding the snapshots (default: snapshots/ in the current directory).", valueName: "dir"), completion: .directory)
@@ -35,7 +42,14 @@ extension VMDB.Snapshots {
 
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
+        @Option(help: ArgumentHelp("Also migrate every snapshot on this PostgreSQL server (a postgres:// URL whose user may create databases).", valueName: "url"))
+        var postgres: String?
+
+        func validate() throws {
+            if let postgres { _ = try PostgresLocation(url: postgres) }
+        }
+
+        func run() async throws {
             let verifier = SnapshotVerifier(migrator: VMDB.migrator)
             let progress = output.progressHandler
             var results: [SnapshotVerification] = []
@@ -47,9 +61,39 @@ extension VMDB.Snapshots {
                 progress?(.finished(phase: phase, seconds: Date().timeIntervalSince(watch)))
             }
             let report = SnapshotSuiteReport(directory: directory, snapshots: results)
-            try output.emit(report) { Self.text(report) }
-            if report.snapshots.contains(where: { $0.outcome == .unusable }) { throw ExitCode(65) }
-            if !report.allPassed { throw ExitCode(2) }
+            guard let postgres else {
+                try output.emit(report) { Self.text(report) }
+                if report.snapshots.contains(where: { $0.outcome == .unusable }) { throw ExitCode(65) }
+                if !report.allPassed { throw ExitCode(2) }
+                return
+            }
+            let onPostgres = PostgresSnapshotVerifier(sqlite: verifier, postgres: VMDB.postgresMigrator, serverURL: postgres)
+            var postgresResults: [SnapshotVerification] = []
+            for folder in try SnapshotVerifier.snapshotFolders(in: directory) {
+                let phase = "snapshot \((folder as NSString).lastPathComponent) on PostgreSQL"
+                let watch = Date()
+                progress?(.started(phase: phase, total: nil))
+                postgresResults.append(await onPostgres.verify(folder: folder))
+                progress?(.finished(phase: phase, seconds: Date().timeIntervalSince(watch)))
+            }
+            let both = BothEngines(sqlite: report, postgres: SnapshotSuiteReport(directory: directory, snapshots: postgresResults))
+            try output.emit(both) { Self.text(report) + "on PostgreSQL:\n" + Self.text(both.postgres) }
+            if (report.snapshots + postgresResults).contains(where: { $0.outcome == .unusable }) { throw ExitCode(65) }
+            if !report.allPassed || !both.postgres.allPassed { throw ExitCode(2) }
+        }
+
+        /// The SQLite report's fields as before, and the PostgreSQL one beside them (`postgres`).
+        struct BothEngines: Encodable {
+            let sqlite: SnapshotSuiteReport
+            let postgres: SnapshotSuiteReport
+
+            private enum CodingKeys: String, CodingKey { case postgres }
+
+            func encode(to encoder: any Encoder) throws {
+                try sqlite.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(postgres, forKey: .postgres)
+            }
         }
 
         static func text(_ report: SnapshotSuiteReport) -> String {
@@ -61,6 +105,8 @@ extension VMDB.Snapshots {
                     var line = "\(snapshot.path): ok (\(shape) → v\(snapshot.finalVersion ?? 0), \(snapshot.rows ?? 0) rows; schema equals a fresh install"
                     line += snapshot.operatorAdditions.isEmpty ? ")" : ", plus operator additions kept: \(snapshot.operatorAdditions.joined(separator: ", ")))"
                     lines.append(line)
+                case .notPortable:
+                    lines.append("\(snapshot.path): not portable to PostgreSQL (\(shape)): \(snapshot.differences.joined(separator: "; "))")
                 case .failed, .unusable:
                     lines.append("\(snapshot.path): \(snapshot.outcome == .failed ? "FAILED" : "UNUSABLE") (\(shape))")
                     for difference in snapshot.differences {
@@ -68,7 +114,8 @@ extension VMDB.Snapshots {
                     }
                 }
             }
-            lines.append("\(report.passedCount) of \(report.snapshots.count) snapshots passed")
+            let notPortable = report.snapshots.filter { $0.outcome == .notPortable }.count
+            lines.append("\(report.passedCount) of \(report.snapshots.count) snapshots passed" + (notPortable > 0 ? " (\(notPortable) not portable)" : ""))
             return lines.joined(separator: "\n") + "\n"
         }
     }

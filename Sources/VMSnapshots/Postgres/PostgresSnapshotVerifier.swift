@@ -15,7 +15,8 @@ import SQLiteFiles
 /// multi-row inserts, each value its own type, a value PostgreSQL cannot take refused by name);
 /// migrated to the latest version, verified as every PostgreSQL migration is; then every table's
 /// rows and content hash compared with the same dump migrated on SQLite, over the columns the
-/// PostgreSQL table has (the content hash is equal across engines, `ContentHash`). What the
+/// PostgreSQL table has (the content hash is equal across engines, `ContentHash`), and the schema
+/// compared with a fresh install's (`PostgresMigrator.verify`). What the
 /// operator added on SQLite (tables, columns) has no PostgreSQL form: it is not copied, and named.
 /// The scratch database is dropped after.
 public struct PostgresSnapshotVerifier: Sendable {
@@ -57,6 +58,10 @@ public struct PostgresSnapshotVerifier: Sendable {
         var outcome = Outcome()
         do {
             outcome = try await compare(dump: dump, metadata: metadata)
+        } catch let error as NotPortable {
+            return SnapshotVerification(
+                name: name, path: folder, outcome: .notPortable, description: metadata.description, sourceVersion: metadata.sourceVersion,
+                isManaged: metadata.isManaged, finalVersion: nil, rows: nil, operatorAdditions: [], differences: [error.reason])
         } catch let error as MigrationError {
             outcome.differences.append("on PostgreSQL: \(error.message)")
             outcome.differences += (error.verification?.failures ?? []).map { "verification on PostgreSQL: \($0)" }
@@ -69,6 +74,9 @@ public struct PostgresSnapshotVerifier: Sendable {
             finalVersion: outcome.finalVersion, rows: outcome.rows, operatorAdditions: outcome.notCarried,
             differences: outcome.differences)
     }
+
+    /// The snapshot's rows do not fit PostgreSQL's types (``SQLiteRowCopier`` names the value).
+    struct NotPortable: Error { let reason: String }
 
     struct Outcome {
         var finalVersion: Int?
@@ -122,6 +130,9 @@ public struct PostgresSnapshotVerifier: Sendable {
                     let report = try await copier.copy(from: source, to: connection, logger: Self.logger)
                     _ = try await connection.query("COMMIT", logger: Self.logger).collect()
                     return report
+                } catch let error as MigrationError where error.code == .rowsNotCarried {
+                    _ = try? await connection.query("ROLLBACK", logger: Self.logger).collect()
+                    throw NotPortable(reason: error.message)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: Self.logger).collect()
                     throw error
@@ -132,6 +143,8 @@ public struct PostgresSnapshotVerifier: Sendable {
         outcome.notCarried += copied.tables.flatMap { table in table.columnsNotCopied.map { "column \(table.table).\($0) (not carried to PostgreSQL)" } }
         let history = try await postgres.migrate(scratch.location, parameters: parameters)
         outcome.finalVersion = history.last?.version ?? metadata.sourceVersion
+        // The schema too, as on SQLite: pg_catalog's own description against a fresh install's.
+        outcome.differences += try await postgres.verify(scratch.location).drift.map { "schema on PostgreSQL: \($0)" }
 
         let migrated = try DatabaseFile.open(migratedPath, access: .readOnly)
         defer { try? migrated.close() }
