@@ -135,6 +135,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // postgres-store: the store on PostgreSQL beside raw PostgresNIO.
+                "VMStorePostgres", "PostgresAccess", "MigrationKitPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // Temporary folders, fixture databases, helpers shared by the test targets.
         .target(

@@ -98,7 +98,7 @@ public struct PostgresMigrator: Sendable {
 
     /// The history against the catalog: a version this tool does not ship is a newer
     /// database (4); a checksum that differs, an edited history (5).
-    private func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
+    func check(_ applied: [AppliedMigration], against catalog: MigrationCatalog, location: PostgresLocation) throws {
         for row in applied {
             guard let script = catalog.script(version: row.version) else {
                 throw MigrationError(.newerDatabase, "\(location) records migration \(row.version) (\(row.name)), which this version of the tool does not ship (its latest is \(catalog.latestVersion)): use the newer tool that applied it. Nothing was changed", version: row.version)

@@ -27,7 +27,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 
     public let endpoint: Endpoint
     public let user: String
-    public let database: String
+    /// `internal(set)`: a scratch database on the same server is this location with another name (`onDatabase`).
+    public internal(set) var database: String
     let password: Password?
     public let passwordSource: PasswordSource
     public let sslMode: SSLMode

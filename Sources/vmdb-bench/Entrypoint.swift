@@ -6,5 +6,5 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vmdb-bench",
         abstract: "Measure vmdb against the floor (the sqlite3 CLI, the raw SQLite C API) on generated data.",
-        subcommands: [StoreBenchmark.self, RepairBenchmark.self, DeployerLoad.self])
+        subcommands: [StoreBenchmark.self, PostgresStoreBenchmark.self, RepairBenchmark.self, DeployerLoad.self])
 }

@@ -94,7 +94,7 @@ struct StoreBenchmark: ParsableCommand {
             }
         }
 
-        results.append(try alternating("lookup by (network, vm_id)", count: data.pairLookups.count, store: {
+        results.append(try alternating("lookup by (network, vm_id)", count: data.pairLookups.count, rounds: rounds, store: {
             for identity in data.pairLookups {
                 guard try store.vm(identity) != nil else { throw ValidationError("missing \(identity)") }
             }
@@ -105,7 +105,7 @@ struct StoreBenchmark: ParsableCommand {
         }))
 
         let references = try data.idLookups.map { try VMReference(vmID: $0) }
-        results.append(try alternating("lookup by id alone (one network has it)", count: references.count, store: {
+        results.append(try alternating("lookup by id alone (one network has it)", count: references.count, rounds: rounds, store: {
             for reference in references { _ = try store.vm(reference) }
         }, raw: {
             for id in data.idLookups {
@@ -115,7 +115,7 @@ struct StoreBenchmark: ParsableCommand {
 
         let ambiguous = try data.ambiguousLookups.map { try VMReference(vmID: $0) }
         if !ambiguous.isEmpty {
-            results.append(try alternating("lookup by id alone (ambiguous: error naming the networks)", count: ambiguous.count, store: {
+            results.append(try alternating("lookup by id alone (ambiguous: error naming the networks)", count: ambiguous.count, rounds: rounds, store: {
                 for reference in ambiguous {
                     do {
                         _ = try store.vm(reference)
@@ -153,20 +153,6 @@ struct StoreBenchmark: ParsableCommand {
         var rawRate: Double { Double(count) / raw.seconds }
         /// Store throughput over raw throughput: 1.0 is as fast as the C API.
         var ratio: Double { raw.seconds / store.seconds }
-    }
-
-    private func elapsed(_ body: () throws -> Void) throws -> Duration {
-        try ContinuousClock().measure(body)
-    }
-
-    /// The best of `rounds` runs of each side, store and raw taking turns.
-    private func alternating(_ name: String, count: Int, store: () throws -> Void, raw: () throws -> Void) throws -> Measurement {
-        var best = (store: Duration.seconds(1_000_000), raw: Duration.seconds(1_000_000))
-        for _ in 0..<max(1, rounds) {
-            best.store = min(best.store, try elapsed(store))
-            best.raw = min(best.raw, try elapsed(raw))
-        }
-        return Measurement(name: name, count: count, store: best.store, raw: best.raw)
     }
 
     private func makeTemporaryFolder() throws -> String {

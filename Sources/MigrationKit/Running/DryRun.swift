@@ -21,7 +21,7 @@ public struct DryRunReport: Sendable, Codable {
         /// The error itself, with its code and context (not part of the JSON report).
         public let error: MigrationError?
 
-        init(_ error: MigrationError) {
+        package init(_ error: MigrationError) {
             kind = error.kind
             message = error.message
             verification = error.verification
