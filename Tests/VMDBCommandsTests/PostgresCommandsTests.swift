@@ -90,11 +90,28 @@ import VMDBTestSupport
             let password = database.password
             #expect(password.count >= 6)
             var outputs: [(String, Int32, String)] = []
+            let directory = try TemporaryDirectory()
+            let inventory = directory.file("main.json")
+            try Data(#"{"network": "main", "vms": [{"vm_id": "005o", "name": "web", "status": "running"}]}"#.utf8).write(to: URL(fileURLWithPath: inventory))
             for format in ["text", "json"] {
-                for command in [["status"], ["plan"], ["migrate", "--no-backup", "--to", "3"], ["verify"], ["migrate", "--no-backup"], ["status", "--check"]] {
+                let backup = directory.file("manual-\(format).pgdump")
+                let commands: [[String]] = [
+                    ["status"], ["plan"], ["migrate", "--dry-run"], ["migrate", "--backup-dir", directory.path, "--to", "2"], ["verify"],
+                    ["migrate", "--online", "--backup-dir", directory.path, "--to", "3"], ["migrate", "--no-backup"], ["status", "--check"],
+                    ["backup", "--to", backup], ["restore", "--from", backup, "--backup-dir", directory.path], ["vm", "list"],
+                    ["repair", "--inventory", inventory, "--apply", "--backup-dir", directory.path],
+                ]
+                for command in commands {
                     let result = await run(command + ["--db", database.url, "--format", format])
                     outputs.append(("\(command) \(format)", result.code, result.out + result.err))
                 }
+                if format == "text" {   // again from an empty database
+                    try await database.execute("DROP SCHEMA public CASCADE;\nCREATE SCHEMA public")
+                }
+            }
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+                let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: directory.file(file))), as: UTF8.self)
+                outputs.append(("file \(file)", 0, text))
             }
             #expect(outputs.allSatisfy { $0.1 == 0 }, "\(outputs.filter { $0.1 != 0 })")
             let wrong = database.url.replacingOccurrences(of: ":" + password + "@", with: ":not-\(password)@")

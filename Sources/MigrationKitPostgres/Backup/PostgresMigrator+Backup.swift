@@ -153,7 +153,7 @@ extension PostgresMigrator {
     }
 
     /// Runs `script` (pg_restore's SQL) with psql in one transaction at `location`; with
-    /// `replacingCurrentSchema`, every table, view and sequence of the current schema is dropped
+    /// `replacingCurrentSchema`, every table, view, sequence, function and type of the current schema is dropped
     /// first in that transaction, so the result is the backup's tables and nothing else. A lock
     /// not had within the migrator's lock timeout fails it (busy) instead of queueing the deployer.
     func load(_ script: String, into location: PostgresLocation, replacingCurrentSchema: Bool, tools: PostgresTools,
@@ -185,6 +185,16 @@ extension PostgresMigrator {
                     WHEN 'S' THEN 'DROP SEQUENCE IF EXISTS %I CASCADE'
                     WHEN 'f' THEN 'DROP FOREIGN TABLE IF EXISTS %I CASCADE'
                     ELSE 'DROP TABLE IF EXISTS %I CASCADE' END, r.relname);
+            END LOOP;
+            -- Functions (a migration's trigger function, an operator's) and the types an operator made:
+            -- the backup brings its own, and one left here would collide with it.
+            FOR r IN SELECT p.oid::regprocedure::text AS routine FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                     WHERE n.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+                EXECUTE 'DROP ROUTINE IF EXISTS ' || r.routine || ' CASCADE';
+            END LOOP;
+            FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                     WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd', 'r', 'm') LOOP
+                EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
             END LOOP;
         END $$
         """

@@ -115,6 +115,14 @@ extension VMDB {
                 // change goes through the store's writer, in one PostgreSQL transaction.
                 let store = try VMStore(postgres: postgres, busyTimeout: busyTimeout, clock: options.clock)
                 defer { try? store.close() }
+                if apply && !noBackup {
+                    // pg_dump first, as migrate does; repair's report holds SQLite's backup record, so this one is said here.
+                    let version = store.databaseSchemaVersion
+                    let backup = try await VMDB.Migrate.backup(postgres, migrator: VMDB.postgresMigrator, before: version, in: backupDir,
+                                                               progress: output.progressHandler)
+                    Console.current.err("vmdb: backup: \(backup.path) (\(backup.bytes) bytes, sha256 \(backup.sha256.prefix(16))…)\n")
+                    options.takesBackup = false
+                }
                 report = try await RepairSession(store: store, options: options).run(sources)
             }
             try output.emit(report, text: { report.text() }, markdown: { report.markdown() })

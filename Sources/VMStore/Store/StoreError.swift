@@ -226,7 +226,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .idOnAnotherNetwork(let identity, let existing, let path):
             return "VM \(identity) cannot be recorded yet: \(path) is at schema version 2, whose vm_id is unique across networks, and network \(existing) already has vm id \(quoted(identity.vmID)). Nothing was written. Version 3 keys VMs on (network, vm_id): `vmdb migrate --db \(path) --online` upgrades it while the deployer keeps running, and this provision then succeeds"
         case .schemaTooOld(let path, let found, let expected):
-            return "\(path) is at schema version \(found); this store opens versions \(VMStore.supportedVersions.lowerBound) to \(expected). Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
+            // On PostgreSQL the store starts at v3 (its forms have the identity from there); a location's description starts so.
+            let oldest = path.hasPrefix("postgres://") ? 3 : VMStore.supportedVersions.lowerBound
+            return "\(path) is at schema version \(found); this store opens versions \(oldest) to \(expected). Run `vmdb migrate --db \(path)` first (it takes a backup), then retry"
         case .needsVersion(let path, let found, let needed, let feature):
             return "\(feature) need schema version \(needed); \(path) is at version \(found). Nothing was written. `vmdb migrate --db \(path) --online` adds them while the deployer keeps running; every other store call works meanwhile"
         case .requestIDReused(let network, let requestID, let fields):
