@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "MigrationKitPostgresTests",
             dependencies: [
-                "MigrationKitPostgres", "MigrationKit", "ShippedMigrations", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport",
+                "MigrationKitPostgres", "MigrationKit", "ShippedMigrations", "ContentHash", "PostgresAccess", "SQLiteFiles", "VMDBTestSupport", "PostgresTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
