@@ -100,32 +100,7 @@ struct PostgresStoreBenchmark: ParsableCommand {
         }
         results.append(.init(name: "provision, one transaction each", count: data.durable.count, store: each.store, raw: each.raw))
 
-        for identity in data.pairLookups.prefix(1_000) {
-            let fromStore = try store.vm(identity)
-            let fromRaw = try raw.vm(identity)
-            guard fromStore?.name == fromRaw?.name, fromStore?.metadata == fromRaw?.metadata, fromStore != nil else {
-                throw ValidationError("store and raw disagree on \(identity)")
-            }
-        }
-
-        results.append(try alternating("lookup by (network, vm_id)", count: data.pairLookups.count, rounds: rounds, store: {
-            for identity in data.pairLookups {
-                guard try store.vm(identity) != nil else { throw ValidationError("missing \(identity)") }
-            }
-        }, raw: {
-            for identity in data.pairLookups {
-                guard try raw.vm(identity) != nil else { throw ValidationError("missing \(identity)") }
-            }
-        }))
-
-        let references = try data.idLookups.map { try VMReference(vmID: $0) }
-        results.append(try alternating("lookup by id alone (one network has it)", count: references.count, rounds: rounds, store: {
-            for reference in references { _ = try store.vm(reference) }
-        }, raw: {
-            for id in data.idLookups {
-                guard try raw.vms(withID: id).count == 1 else { throw ValidationError("\(id) is not on exactly one network") }
-            }
-        }))
+        results += try readMeasurements(store: store, raw: raw, data: data, rounds: rounds)
 
         print("| operation | store (ops/s) | raw PostgresNIO (ops/s) | store / raw |")
         print("|---|---:|---:|---:|")
