@@ -227,6 +227,37 @@ import VMDBTestSupport
         }
     }
 
+    /// VALIDATE CONSTRAINT takes only SHARE UPDATE EXCLUSIVE, the lock an autovacuum holds: it waits
+    /// for it, past the strong steps' 200 ms, rather than give up and retry. (PostgreSQL cancels an
+    /// autovacuum for a waiting request only after deadlock_timeout, 1 s: a shorter try gives up
+    /// every time, and 40 of them may not outlast a long vacuum.)
+    @Test func aValidateWaitsOutAnAutovacuumsLockWithoutRetrying() async throws {
+        try await ScratchDatabase.with { database in
+            try await Self.atVersion2(database, vms: 100)
+            var settings = PostgresOnlineSettings()
+            settings.checkpoint = { point in
+                guard point.phase == "added" else { return }
+                // Another session takes what a vacuum of both tables takes, and keeps it 800 ms.
+                let holder = Task {
+                    try await database.withConnection { holder in
+                        _ = try await holder.query("BEGIN", logger: Self.logger)
+                        _ = try await holder.query("LOCK TABLE vms, vm_events IN SHARE UPDATE EXCLUSIVE MODE", logger: Self.logger)
+                        try await Task.sleep(for: .milliseconds(800))
+                        _ = try await holder.query("COMMIT", logger: Self.logger)
+                    }
+                }
+                let deadline = Date().addingTimeInterval(30)
+                while try await database.strings("SELECT count(*)::text FROM pg_locks WHERE granted AND mode = 'ShareUpdateExclusiveLock' AND relation = 'vm_events'::regclass") == ["0"], Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                _ = holder
+            }
+            let report = try await Self.migrator.migrateOnline(database.location, to: 3, settings: settings)
+            #expect(report.retries == 0, "\(report.migrations.flatMap(\.steps).filter { $0.retries > 0 })")
+            #expect(report.migrations.first?.applied.verification?.passed == true)
+        }
+    }
+
     /// The offline path, and each online one, end at one schema: compared with a database the
     /// offline path migrates from the same v2.
     static func expectSchemaOfOfflinePath(_ database: ScratchDatabase, through version: Int = 3) async throws {

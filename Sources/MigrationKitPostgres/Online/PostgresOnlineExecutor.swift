@@ -177,7 +177,7 @@ struct PostgresOnlineExecutor {
                 }, strong: true)
                 try await checkpoint("added")
             }
-            note(try await transaction(in: session) {
+            note(try await transaction(in: session, lockTimeout: max(settings.lockTimeoutMilliseconds, settings.weakLockTimeoutMilliseconds)) {
                 try await session.execute("ALTER TABLE \(PostgresIdentifier.quoted(table)) VALIDATE CONSTRAINT \(PostgresIdentifier.quoted(constraint))")
                 try await progress.save(script, step: step.number, phase: "done", session)
             }, strong: false)
@@ -259,14 +259,15 @@ struct PostgresOnlineExecutor {
 
     /// `body` in one transaction under `SET LOCAL lock_timeout`, tried again with a doubling,
     /// jittered backoff while a lock is not had in time (or a deadlock chose vmdb).
-    private func transaction<T>(in session: PostgresSession, isolation: String? = nil,
+    private func transaction<T>(in session: PostgresSession, isolation: String? = nil, lockTimeout: Int? = nil,
                                 _ body: () async throws -> T) async throws -> Outcome<T> {
+        let timeout = lockTimeout ?? settings.lockTimeoutMilliseconds
         var retries = 0
         while true {
             let watch = Stopwatch()
             do {
                 try await session.execute(isolation.map { "BEGIN ISOLATION LEVEL \($0)" } ?? "BEGIN")
-                try await session.execute("SET LOCAL lock_timeout = \(max(1, settings.lockTimeoutMilliseconds))")
+                try await session.execute("SET LOCAL lock_timeout = \(max(1, timeout))")
                 let value = try await body()
                 try await session.execute("COMMIT")
                 return Outcome(value: value, milliseconds: watch.elapsedSeconds * 1000, retries: retries)
@@ -274,7 +275,7 @@ struct PostgresOnlineExecutor {
                 try? await session.execute("ROLLBACK")
                 retries += 1
                 guard retries < settings.attempts else {
-                    throw MigrationError(.locked, "\(location): a lock migration \(script.version) needs was held by another session past \(settings.lockTimeoutMilliseconds) ms, \(retries) times (\(error.message))", version: script.version)
+                    throw MigrationError(.locked, "\(location): a lock migration \(script.version) needs was held by another session past \(timeout) ms, \(retries) times (\(error.message))", version: script.version)
                 }
                 let ceiling = min(settings.longestBackoffMilliseconds, settings.firstBackoffMilliseconds << min(retries - 1, 20))
                 try await Task.sleep(for: .milliseconds(Int.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))))

@@ -6,6 +6,11 @@
 public struct PostgresOnlineSettings: Sendable {
     /// `SET LOCAL lock_timeout` of each step's transaction.
     public var lockTimeoutMilliseconds = 200
+    /// The same limit for a step that takes only SHARE UPDATE EXCLUSIVE (`VALIDATE CONSTRAINT`): no
+    /// deployer read or write conflicts with it, so none queues behind it, and its wait may be long.
+    /// It must outlast `deadlock_timeout` (1 s): an autovacuum holding that lock is cancelled for a
+    /// waiting request only then, and a shorter try would give up first, every time.
+    public var weakLockTimeoutMilliseconds = 10_000
     /// Tries of one transaction before the run gives up (busy, 75; the steps done stay recorded).
     public var attempts = 40
     /// The first backoff after a lock not had in time; it doubles up to `longestBackoffMilliseconds`.
